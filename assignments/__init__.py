@@ -1,0 +1,1 @@
+"""The student notebooks, one per part, as nbgrader releases them."""

@@ -1,0 +1,1 @@
+"""Reference implementations of the four exercises, one module per part."""
