@@ -40,11 +40,7 @@ def read_assignment(part: str) -> nbformat.NotebookNode:
 def _docstring_end(node: ast.FunctionDef | ast.ClassDef) -> int | None:
     """Line number where the docstring of ``node`` ends, or None without one."""
     first = node.body[0]
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
         return first.end_lineno
     return None
 

@@ -1,0 +1,303 @@
+"""The grader's handle on one submission: call its functions in the sandbox, get plain data back.
+
+Suites use ``Student``: ``student.call("smooth", signal, kernel)`` sends the inputs to a child of
+the sandbox's zygote, runs the student's function there, and returns its result rebuilt as plain
+data. Objects that are not plain data (a ``Vocab``, a module) stay in the child and come back as
+``Remote`` handles. Failures of the student's code raise ``StudentFailure`` with a message meant
+for the student. A child that crashes or hangs is replaced by a fresh one on the next call; a
+function that hangs or crashes twice is not called again; the submission has an overall time
+budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import torch
+
+from autograder import wire
+from autograder.sandbox import Limits, Worker
+
+MAX_RESTARTS = 8
+MAX_FAILURES_PER_FUNCTION = 2
+
+
+class StudentFailure(Exception):
+    """The student's code failed; the message is written for the student."""
+
+
+class StudentError(StudentFailure):
+    """The student's code raised an exception."""
+
+    def __init__(self, what: str, info: dict) -> None:
+        self.type_name = str(info.get("type", "Exception"))
+        self.types = [str(t) for t in info.get("types", [])] or [self.type_name]
+        self.detail = str(info.get("message", ""))
+        self.frames = [str(f) for f in info.get("frames", [])]
+        where = f" (at {self.frames[-1]})" if self.frames else ""
+        detail = f": {self.detail}" if self.detail else ""
+        if self.type_name == "NotImplementedError" and not self.detail:
+            super().__init__(f"{what} is not implemented yet: it raises NotImplementedError{where}")
+        else:
+            super().__init__(f"{what} raised {self.type_name}{detail}{where}")
+
+    def isinstance(self, name: str) -> bool:
+        return name in self.types
+
+
+class StudentCrash(StudentFailure):
+    """The process running the student's code died."""
+
+
+class StudentTimeout(StudentFailure):
+    """The student's code ran past its time limit."""
+
+
+@dataclass
+class Remote:
+    """An object that lives in the sandbox (a Vocab, a module)."""
+
+    student: Student
+    generation: int
+    id: int
+    type: str
+
+    def __repr__(self) -> str:
+        return f"<{self.type} in the sandbox>"
+
+
+@dataclass
+class Outcome:
+    """One call: the value, and what the grader observed around it."""
+
+    value: object = None
+    seconds: float = 0.0
+    mutated: list[int] = field(default_factory=list)  # positions of CPU tensor inputs modified
+    input_grads: list = field(default_factory=list)
+    param_grads: dict = field(default_factory=dict)
+    modules: list[str] = field(default_factory=list)
+    args_changed: bool = False  # plain (non-tensor) inputs changed, as the child reports it
+
+
+def describe_target(target, attr: str = "") -> str:
+    name = target if isinstance(target, str) else target.type
+    return f"{name}.{attr}" if attr else name
+
+
+class Student:
+    """One submission's code, for one part, in the sandbox."""
+
+    def __init__(self, worker: Worker, code: str, limits: Limits | None = None) -> None:
+        self.worker = worker
+        self.code = code
+        self.limits = limits or worker.limits
+        self.deadline = time.monotonic() + self.limits.submission_timeout
+        self.sock = None
+        self.generation = 0
+        self.restarts = 0
+        self.names: list[str] = []
+        self.load_error: StudentFailure | None = None
+        self.failures: Counter[str] = Counter()
+        self.blocked: dict[str, str] = {}
+        self.apis: set[str] = set()  # forbidden APIs seen in any call
+        self.events: list[str] = []  # crashes and timeouts, for the report
+
+    # --- the child
+
+    def _ensure(self) -> None:
+        if self.load_error is not None:
+            raise self.load_error
+        if self.sock is not None:
+            return
+        if self.restarts >= MAX_RESTARTS:
+            raise StudentCrash(f"your code crashed or hung {self.restarts} times; it is not run again")
+        self.sock = self.worker.fork()
+        self.generation += 1
+        try:
+            reply, _ = self._exchange({"op": "load", "code": self.code}, "loading your code")
+        except StudentFailure as failure:
+            self.load_error = failure
+            raise
+        if "error" in reply:
+            self.load_error = StudentError("loading your code", reply["error"])
+            raise self.load_error
+        self.names = [n for n in reply.get("names", []) if isinstance(n, str)]
+
+    def _exchange(self, message: dict, what: str) -> tuple[dict, list]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise StudentTimeout(
+                f"the time limit for this submission ({self.limits.submission_timeout:.0f} s) was reached"
+            )
+        timeout = min(self.limits.call_timeout, remaining)
+        self.worker.arena.reset()
+        frame, encoder = wire.encode(message, arena=self.worker.arena)
+        try:
+            wire.send(self.sock, frame, time.monotonic() + timeout)
+            text, blob = wire.receive(self.sock, time.monotonic() + timeout, self.limits.reply_size)
+            reply = wire.decode(text, blob, place=_place)
+        except TimeoutError:
+            self._lose(kill=True)
+            self.events.append(f"{what}: timed out after {timeout:.1f} s")
+            raise StudentTimeout(f"{what} did not finish within {timeout:.1f} s") from None
+        except (EOFError, wire.WireError) as error:
+            status = self._lose(kill=isinstance(error, wire.WireError))
+            if isinstance(error, wire.WireError) and "channel broke" not in str(error):
+                message = f"{what} sent back something that is not plain data ({error})"
+            else:
+                message = f"the process running your code {status} during {what}"
+            self.events.append(message)
+            raise StudentCrash(message) from None
+        return reply, encoder.shared
+
+    def _lose(self, kill: bool) -> str:
+        self.sock.close()
+        self.sock = None
+        self.restarts += 1
+        return self.worker.finish(kill=kill)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+            self.worker.finish()
+
+    # --- requests
+
+    def _handle(self, obj):
+        if isinstance(obj, Remote):
+            if obj.student is not self or obj.generation != self.generation:
+                raise StudentFailure(f"the {obj.type} made earlier no longer exists: your code crashed since")
+            return wire.Handle(obj.id, obj.type)
+        if type(obj) in (list, tuple):
+            return type(obj)(self._handle(x) for x in obj)
+        if type(obj) is dict:
+            return {k: self._handle(v) for k, v in obj.items()}
+        return obj
+
+    def _remote(self, obj):
+        if isinstance(obj, wire.Handle):
+            return Remote(self, self.generation, obj.id, obj.type)
+        if isinstance(obj, list):
+            return [self._remote(x) for x in obj]
+        if isinstance(obj, tuple):
+            return tuple(self._remote(x) for x in obj)
+        if isinstance(obj, dict):
+            return {k: self._remote(v) for k, v in obj.items()}
+        return obj
+
+    def request(self, op: str, target, attr: str = "", what: str | None = None, **fields) -> tuple[dict, list]:
+        """Send one request about ``target`` (a name or a Remote); the reply and the arena record."""
+        what = what or describe_target(target, attr)
+        key = describe_target(target if isinstance(target, str) else target.type, attr)
+        if key in self.blocked:
+            raise StudentFailure(self.blocked[key])
+        self._ensure()
+        message = {"op": op, **{k: self._handle(v) for k, v in fields.items()}}
+        if isinstance(target, Remote):
+            message["handle"] = self._handle(target)
+        else:
+            message["name"] = target
+        if attr:
+            message["attr"] = attr
+        try:
+            reply, shared = self._exchange(message, what)
+        except (StudentTimeout, StudentCrash) as failure:
+            self.failures[key] += 1
+            if self.failures[key] >= MAX_FAILURES_PER_FUNCTION or isinstance(failure, StudentTimeout):
+                self.blocked[key] = f"{failure} (earlier; {key} is not called again)"
+            raise
+        if "error" in reply:
+            info = reply["error"] if isinstance(reply["error"], dict) else {}
+            if info.get("type") == "NameError" and "does not define" in str(info.get("message")):
+                raise StudentFailure(str(info["message"]))
+            raise StudentError(what, info)
+        self.apis.update(a for a in reply.get("apis", []) if isinstance(a, str))
+        return reply, shared
+
+    def run(
+        self,
+        target,
+        *args,
+        attr: str = "",
+        grad: dict | None = None,
+        meta_guard: bool = False,
+        modules: bool = False,
+        watch: bool = True,
+        return_args: bool = False,
+        **kwargs,
+    ) -> Outcome:
+        """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given)."""
+        fields = {"args": list(args), "kwargs": kwargs, "meta_guard": meta_guard, "modules": modules, "watch": watch}
+        if return_args:
+            fields["return_args"] = True
+        if grad is not None:
+            fields["grad"] = grad
+        start = time.perf_counter()
+        reply, shared = self.request("call", target, attr, **fields)
+        seconds = time.perf_counter() - start
+        mutated = [i for i, (offset, data) in enumerate(shared) if self.worker.arena.view(offset, len(data)) != data]
+        return Outcome(
+            value=self._remote(reply.get("result")),
+            seconds=seconds,
+            mutated=mutated,
+            input_grads=reply.get("input_grads") or [],
+            param_grads=reply.get("param_grads") or {},
+            modules=[m for m in reply.get("modules", []) if isinstance(m, str)],
+            args_changed=reply.get("args_changed") is True,
+        )
+
+    def call(self, target, *args, attr: str = "", **kwargs):
+        """The value of ``target(*args, **kwargs)``, run in the sandbox."""
+        return self.run(target, *args, attr=attr, **kwargs).value
+
+    def echo(self, *args) -> float:
+        """Seconds for a round trip that carries ``args`` both ways and runs nothing of the student's."""
+        self._ensure()
+        start = time.perf_counter()
+        self._exchange({"op": "echo", "args": list(args)}, "the grader's echo")
+        return time.perf_counter() - start
+
+    def get(self, target, attr: str):
+        reply, _ = self.request("get", target, attr, what=f"{describe_target(target)}.{attr}")
+        return self._remote(reply.get("result"))
+
+    def len(self, target) -> object:
+        return self.request("len", target, what=f"len({describe_target(target)})")[0].get("result")
+
+    def getitem(self, target, key) -> object:
+        what = f"{describe_target(target)}[{key!r}]"
+        return self._remote(self.request("getitem", target, what=what, key=key)[0].get("result"))
+
+    def contains(self, target, key) -> object:
+        what = f"{key!r} in {describe_target(target)}"
+        return self.request("contains", target, what=what, key=key)[0].get("result")
+
+    def lookup(self, target, keys: list, how: str = "getitem") -> list:
+        """``[target[k] for k in keys]`` (or ``k in target``), in one round trip."""
+        what = f"looking words up in {describe_target(target)}"
+        values = self.request("lookup", target, what=what, keys=list(keys), how=how)[0].get("result")
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise StudentFailure(f"{what} gave back {len(values) if isinstance(values, list) else 'no'} answers")
+        return [self._remote(v) for v in values]
+
+    def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
+        self.request("set_params", target, what=f"loading weights into {target.type}", params=params)
+
+    def defines(self, name: str) -> bool:
+        try:
+            self._ensure()
+        except StudentFailure:
+            return False
+        return name in self.names
+
+
+def _place(t: torch.Tensor, device: str) -> torch.Tensor:
+    """Put a tensor rebuilt from the child's bytes on the device the child had it on."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise wire.WireError("a CUDA tensor on a grader without CUDA")
+        return t.to(device)
+    return t

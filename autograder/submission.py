@@ -1,0 +1,132 @@
+"""Reading submissions: the code to grade, and the parts to grade it for.
+
+A notebook is graded by the code of its nbgrader answer cells (``solution`` in the cell's nbgrader
+metadata), in order; a ``.py`` file by its whole text. Nothing here runs the code: names are
+found by parsing it. A file that cannot be read gives a ``Submission`` with an ``error``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import PARTS
+
+MAX_BYTES = 20 << 20
+
+
+@dataclass
+class Submission:
+    """One file to grade."""
+
+    path: str
+    code: str = ""
+    parts: list[str] = field(default_factory=list)
+    error: str = ""
+    note: str = ""
+    sha256: str = ""
+    index: int = 0
+
+    def record(self) -> dict:
+        """The start of this submission's report."""
+        record = {"path": self.path, "sha256": self.sha256, "score": 0.0, "max_score": 0.0, "parts": []}
+        record["index"] = self.index  # removed from the report; it orders the records
+        if self.error:
+            record["error"] = self.error
+            record["max_score"] = 10.0 * len(self.parts)
+        if self.note:
+            record["note"] = self.note
+        return record
+
+    def finish(self, record: dict) -> dict:
+        record["score"] = round(sum(p["score"] for p in record["parts"]), 2)
+        record["max_score"] = round(sum(p["max_score"] for p in record["parts"]), 2) or record["max_score"]
+        return record
+
+
+def defined_names(code: str) -> set[str] | None:
+    """Top-level names a piece of code defines, or None if it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def parts_defined(code: str) -> list[str] | None:
+    names = defined_names(code)
+    if names is None:
+        return None
+    return [part for part, wanted in PARTS.items() if names & set(wanted)]
+
+
+def notebook_code(nb: dict) -> tuple[str, str, str]:
+    """(code of the answer cells, the part its grade cell names, a note) of a notebook's JSON."""
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError("it has no list of cells")
+    answers, code_cells, part = [], [], ""
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        grade_id = str(meta.get("grade_id", ""))
+        if meta.get("grade") and grade_id.endswith("_hidden_tests"):
+            part = part or grade_id.removesuffix("_hidden_tests")
+        if meta.get("solution"):
+            answers.append(source)
+        code_cells.append(source)
+    if answers:
+        return "\n\n".join(answers) + "\n", part, ""
+    # a notebook without nbgrader metadata: grade its code, with IPython's magics left out
+    lines = [ln if not ln.lstrip().startswith(("%", "!")) else "# " + ln for c in code_cells for ln in c.splitlines()]
+    return "\n".join(lines) + "\n", part, "no nbgrader answer cells: graded every code cell"
+
+
+def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Submission:
+    """Read a submission; ``parts`` overrides which parts it is graded for."""
+    path = Path(path)
+    sub = Submission(path=str(path), index=index)
+    try:
+        data = path.read_bytes()[: MAX_BYTES + 1]
+        if len(data) > MAX_BYTES:
+            raise ValueError(f"it is larger than {MAX_BYTES >> 20} MiB")
+        sub.sha256 = hashlib.sha256(data).hexdigest()
+        text = data.decode("utf-8")
+        if path.suffix == ".ipynb":
+            sub.code, named, sub.note = notebook_code(json.loads(text))
+        elif path.suffix == ".py":
+            sub.code, named = text, ""
+        else:
+            raise ValueError("it is neither a notebook (.ipynb) nor a Python file (.py)")
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as error:
+        sub.error = f"could not read {path.name}: {error}"
+        sub.parts = list(parts) if parts else ([path.stem] if path.stem in PARTS else [])
+        return sub
+    if parts:
+        sub.parts = list(parts)
+    elif named in PARTS:
+        sub.parts = [named]
+    elif path.stem in PARTS:
+        sub.parts = [path.stem]
+    else:
+        found = parts_defined(sub.code)
+        sub.parts = list(PARTS) if found is None else found
+        if not sub.parts:
+            sub.error = (
+                f"{path.name} defines none of the exercise names ({', '.join(n for p in PARTS.values() for n in p)})"
+            )
+    return sub

@@ -1,0 +1,448 @@
+"""Hidden suite of part 4, masking: padding_mask and MultiHeadAttention."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.remote import Remote, StudentError
+from autograder.suites.common import (
+    CheckFailed,
+    Mistake,
+    describe,
+    describe_call,
+    difference,
+    expect_allowed_apis,
+    expect_error,
+    expect_fast,
+    expect_same,
+    expect_unmodified,
+    generator,
+    on_devices,
+    portable,
+    recognise,
+    run_portable,
+    skip_half_off_gpu,
+)
+from autograder.suites.plugin import group
+from solutions.masking import MultiHeadAttention, padding_mask
+
+PART = "masking"
+POINTS = {
+    "matches the reference": 3.0,
+    "shapes and dtypes": 1.0,
+    "edge cases and bad input": 1.5,
+    "gradients": 1.0,
+    "device portability": 1.0,
+    "inputs unchanged": 0.5,
+    "allowed APIs only": 1.5,
+    "speed": 0.5,
+}
+TOKENS = torch.tensor([[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9, 10, 1, 1]])
+PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
+ARG_NAMES = ("query", "key", "value", "key_padding_mask")
+
+
+# ---------------------------------------------------------------- padding_mask
+
+MASK_MISTAKES = [
+    Mistake("the mask is inverted: True marks the padding (tokens == pad_idx)", lambda t, p=0: t != p),
+    Mistake("the mask is not bool: tokens == pad_idx is already a bool tensor", lambda t, p=0: (t == p).long()),
+    Mistake("the mask is not bool: tokens == pad_idx is already a bool tensor", lambda t, p=0: (t == p).int()),
+    Mistake("pad_idx is ignored: compare with pad_idx, not with 0", lambda t, p=0: t == 0),
+]
+
+
+def random_tokens(shape, seed: int) -> torch.Tensor:
+    return torch.randint(0, 5, shape, generator=generator(seed))
+
+
+@group("matches the reference")
+@pytest.mark.parametrize(
+    "shape, pad_idx",
+    [(None, 0), (None, 1), ((4, 9), 0), ((4, 9), 3), ((2, 3, 5), 2)],
+    ids=["notebook", "notebook, pad_idx=1", "random", "random, pad_idx=3", "3-D, pad_idx=2"],
+)
+def test_padding_mask_matches_the_reference(student, shape, pad_idx, seed):
+    """padding_mask matches the reference"""
+    t = TOKENS if shape is None else random_tokens(shape, seed)
+    args = (t,) if pad_idx == 0 else (t, pad_idx)
+    got = student.call("padding_mask", *args)
+    call = describe_call("padding_mask", args, ("tokens", "pad_idx"))
+    expect_same(got, padding_mask(t, pad_idx), call=call, mistakes=MASK_MISTAKES, args=(t, pad_idx))
+
+
+@group("device portability")
+@portable
+def test_padding_mask_runs_on_the_tokens_device(student, device, seed):
+    """padding_mask runs on the tokens' device"""
+    t = random_tokens((4, 9), seed).to(device)
+    got = run_portable(student, "padding_mask", t, device=device, call="padding_mask(tokens)")
+    expect_same(got, padding_mask(t), call=f"padding_mask(tokens {describe(t)}) on {device}")
+
+
+# ---------------------------------------------------------------- the module, loaded with the reference's weights
+
+
+def reference_module(embed: int, heads: int, seed: int, dtype=torch.float32) -> MultiHeadAttention:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        module = MultiHeadAttention(embed, heads)
+    return module.to(dtype).eval()
+
+
+def student_module(student, reference: MultiHeadAttention, device: str, call: str):
+    """The student's module with the reference's weights, in its dtype, on ``device``."""
+    embed, heads = reference.embed_dim, reference.num_heads
+    module = student.call("MultiHeadAttention", embed, heads)
+    if not isinstance(module, Remote):
+        raise CheckFailed(f"MultiHeadAttention({embed}, {heads}) should make a module, got {describe(module)}")
+    dtype = reference.q_proj.weight.dtype
+    student.call(module, dtype, attr="to")
+    student.call(module, attr="eval")
+    try:
+        student.set_params(module, {name: p.detach() for name, p in reference.named_parameters()})
+    except StudentError as error:
+        raise CheckFailed(
+            f"{call}: the reference's weights could not be loaded: {error.detail}",
+            "the module needs q_proj, k_proj, v_proj and out_proj, each nn.Linear(embed_dim, embed_dim) with bias",
+        ) from None
+    if device != "cpu":
+        student.call(module, device, attr="to")
+    return module
+
+
+def inputs(batch, length, source, embed, seed, mask="padding", dtype=torch.float32, self_attention=False):
+    g = generator(seed)
+    query = torch.randn(batch, length, embed, generator=g, dtype=torch.float64).to(dtype)
+    if self_attention:
+        key = value = query
+    else:
+        key = torch.randn(batch, source, embed, generator=g, dtype=torch.float64).to(dtype)
+        value = torch.randn(batch, source, embed, generator=g, dtype=torch.float64).to(dtype)
+    padding = None
+    if mask == "padding":
+        keep = torch.randint(1, source + 1, (batch,), generator=g)
+        padding = torch.arange(source) >= keep[:, None]  # (B, S)
+    elif mask == "a sentence all padding":
+        padding = torch.zeros(batch, source, dtype=torch.bool)
+        padding[-1] = True
+    return query, key, value, padding
+
+
+def notebook_example():
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        embedded = nn.Embedding(11, 4, padding_idx=0)(TOKENS).detach()
+    return embedded, embedded, embedded, TOKENS == 0
+
+
+# name: (embed, heads, batch, length, source, mask)
+CASES = {
+    "notebook example, E=4, H=2": (4, 2, 3, 7, 7, "notebook"),
+    "self-attention, E=12, H=3": (12, 3, 2, 5, 5, "self"),
+    "cross-attention, L != S, E=8, H=2": (8, 2, 3, 4, 7, "padding"),
+    "no mask, E=16, H=4": (16, 4, 2, 6, 6, "none"),
+}
+
+
+def case_inputs(case: str, seed: int, dtype=torch.float32):
+    embed, heads, batch, length, source, kind = CASES[case]
+    if kind == "notebook":
+        q, k, v, m = notebook_example()
+        q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
+    elif kind == "self":
+        q, k, v, m = inputs(batch, length, source, embed, seed, dtype=dtype, self_attention=True)
+    else:
+        q, k, v, m = inputs(batch, length, source, embed, seed, mask=kind, dtype=dtype)
+    return reference_module(embed, heads, seed + 1, dtype), q, k, v, m
+
+
+def to(device, *tensors):
+    return [t if t is None else t.to(device) for t in tensors]
+
+
+# ---------------------------------------------------------------- known mistakes
+
+
+def mha(
+    ref,
+    q,
+    k,
+    v,
+    m,
+    *,
+    split_transpose=True,
+    merge_transpose=True,
+    out_proj=True,
+    weights="mean",
+    scale=None,
+    ignore_mask=False,
+    invert_mask=False,
+    fix_rows=True,
+    self_only=False,
+):
+    """The reference with one thing changed: the known mistakes, as functions."""
+    B, L, E = q.shape
+    H = ref.num_heads
+    Dh = E // H
+    if self_only:
+        k = v = q
+    S = k.shape[1]
+
+    def split(x, n):
+        if split_transpose:
+            return x.view(B, n, H, Dh).transpose(1, 2)
+        return x.view(B, H, n, Dh)
+
+    qh, kh, vh = split(ref.q_proj(q), L), split(ref.k_proj(k), S), split(ref.v_proj(v), S)
+    mask = None if m is None or ignore_mask else (~m if invert_mask else m).view(B, 1, 1, S)
+    scores = qh @ kh.transpose(-2, -1) / (math.sqrt(Dh) if scale is None else scale(E, H))
+    if mask is not None:
+        scores = scores.masked_fill(mask, -math.inf)
+    w = torch.softmax(scores, dim=-1)
+    if mask is not None and fix_rows:
+        w = w.masked_fill(mask, 0.0)
+    out = w @ vh  # (B, H, L, Dh)
+    out = out.transpose(1, 2).reshape(B, L, E) if merge_transpose else out.reshape(B, L, E)
+    out = ref.out_proj(out) if out_proj else out
+    averaged = {"mean": lambda: w.mean(1), "sum": lambda: w.sum(1), "first": lambda: w[:, 0], "none": lambda: w}
+    return out, averaged[weights]()
+
+
+MISTAKES = [
+    Mistake(
+        "the heads are split without a transpose: view(B, L, H, Dh).transpose(1, 2), not view(B, H, L, Dh)",
+        lambda *a: mha(*a, split_transpose=False),
+    ),
+    Mistake(
+        "the heads are merged without a transpose: out.transpose(1, 2).reshape(B, L, E)",
+        lambda *a: mha(*a, merge_transpose=False),
+    ),
+    Mistake("out_proj is missing: apply it to the merged heads", lambda *a: mha(*a, out_proj=False)),
+    Mistake("the weights are summed over the heads: average them (mean over dim 1)", lambda *a: mha(*a, weights="sum")),
+    Mistake("the weights are those of one head: average them over the heads", lambda *a: mha(*a, weights="first")),
+    Mistake(
+        "the weights are not averaged over the heads: return weights of shape (B, L, S)",
+        lambda *a: mha(*a, weights="none"),
+    ),
+    Mistake(
+        "each head is scaled by sqrt(E): scale by sqrt(E / H), the head size",
+        lambda *a: mha(*a, scale=lambda e, h: math.sqrt(e)),
+    ),
+    Mistake(
+        "the key padding mask is ignored: pass it, as (B, 1, 1, S), to the attention",
+        lambda *a: mha(*a, ignore_mask=True),
+    ),
+    Mistake("the key padding mask is inverted: True marks padding", lambda *a: mha(*a, invert_mask=True)),
+    Mistake(
+        "a sentence that is all padding gives NaN: give its weights 0 (its output is then out_proj.bias)",
+        lambda *a: mha(*a, fix_rows=False),
+    ),
+    Mistake(
+        "the query is used as key and value: attend to the key and value given (cross-attention)",
+        lambda *a: mha(*a, self_only=True),
+    ),
+]
+
+
+def expect_module(student, ref, q, k, v, m, device: str, **options):
+    call = describe_call("MultiHeadAttention(...)", [t for t in (q, k, v, m) if t is not None], ARG_NAMES)
+    call = call.replace("(...)(", f"({ref.embed_dim}, {ref.num_heads})(") + f" on {device}"
+    module = student_module(student, ref, device, call)
+    kwargs = {} if m is None else {"key_padding_mask": m}
+    got = student.run(module, q, k, v, **kwargs, **options)
+    ref = ref.to(device)
+    with torch.no_grad():
+        expected = ref(q, k, v, m)
+        expect_same(
+            got.value, expected, call=call, mistakes=MISTAKES, args=(ref, q, k, v, m), labels=("output", "weights")
+        )
+    return got
+
+
+@group("matches the reference")
+@on_devices
+@pytest.mark.parametrize("case", list(CASES))
+def test_multi_head_attention_matches_the_reference(student, device, case, seed):
+    """MultiHeadAttention with the reference's weights matches the reference"""
+    ref, *tensors = case_inputs(case, seed)
+    expect_module(student, ref, *to(device, *tensors), device)
+
+
+@group("matches the reference")
+@on_devices
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
+def test_multi_head_attention_in_other_dtypes(student, device, dtype, seed):
+    """MultiHeadAttention matches the reference in another dtype"""
+    skip_half_off_gpu(dtype, device)
+    ref, *tensors = case_inputs("cross-attention, L != S, E=8, H=2", seed, dtype)
+    expect_module(student, ref, *to(device, *tensors), device)
+
+
+# ---------------------------------------------------------------- shapes and dtypes
+
+
+@group("shapes and dtypes")
+@pytest.mark.parametrize("embed, heads", [(8, 2), (12, 3)], ids=["E=8, H=2", "E=12, H=3"])
+def test_submodules_are_linear_layers_with_bias(student, embed, heads):
+    """q_proj, k_proj, v_proj and out_proj are nn.Linear(E, E) with bias"""
+    module = student.call("MultiHeadAttention", embed, heads)
+    if not isinstance(module, Remote):
+        raise CheckFailed(f"MultiHeadAttention({embed}, {heads}) should make a module, got {describe(module)}")
+    for name in PROJECTIONS:
+        for part, shape in (("weight", (embed, embed)), ("bias", (embed,))):
+            try:
+                value = student.get(module, f"{name}.{part}")
+            except StudentError as error:
+                raise CheckFailed(
+                    f"MultiHeadAttention({embed}, {heads}).{name}.{part}: {error.detail}",
+                    f"make {name} an nn.Linear({embed}, {embed}) (bias=True)",
+                ) from None
+            if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
+                raise CheckFailed(
+                    f"MultiHeadAttention({embed}, {heads}).{name}.{part} should be a tensor of shape "
+                    f"{shape}, got {describe(value)}"
+                )
+
+
+@group("shapes and dtypes")
+def test_padding_mask_is_bool_of_the_tokens_shape(student, seed):
+    """padding_mask gives bool of the tokens' shape"""
+    t = random_tokens((3, 6), seed)
+    got = student.call("padding_mask", t)
+    if not isinstance(got, torch.Tensor) or got.dtype != torch.bool or got.shape != t.shape:
+        raise CheckFailed(
+            f"padding_mask(tokens (3, 6)): {difference(got, padding_mask(t))}", recognise(got, MASK_MISTAKES, t)
+        )
+
+
+# ---------------------------------------------------------------- edge cases and bad input
+
+
+@group("edge cases and bad input")
+@pytest.mark.parametrize("embed, heads", [(4, 3), (10, 4), (6, 4)], ids=["E=4, H=3", "E=10, H=4", "E=6, H=4"])
+def test_heads_must_divide_the_embedding(student, embed, heads):
+    """MultiHeadAttention raises ValueError when num_heads does not divide embed_dim"""
+    expect_error(student, "MultiHeadAttention", embed, heads, what=f"MultiHeadAttention({embed}, {heads})")
+
+
+@group("edge cases and bad input")
+@pytest.mark.parametrize(
+    "embed, heads, batch, length, source, mask",
+    [
+        (8, 2, 3, 4, 5, "a sentence all padding"),
+        (6, 1, 2, 3, 3, "padding"),
+        (4, 4, 2, 3, 3, "padding"),
+        (8, 2, 1, 1, 1, "none"),
+    ],
+    ids=["a sentence all padding", "one head", "heads of size 1", "batch of 1, length 1"],
+)
+def test_multi_head_attention_edge_cases(student, embed, heads, batch, length, source, mask, seed):
+    """MultiHeadAttention on the edge cases"""
+    q, k, v, m = inputs(batch, length, source, embed, seed, mask=mask)
+    expect_module(student, reference_module(embed, heads, seed + 1), q, k, v, m, "cpu")
+
+
+# ---------------------------------------------------------------- gradients
+
+
+@group("gradients")
+@on_devices
+def test_gradients_match_the_reference(student, device, seed):
+    """gradients with respect to the inputs and the weights match the reference"""
+    q, k, v, m = to(device, *inputs(2, 4, 5, 8, seed, mask="a sentence all padding", dtype=torch.float64))
+    ref = reference_module(8, 2, seed + 1, torch.float64).to(device)
+    call = f"MultiHeadAttention(8, 2)(query, key, value, key_padding_mask) on {device}"
+    module = student_module(student, ref, device, call)
+    out, weights = ref(q, k, v, m)
+    g = generator(seed + 2)
+    upstream = [
+        torch.randn(out.shape, generator=g, dtype=out.dtype).to(device),
+        torch.randn(weights.shape, generator=g, dtype=weights.dtype).to(device),
+    ]
+    try:
+        got = student.run(module, q, k, v, key_padding_mask=m, grad={"upstream": upstream, "params": True})
+    except StudentError as error:
+        raise CheckFailed(f"the gradients of {call} could not be computed: {error}") from None
+    leaves = [t.detach().requires_grad_() for t in (q, k, v)]
+    params = dict(ref.named_parameters())
+    expected = torch.autograd.grad(ref(*leaves, m), [*leaves, *params.values()], upstream)
+    for label, mine, want in zip(("query", "key", "value"), got.input_grads, expected[:3]):
+        found = difference(mine, want, f"the gradient with respect to the {label}")
+        if found:
+            raise CheckFailed(f"{call}: {found}")
+    for (name, _), want in zip(params.items(), expected[3:]):
+        found = difference(got.param_grads.get(name), want, f"the gradient with respect to {name}")
+        if found:
+            raise CheckFailed(f"{call}: {found}")
+
+
+# ---------------------------------------------------------------- device portability
+
+
+@group("device portability")
+@portable
+def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
+    """MultiHeadAttention runs on the inputs' device"""
+    q, k, v, m = to(device, *inputs(2, 4, 6, 8, seed))
+    ref = reference_module(8, 2, seed + 1)
+    call = f"MultiHeadAttention(8, 2)(query, key, value, key_padding_mask) on {device}"
+    module = student_module(student, ref, device, call)
+    got = run_portable(student, module, q, k, v, device=device, call=call, key_padding_mask=m)
+    expect_same(got, ref.to(device)(q, k, v, m), call=call, labels=("output", "weights"))
+
+
+# ---------------------------------------------------------------- inputs unchanged
+
+
+@group("inputs unchanged")
+def test_multi_head_attention_leaves_its_inputs_unchanged(student, seed):
+    """query, key, value and key_padding_mask are left unchanged"""
+    q, k, v, m = inputs(2, 4, 6, 8, seed)
+    module = student_module(student, reference_module(8, 2, seed + 1), "cpu", "MultiHeadAttention(8, 2)")
+    outcome = student.run(module, q, k, v, key_padding_mask=m)
+    expect_unmodified(outcome, ARG_NAMES, "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)")
+
+
+# ---------------------------------------------------------------- allowed APIs
+
+
+@group("allowed APIs only")
+def test_multi_head_attention_uses_allowed_apis_only(student, seed):
+    """plain tensor operations only (no nn.MultiheadAttention, F.scaled_dot_product_attention)"""
+    made = student.run("MultiHeadAttention", 8, 2, modules=True)
+    if any(m.endswith(".MultiheadAttention") for m in made.modules):
+        raise CheckFailed(
+            "your MultiHeadAttention contains an nn.MultiheadAttention, which this exercise does not allow",
+            "write the projections, the split, the attention and the merge yourself",
+        )
+    q, k, v, m = inputs(2, 4, 6, 8, seed)
+    module = student_module(student, reference_module(8, 2, seed + 1), "cpu", "MultiHeadAttention(8, 2)")
+    student.run(module, q, k, v, key_padding_mask=m)
+    expect_allowed_apis(student, student.apis)
+
+
+# ---------------------------------------------------------------- speed
+
+
+@group("speed")
+@on_devices
+def test_multi_head_attention_is_vectorised(student, device, seed):
+    """MultiHeadAttention is about as fast as a vectorised reference"""
+    ref = reference_module(64, 8, seed).to(device)
+    module = student_module(student, reference_module(64, 8, seed), device, "MultiHeadAttention(64, 8)")
+    batches = [tuple(to(device, *inputs(32, 64, 64, 64, seed + i))) for i in range(3)]
+    with torch.no_grad():
+        expect_fast(
+            student,
+            module,
+            [(q, k, v, m) for q, k, v, m in batches],
+            lambda q, k, v, m: ref(q, k, v, m),
+            device=device,
+            call="MultiHeadAttention(64, 8) on a batch of 32 sentences of 64",
+            factor=20,
+            slack=0.02 if device == "cpu" else 0.005,
+            cause="a Python loop over the batch or the queries is slow: the heads are one more batch dimension",
+        )

@@ -1,0 +1,210 @@
+"""The pytest plugin that runs the hidden suites over a stream of submissions, in one session.
+
+pytest collects the four suites once; then, instead of running each test once, the plugin's run
+loop takes submissions one by one, opens a ``Student`` for each of its parts, and runs that
+part's tests against it. Every test is one check: its ``group`` marker names the group of points
+it belongs to (the suite's ``POINTS``), its ``device`` parameter the device it ran on. A test
+fails with the message of the exception it raised (``CheckFailed`` carries a hint too).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+
+import pytest
+from _pytest.runner import runtestprotocol
+
+from autograder import PARTS
+from autograder.remote import Student, StudentFailure
+from autograder.sandbox import Limits, Worker
+
+EXCEPTION = pytest.StashKey[BaseException]()
+GRADING = pytest.StashKey["Grading"]()
+
+
+class CheckFailed(AssertionError):
+    """A check found a difference; ``hint`` names a likely mistake when one is recognised."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+class Inconclusive(Exception):
+    """A check that could not decide, for a reason that is not the student's fault: it passes, with a note."""
+
+
+def group(name: str):
+    """The group of points a check belongs to."""
+    return pytest.mark.group(name)
+
+
+class Grading:
+    """What the tests need: the current submission's Student, and which devices are in use."""
+
+    def __init__(self, cuda: bool) -> None:
+        self.cuda = cuda
+        self.student: Student | None = None
+
+
+@pytest.fixture
+def student(request) -> Student:
+    current = request.config.stash[GRADING].student
+    if current is None:
+        pytest.skip("no submission")
+    return current
+
+
+@pytest.fixture
+def device(request) -> str:
+    name = getattr(request, "param", "cpu")
+    cuda = request.config.stash[GRADING].cuda
+    if name == "cuda" and not cuda:
+        pytest.skip("CUDA is not available on the grading machine")
+    if name == "meta" and cuda:
+        pytest.skip("the CUDA checks ran instead")
+    return name
+
+
+@pytest.fixture
+def seed(request) -> int:
+    """A seed of this check's own, the same for every submission."""
+    return zlib.crc32(request.node.nodeid.split("::", 1)[-1].encode()) % (2**31)
+
+
+def check_name(item: pytest.Item) -> str:
+    """The check's docstring (or test name), with its parameters other than the device."""
+    doc = (item.function.__doc__ or "").strip().splitlines()
+    name = doc[0].rstrip(".") if doc else item.originalname.removeprefix("test_").replace("_", " ")
+    callspec = getattr(item, "callspec", None)
+    ids = [i for i in getattr(callspec, "_idlist", ()) if i not in ("cpu", "cuda", "meta")]
+    return f"{name} [{', '.join(ids)}]" if ids else name
+
+
+def check_device(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("device", "cpu") if callspec is not None else "cpu"
+
+
+def part_of(item: pytest.Item) -> str:
+    return item.module.PART
+
+
+def outcome(item: pytest.Item, reports) -> dict:
+    """One check's record from its reports."""
+    failed = next((r for r in reports if r.failed), None)
+    skipped = next((r for r in reports if r.skipped), None)
+    record = {
+        "name": check_name(item),
+        "device": check_device(item),
+        "group": item.get_closest_marker("group").args[0],
+        "passed": failed is None and skipped is None,
+        "skipped": failed is None and skipped is not None,
+        "message": "",
+        "hint": "",
+    }
+    error = item.stash.get(EXCEPTION, None)
+    if failed is not None and isinstance(error, Inconclusive) and failed.when == "call":
+        record.update(passed=True, message=str(error))
+    elif failed is not None:
+        record["message"], record["hint"] = failure_message(error, failed)
+    elif skipped is not None:
+        reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
+        record["message"] = reason.removeprefix("Skipped: ")
+    return record
+
+
+def failure_message(error: BaseException | None, report) -> tuple[str, str]:
+    if isinstance(error, CheckFailed):
+        return error.message, error.hint
+    if isinstance(error, StudentFailure):
+        return str(error), ""
+    if isinstance(error, AssertionError):
+        return (str(error).split("\nassert ")[0] or "the check's assertion failed"), ""
+    if error is not None:  # a fault of the suite itself: say so, never blame the student silently
+        return f"internal error of the grader: {type(error).__name__}: {error}", ""
+    return str(report.longrepr).splitlines()[-1][:500], ""
+
+
+def score(part_checks: list[dict], points: dict[str, float]) -> tuple[float, list[dict]]:
+    """Points per check: a group's points shared equally by its checks that ran."""
+    ran = {}
+    for check in part_checks:
+        if not check["skipped"]:
+            ran[check["group"]] = ran.get(check["group"], 0) + 1
+    total = 0.0
+    for check in part_checks:
+        share = 0.0 if check["skipped"] else points[check["group"]] / ran[check["group"]]
+        check["max_points"] = round(share, 4)
+        check["points"] = round(share if check["passed"] else 0.0, 4)
+        total += check["points"]
+    return round(total, 2), part_checks
+
+
+class Batch:
+    """The run loop: grade submissions from ``tasks``, hand each record to ``deliver``."""
+
+    def __init__(
+        self, tasks: Iterable, deliver: Callable[[dict], None], worker: Worker, cuda: bool, limits: Limits
+    ) -> None:
+        self.tasks = tasks
+        self.deliver = deliver
+        self.worker = worker
+        self.limits = limits
+        self.grading = Grading(cuda)
+
+    def pytest_configure(self, config) -> None:
+        config.addinivalue_line("markers", "group(name): the group of points a check belongs to")
+        config.stash[GRADING] = self.grading
+
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        for item in items:
+            marker = item.get_closest_marker("group")
+            if marker is None or marker.args[0] not in item.module.POINTS:
+                raise pytest.UsageError(f"{item.nodeid} has no group of {item.module.__name__}.POINTS")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            item.stash[EXCEPTION] = call.excinfo.value
+        return report
+
+    def pytest_runtestloop(self, session) -> bool:
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            raise session.Interrupted(f"{session.testsfailed} errors during collection of the suites")
+        by_part: dict[str, list[pytest.Item]] = {}
+        for item in session.items:
+            by_part.setdefault(part_of(item), []).append(item)
+        points = {part: items[0].module.POINTS for part, items in by_part.items()}
+        for task in self.tasks:
+            record = task.record()
+            for part in task.parts:
+                record["parts"].append(self.grade_part(task, part, by_part[part], points[part]))
+            self.deliver(task.finish(record))
+        return True
+
+    def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> dict:
+        student = Student(self.worker, task.code, self.limits)
+        self.grading.student = student
+        checks = []
+        try:
+            for i, item in enumerate(items):
+                if EXCEPTION in item.stash:
+                    del item.stash[EXCEPTION]
+                nextitem = items[i + 1] if i + 1 < len(items) else None
+                reports = runtestprotocol(item, nextitem=nextitem, log=False)
+                checks.append(outcome(item, reports))
+        finally:
+            student.close()
+            self.grading.student = None
+        total, checks = score(checks, points)
+        record = {"part": part, "score": total, "max_score": sum(points.values()), "checks": checks}
+        if student.load_error is not None:
+            record["error"] = str(student.load_error)
+        elif student.generation and not set(PARTS[part]) & set(student.names):
+            record["error"] = f"your code defines none of {', '.join(PARTS[part])}"
+        if student.events:
+            record["events"] = student.events[:20]
+        return record

@@ -1,0 +1,311 @@
+"""Hidden suite of part 1, smoother: gaussian_kernel and smooth."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autograder.suites.common import (
+    CheckFailed,
+    Mistake,
+    describe_call,
+    difference,
+    expect_error,
+    expect_fast,
+    expect_same,
+    expect_unmodified,
+    generator,
+    on_devices,
+    portable,
+    recognise,
+    run_portable,
+    skip_half_off_gpu,
+)
+from autograder.suites.plugin import group
+from solutions.smoother import gaussian_kernel, smooth
+
+PART = "smoother"
+POINTS = {
+    "matches the reference": 4.0,
+    "shapes and dtypes": 1.5,
+    "edge cases and bad input": 1.5,
+    "device portability": 1.0,
+    "inputs unchanged": 0.5,
+    "speed": 1.5,
+}
+
+
+# ---------------------------------------------------------------- known mistakes
+
+
+def _density(offsets: torch.Tensor, sigma: float) -> torch.Tensor:
+    return torch.exp(-0.5 * (offsets / sigma) ** 2)
+
+
+def _normalised(w: torch.Tensor) -> torch.Tensor:
+    return (w / w.sum()).float()
+
+
+KERNEL_MISTAKES = [
+    Mistake(
+        "the kernel is not normalised: divide it by its sum so that the weights add up to 1",
+        lambda size, sigma=1.0: _density(torch.arange(size) - (size - 1) / 2, sigma).float(),
+    ),
+    Mistake(
+        "the kernel is not normalised: the density's 1/(sigma*sqrt(2*pi)) does not make a kernel of a "
+        "few samples sum to 1; divide by the sum instead",
+        lambda size, sigma=1.0: (
+            torch.distributions.Normal(0.0, sigma).log_prob(torch.arange(size) - (size - 1) / 2).exp().float()
+        ),
+    ),
+    Mistake(
+        "the kernel is off-centre: offsets arange(-size // 2, size // 2) (like arange(-4, 4)) are not "
+        "symmetric; use arange(size) - (size - 1) / 2",
+        lambda size, sigma=1.0: _normalised(_density(torch.arange(-(size // 2), size - size // 2).double(), sigma)),
+    ),
+    Mistake(
+        "the kernel is off-centre for even sizes: the centre is (size - 1) / 2, which is between two samples",
+        lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size // 2, sigma)),
+    ),
+    Mistake(
+        "sigma is ignored: the kernel always has a standard deviation of 1",
+        lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - (size - 1) / 2, 1.0)),
+    ),
+    Mistake(
+        "sigma is used as the variance: the exponent is -u^2 / (2 sigma^2)",
+        lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - (size - 1) / 2, math.sqrt(sigma))),
+    ),
+]
+
+
+def _conv(signal, kernel, **options):
+    rows = signal.reshape(-1, 1, signal.shape[-1])
+    out = F.conv1d(rows, kernel.to(signal).view(1, 1, -1), **options)
+    return out.reshape(*signal.shape[:-1], -1)
+
+
+SMOOTH_MISTAKES = [
+    Mistake(
+        "the kernel is flipped: smooth is a cross-correlation (F.conv1d), output[i] = sum_k x[i + k] w[k]",
+        lambda signal, kernel: _conv(signal, kernel.flip(0)),
+    ),
+    Mistake(
+        "smooth normalises the kernel: use the kernel exactly as it is given",
+        lambda signal, kernel: _conv(signal, kernel / kernel.sum()),
+    ),
+    Mistake(
+        "the output is padded to the signal's length: a 'valid' window gives L - K + 1 outputs, no padding",
+        lambda signal, kernel: _conv(signal, kernel, padding="same"),
+    ),
+    Mistake(
+        "the output has the kernel's dtype: cast the kernel to the signal's dtype, not the signal to the kernel's",
+        lambda signal, kernel: _conv(signal.to(kernel.dtype), kernel),
+    ),
+]
+BIAS_HINT = (
+    "every output is off by the same constant: a bias was added (nn.Conv1d has bias=True by default; "
+    "use F.conv1d without bias, or bias=False)"
+)
+
+
+def expect_smooth(got, signal, kernel, *, device: str) -> None:
+    expected = smooth(signal, kernel)
+    call = describe_call("smooth", (signal, kernel), ("signal", "kernel")) + f" on {device}"
+    found = difference(got, expected)
+    if not found:
+        return
+    hint = recognise(got, SMOOTH_MISTAKES, signal, kernel)
+    if not hint and isinstance(got, torch.Tensor) and got.shape == expected.shape and got.numel() > 1:
+        offset = (got.double() - expected.double()).flatten()
+        if (offset - offset[0]).abs().max() < 1e-4 and offset[0].abs() > 1e-4:
+            hint = BIAS_HINT
+    raise CheckFailed(f"{call}: {found}", hint)
+
+
+def noisy_sine(seed: int = 0) -> torch.Tensor:
+    """The notebook's signal: a sine over two periods, 100 samples, noise from ``manual_seed(0)``."""
+    t = torch.linspace(0, 4 * math.pi, 100)
+    return torch.sin(t) + 0.1 * torch.randn(100, generator=generator(seed))
+
+
+# shape of the signal, kernel size; the kernel is random (asymmetric) unless said otherwise
+CASES = {
+    "notebook example": None,
+    "batch of 4": ((4, 50), 5),
+    "output of length 1": ((3, 12), 12),
+    "long kernel, one signal": ((300,), 31),
+}
+
+
+def case_inputs(case: str, seed: int, dtype=torch.float32):
+    if CASES[case] is None:
+        return noisy_sine().to(dtype), gaussian_kernel(8)
+    shape, size = CASES[case]
+    g = generator(seed)
+    return torch.randn(shape, generator=g).to(dtype), torch.rand(size, generator=g) + 0.1
+
+
+# ---------------------------------------------------------------- matches the reference
+
+
+@group("matches the reference")
+@pytest.mark.parametrize(
+    "size, sigma",
+    [(1, 1.0), (2, 1.0), (5, 0.7), (8, 1.0), (9, 2.5), (16, 3.0)],
+    ids=["size=1", "size=2", "size=5, sigma=0.7", "notebook: size=8", "size=9, sigma=2.5", "size=16, sigma=3"],
+)
+def test_gaussian_kernel_matches_the_reference(student, size, sigma):
+    """gaussian_kernel matches the reference"""
+    got = student.call("gaussian_kernel", size, sigma)
+    call = f"gaussian_kernel({size}, sigma={sigma})"
+    expect_same(got, gaussian_kernel(size, sigma), call=call, mistakes=KERNEL_MISTAKES, args=(size, sigma))
+
+
+@group("matches the reference")
+@on_devices
+@pytest.mark.parametrize("case", list(CASES))
+def test_smooth_matches_the_reference(student, device, case, seed):
+    """smooth matches the reference"""
+    signal, kernel = case_inputs(case, seed)
+    signal, kernel = signal.to(device), kernel.to(device)
+    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device=device)
+
+
+@group("matches the reference")
+@on_devices
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
+def test_smooth_matches_the_reference_in_other_dtypes(student, device, dtype, seed):
+    """smooth matches the reference in another dtype"""
+    skip_half_off_gpu(dtype, device)
+    signal, kernel = case_inputs("batch of 4", seed, dtype)
+    signal, kernel = signal.to(device), kernel.to(device)
+    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device=device)
+
+
+# ---------------------------------------------------------------- shapes and dtypes
+
+
+@group("shapes and dtypes")
+@pytest.mark.parametrize("size", [1, 6, 11])
+def test_gaussian_kernel_is_float32_of_shape_size(student, size):
+    """gaussian_kernel gives float32 of shape (size,)"""
+    got = student.call("gaussian_kernel", size)
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailed(f"gaussian_kernel({size}) should return a tensor, got {type(got).__name__}")
+    if tuple(got.shape) != (size,) or got.dtype != torch.float32:
+        raise CheckFailed(
+            f"gaussian_kernel({size}): expected float32 of shape ({size},), got {got.dtype} of shape {tuple(got.shape)}"
+        )
+
+
+@group("shapes and dtypes")
+@pytest.mark.parametrize(
+    "signal_dtype, kernel_dtype, shape",
+    [
+        (torch.float64, torch.float32, (30,)),
+        (torch.float32, torch.float64, (2, 30)),
+        (torch.float64, torch.float64, (1, 30)),
+    ],
+    ids=["fp64 signal, fp32 kernel", "fp32 signal, fp64 kernel", "fp64 batch of 1"],
+)
+def test_smooth_follows_the_signal_dtype(student, signal_dtype, kernel_dtype, shape, seed):
+    """smooth returns the signal's dtype and the valid length"""
+    g = generator(seed)
+    signal = torch.randn(shape, generator=g, dtype=signal_dtype)
+    kernel = torch.rand(4, generator=g, dtype=kernel_dtype)
+    got = student.call("smooth", signal, kernel)
+    expected = smooth(signal, kernel)
+    call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
+    if not isinstance(got, torch.Tensor) or got.dtype != expected.dtype or got.shape != expected.shape:
+        found = difference(got, expected)
+        raise CheckFailed(f"{call}: {found}", recognise(got, SMOOTH_MISTAKES, signal, kernel))
+
+
+# ---------------------------------------------------------------- edge cases and bad input
+
+
+@group("edge cases and bad input")
+@pytest.mark.parametrize(
+    "size, sigma", [(0, 1.0), (-2, 1.0), (5, 0.0), (5, -1.5)], ids=["size=0", "size=-2", "sigma=0", "sigma=-1.5"]
+)
+def test_gaussian_kernel_rejects_bad_arguments(student, size, sigma):
+    """gaussian_kernel raises ValueError for size < 1 or sigma <= 0"""
+    expect_error(student, "gaussian_kernel", size, sigma, what=f"gaussian_kernel({size}, sigma={sigma})")
+
+
+@group("edge cases and bad input")
+def test_gaussian_kernel_wide_sigma_is_nearly_flat(student):
+    """gaussian_kernel with a wide sigma still sums to 1"""
+    got = student.call("gaussian_kernel", 7, 100.0)
+    expect_same(
+        got,
+        gaussian_kernel(7, 100.0),
+        call="gaussian_kernel(7, sigma=100.0)",
+        mistakes=KERNEL_MISTAKES,
+        args=(7, 100.0),
+    )
+
+
+@group("edge cases and bad input")
+@pytest.mark.parametrize("shape, size", [((5,), 1), ((2, 9), 9), ((1, 1), 1)], ids=["kernel of 1", "K = L", "L = 1"])
+def test_smooth_edge_lengths(student, shape, size, seed):
+    """smooth handles the shortest windows"""
+    g = generator(seed)
+    signal, kernel = torch.randn(shape, generator=g), torch.rand(size, generator=g) + 0.1
+    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device="cpu")
+
+
+# ---------------------------------------------------------------- device portability
+
+
+@group("device portability")
+@portable
+@pytest.mark.parametrize("kernel_on", ["kernel on the CPU", "kernel on the device"])
+def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
+    """smooth runs on the signal's device"""
+    signal, kernel = case_inputs("batch of 4", seed)
+    signal = signal.to(device)
+    if kernel_on == "kernel on the device":
+        kernel = kernel.to(device)
+    call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
+    got = run_portable(student, "smooth", signal, kernel, device=device, call=call)
+    expected = smooth(signal, kernel)
+    found = difference(got, expected)
+    if found:
+        raise CheckFailed(f"{call} on {device}: {found}", "the output must be on the signal's device")
+
+
+# ---------------------------------------------------------------- inputs unchanged
+
+
+@group("inputs unchanged")
+def test_smooth_leaves_its_inputs_unchanged(student, seed):
+    """smooth leaves signal and kernel unchanged"""
+    signal, kernel = case_inputs("batch of 4", seed)
+    outcome = student.run("smooth", signal, kernel)
+    expect_unmodified(outcome, ["signal", "kernel"], describe_call("smooth", (signal, kernel)))
+
+
+# ---------------------------------------------------------------- speed
+
+
+@group("speed")
+@on_devices
+def test_smooth_is_vectorised(student, device, seed):
+    """smooth is about as fast as a vectorised reference"""
+    inputs = []
+    for k in range(4):
+        g = generator(seed + k)
+        inputs.append((torch.randn(16, 20000, generator=g).to(device), (torch.rand(9, generator=g) + 0.1).to(device)))
+    expect_fast(
+        student,
+        "smooth",
+        inputs,
+        smooth,
+        device=device,
+        call=describe_call("smooth", inputs[0]),
+        factor=20,
+        slack=0.02 if device == "cpu" else 0.005,
+        cause="a Python loop over the samples is slow: let F.conv1d (or unfold) slide the window",
+    )
