@@ -120,6 +120,11 @@ def grade(
         raise UsageError(f"unknown device {device!r}: choose auto, cpu or cuda")
     if sandbox not in ("auto", "bubblewrap", "none"):
         raise UsageError(f"unknown sandbox {sandbox!r}: choose auto, bubblewrap or none")
+    if device == "cuda":
+        import torch  # the jobs are spawned, not forked: asking CUDA here is safe
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: CUDA is not available on this machine")
     json_path = Path(json_path) if json_path is not None else None
     subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(submissions)]
     records: list[dict | None] = [None] * len(subs)

@@ -65,9 +65,8 @@ class Child:
 
     def export(self, obj):
         """What to send for an object that is not plain data: a number, or a handle."""
-        item = getattr(obj, "item", None)
-        if type(obj).__module__ == "numpy" and callable(item):
-            return item()
+        if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:  # a numpy scalar: its number
+            return obj.item()
         key = id(obj)
         if key not in self.ids:
             handle = len(self.objects) + 1
@@ -252,10 +251,12 @@ class Watch:
         class Mode(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 kwargs = kwargs or {}
-                name = forbidden.get(func)
-                if name is not None:
-                    watch.seen.add(name)
-                if meta_guard and getattr(func, "__name__", "") not in Watch.MIXING_ALLOWED:
+                api = forbidden.get(func)
+                if api is not None:
+                    watch.seen.add(api)
+                name = getattr(func, "__name__", "")
+                internal = name.startswith("_") and not name.startswith("__")  # e.g. nn.Module.to's helpers
+                if meta_guard and not internal and name not in Watch.MIXING_ALLOWED:
                     _guard_devices(func, args, kwargs)
                 return func(*args, **kwargs)
 

@@ -354,7 +354,7 @@ def test_attention_uses_allowed_apis_only(student, seed):
 @on_devices
 def test_attention_is_vectorised(student, device, seed):
     """scaled_dot_product_attention is about as fast as a vectorised reference"""
-    inputs = [tuple(to(device, *random_inputs((64, 128, 8), 128, 8, "padding", seed + i))) for i in range(3)]
+    inputs = [tuple(to(device, *random_inputs((1024, 16, 4), 16, 4, "padding", seed + i))) for i in range(3)]
     expect_fast(
         student,
         NAME,
@@ -362,7 +362,7 @@ def test_attention_is_vectorised(student, device, seed):
         reference,
         device=device,
         call=describe_call(NAME, inputs[0], ARG_NAMES),
-        factor=20,
-        slack=0.02 if device == "cpu" else 0.005,
+        factor=10,
+        slack=0.01 if device == "cpu" else 0.005,
         cause="a Python loop over the batch or the queries is slow: one matmul does every row at once",
     )

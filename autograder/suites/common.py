@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from autograder.remote import Outcome, Student, StudentError, StudentFailure
+from autograder.remote import Outcome, Remote, Student, StudentError, StudentFailure
 from autograder.suites.plugin import CheckFailed, Inconclusive
 
 # (rtol, atol) for student against reference on the same device: the two may order their sums
@@ -58,6 +58,8 @@ def describe(value) -> str:
         return f"a {type(value).__name__} of {len(value)}"
     if isinstance(value, (int, float, bool)) or value is None:
         return repr(value)
+    if isinstance(value, Remote):
+        return f"a {value.type} object"
     return type(value).__name__
 
 

@@ -1,0 +1,214 @@
+"""Does the hidden autograder give the reference full marks, stubs zero, and every mistake its hint?
+
+One batch grades everything here (through ``grade``, with sandboxed jobs, as the CLI does): the
+reference notebooks, the untouched student notebooks, the corpus of typical mistakes, the correct
+solutions written differently, the same code as notebook and as .py, and broken submissions.
+"""
+
+import json
+import shutil
+
+import nbformat
+import pytest
+import torch
+
+from autograder import PARTS
+from autograder.examples import CORRECT, MISTAKES, notebook, reference_code
+from autograder.grade import grade
+from autograder.notebooks import source_notebook
+from tests.conftest import ROOT, slug
+
+pytestmark = pytest.mark.slow
+
+SAME_CODE = [
+    CORRECT[0],
+    *(m for m in MISTAKES if m.name in ("kernel flipped (true convolution)", "weights not averaged")),
+]
+BROKEN = {
+    "corrupt.ipynb": '{"cells": [ this is not json',
+    "smoother_without_smooth.py": reference_code("smoother").split("def smooth(")[0],
+    "syntax_error.py": "def scaled_dot_product_attention(query, key, value, mask=None)\n    return query\n",
+    "wrong_types.py": (
+        "import numpy as np\n\n"
+        "def gaussian_kernel(size, sigma=1.0):\n    return [1.0 / size] * size\n\n"
+        "def smooth(signal, kernel):\n    return np.zeros(3)\n"
+    ),
+    "nan_attention.py": (
+        "def scaled_dot_product_attention(query, key, value, mask=None):\n"
+        "    w = torch.full((*query.shape[:-1], key.shape[-2]), float('nan'), dtype=query.dtype)\n"
+        "    return w @ value, w\n"
+    ),
+    "raises.py": reference_code("smoother").replace("    return out.reshape(", "    1 / 0\n    return out.reshape("),
+    "notes.txt": "not code",
+    "latin1.py": b"# caf\xe9\ndef smooth(signal, kernel):\n    return signal\n",
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """(records by file name, the report) of one batch of everything."""
+    d = tmp_path_factory.mktemp("submissions")
+    paths = []
+    for part in PARTS:
+        nbformat.write(source_notebook(part), d / f"reference-{part}.ipynb")
+        shutil.copy(ROOT / "assignments" / f"{part}.ipynb", d / f"stub-{part}.ipynb")
+        paths += [d / f"reference-{part}.ipynb", d / f"stub-{part}.ipynb"]
+    for i, example in enumerate(MISTAKES + CORRECT):
+        path = d / f"{i:02d}-{example.part}-{slug(example.name)}.py"
+        path.write_text(example.code)
+        paths.append(path)
+    for example in SAME_CODE:  # the same code, as a notebook
+        path = d / f"as-notebook-{slug(example.name)}.ipynb"
+        nbformat.write(notebook(example.part, example.code), path)
+        paths.append(path)
+    for name, content in BROKEN.items():
+        (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+        paths.append(d / name)
+    paths.append(d / "missing.py")
+    report = grade(submissions=paths, json_path=d / "report.json", progress=False)
+    return {record["path"].rsplit("/", 1)[-1]: record for record in report["submissions"]}, report
+
+
+def part_of(record, part):
+    return next(p for p in record["parts"] if p["part"] == part)
+
+
+def failures(part_record):
+    return [c for c in part_record["checks"] if not c["passed"] and not c["skipped"]]
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_the_reference_scores_full_marks(graded, part):
+    """Does every reference notebook get 10/10, with no failed check?"""
+    record = graded[0][f"reference-{part}.ipynb"]
+    assert record["score"] == record["max_score"] == 10.0
+    assert [p["part"] for p in record["parts"]] == [part]
+    assert failures(record["parts"][0]) == []
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_untouched_stubs_score_zero(graded, part):
+    """Does an untouched student notebook get 0/10, every check saying it is not implemented?"""
+    record = graded[0][f"stub-{part}.ipynb"]
+    assert (record["score"], record["max_score"]) == (0.0, 10.0)
+    checks = record["parts"][0]["checks"]
+    assert all(c["passed"] is False for c in checks)
+    ran = [c for c in checks if not c["skipped"]]
+    assert any("not implemented yet" in c["message"] for c in ran)
+
+
+@pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[m.name for m in MISTAKES])
+def test_each_mistake_loses_points_with_its_hint(graded, index):
+    """Does each typical mistake lose points, and does a failed check name it?"""
+    example = MISTAKES[index]
+    record = graded[0][f"{index:02d}-{example.part}-{slug(example.name)}.py"]
+    part = part_of(record, example.part)
+    assert part["score"] < part["max_score"]
+    said = [c["message"] + " " + c["hint"] for c in failures(part)]
+    assert any(example.expect in text for text in said), said
+
+
+@pytest.mark.parametrize("index", range(len(CORRECT)), ids=[c.name for c in CORRECT])
+def test_correct_solutions_written_differently_get_full_marks(graded, index):
+    """Does a correct solution that differs from the reference get full marks: no false alarm?"""
+    example = CORRECT[index]
+    record = graded[0][f"{len(MISTAKES) + index:02d}-{example.part}-{slug(example.name)}.py"]
+    part = part_of(record, example.part)
+    assert failures(part) == []
+    assert part["score"] == part["max_score"] == 10.0
+
+
+def test_there_are_enough_examples():
+    assert len(MISTAKES) >= 30 and len(CORRECT) >= 6
+    assert {m.part for m in MISTAKES} == set(PARTS) == {c.part for c in CORRECT}
+
+
+@pytest.mark.parametrize("example", SAME_CODE, ids=lambda e: e.name)
+def test_a_notebook_and_the_same_code_as_py_get_the_same_result(graded, example):
+    records = graded[0]
+    index = (MISTAKES + CORRECT).index(example)
+    as_py = part_of(records[f"{index:02d}-{example.part}-{slug(example.name)}.py"], example.part)
+    as_nb = part_of(records[f"as-notebook-{slug(example.name)}.ipynb"], example.part)
+
+    def outcome(part):
+        return [(c["name"], c["device"], c["passed"], c["skipped"], c["points"], c["message"]) for c in part["checks"]]
+
+    assert outcome(as_nb) == outcome(as_py)
+    assert as_nb["score"] == as_py["score"]
+
+
+def test_the_json_report_has_the_documented_fields(graded):
+    report = json.loads(json.dumps(graded[1]))
+    assert set(report) == {"environment", "submissions"}
+    assert {"devices", "sandbox"} <= set(report["environment"])
+    assert report["environment"]["sandbox"] == "bubblewrap"
+    for record in report["submissions"]:
+        assert {"path", "score", "max_score", "parts"} <= set(record)
+        for part in record["parts"]:
+            assert {"part", "score", "max_score", "checks"} <= set(part)
+            for check in part["checks"]:
+                assert {"name", "device", "passed", "skipped", "points", "max_points", "message"} <= set(check)
+                assert 0 <= check["points"] <= check["max_points"]
+            assert part["score"] == pytest.approx(sum(c["points"] for c in part["checks"]), abs=0.01)
+
+
+def test_every_submission_given_has_a_record_in_order(graded):
+    names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
+    assert names[-1] == "missing.py" and len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + 9
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("corrupt.ipynb", "could not read corrupt.ipynb"),
+        ("notes.txt", "neither a notebook"),
+        ("latin1.py", "could not read latin1.py"),
+        ("missing.py", "could not read missing.py"),
+    ],
+)
+def test_unreadable_submissions_get_zero_and_the_reason(graded, name, says):
+    record = graded[0][name]
+    assert record["score"] == 0 and says in record["error"]
+
+
+def test_a_missing_function_fails_only_what_needs_it(graded):
+    part = part_of(graded[0]["smoother_without_smooth.py"], "smoother")
+    failed = failures(part)
+    assert failed and all("smooth" in c["name"] and "does not define smooth" in c["message"] for c in failed)
+    assert any(c["passed"] and c["name"].startswith("gaussian_kernel") for c in part["checks"])
+    assert 0 < part["score"] < 10
+
+
+def test_a_syntax_error_is_reported_for_every_part(graded):
+    record = graded[0]["syntax_error.py"]
+    assert record["score"] == 0 and len(record["parts"]) == 4
+    assert all("SyntaxError" in p["error"] for p in record["parts"])
+
+
+def test_wrong_return_types_are_explained(graded):
+    said = " ".join(c["message"] for c in failures(part_of(graded[0]["wrong_types.py"], "smoother")))
+    assert "expected a tensor" in said and "got a list of" in said and "got a ndarray object" in said
+
+
+def test_nan_outputs_are_named(graded):
+    said = " ".join(c["message"] for c in failures(part_of(graded[0]["nan_attention.py"], "attention")))
+    assert "got NaN at" in said
+
+
+def test_an_exception_in_student_code_is_reported_with_its_line(graded):
+    part = part_of(graded[0]["raises.py"], "smoother")
+    said = [c["message"] for c in failures(part)]
+    assert any("smooth raised ZeroDivisionError: division by zero (at line" in m for m in said)
+    assert any(c["passed"] for c in part["checks"])  # gaussian_kernel still earns its points
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the CUDA checks run here")
+def test_without_cuda_the_cuda_checks_skip_with_the_reason_and_meta_runs(graded):
+    for record in graded[1]["submissions"]:
+        for part in record["parts"]:
+            for check in part["checks"]:
+                if check["device"] == "cuda":
+                    assert check["skipped"] and check["message"] == "CUDA is not available on the grading machine"
+    assert graded[1]["environment"]["devices"] == ["cpu", "meta"]
+    meta = [c for c in part_of(graded[0]["reference-attention.ipynb"], "attention")["checks"] if c["device"] == "meta"]
+    assert meta and all(c["passed"] for c in meta)
