@@ -118,11 +118,11 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
         return sub
     if parts:
         sub.parts = list(parts)
-    elif named in PARTS:
+    elif named in PARTS:  # a notebook is graded for its own part
         sub.parts = [named]
-    elif path.stem in PARTS:
+    elif path.suffix == ".ipynb" and path.stem in PARTS:
         sub.parts = [path.stem]
-    else:
+    else:  # a .py for every part whose names it defines
         found = parts_defined(sub.code)
         sub.parts = list(PARTS) if found is None else found
         if not sub.parts:

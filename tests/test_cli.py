@@ -1,0 +1,71 @@
+"""Does the `autograder grade` command keep its contract: tables, JSON, progress, exit codes?"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.examples import reference_code
+from tests.conftest import ROOT
+
+AUTOGRADER = Path(sys.executable).parent / "autograder"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([str(AUTOGRADER), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_the_command_is_installed():
+    done = run("--version")
+    assert done.returncode == 0 and "autograder" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["grade"], "the following arguments are required"),
+        (["grade", "x.py", "--part", "nope"], "invalid choice: 'nope'"),
+        (["grade", "x.py", "--jobs", "0"], "--jobs must be at least 1"),
+        (["grade", "x.py", "--device", "tpu"], "invalid choice: 'tpu'"),
+        (["course"], "the following arguments are required"),
+    ],
+)
+def test_usage_errors_exit_2(args, says):
+    done = run(*args)
+    assert done.returncode == 2 and says in done.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_is_a_usage_error(tmp_path):
+    (tmp_path / "a.py").write_text("def smooth(s, k):\n    return s\n")
+    done = run("grade", tmp_path / "a.py", "--device", "cuda")
+    assert done.returncode == 2 and "CUDA is not available" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_batch_prints_tables_progress_and_writes_json(tmp_path):
+    (tmp_path / "good.py").write_text(reference_code("smoother"))
+    shutil.copy(ROOT / "assignments" / "smoother.ipynb", tmp_path / "stub.ipynb")
+    done = run("grade", "good.py", "stub.ipynb", "--json", "out.json", "--jobs", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "good.py  10 / 10" in done.stdout
+    assert "stub.ipynb  0 / 10" in done.stdout
+    assert "gaussian_kernel is not implemented yet" in done.stdout
+    assert "Graded 2 submission(s)" in done.stdout and "sandbox: bubblewrap" in done.stdout
+    assert "2/2" in done.stderr and "s/submission" in done.stderr and "ETA" in done.stderr
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert [r["score"] for r in report["submissions"]] == [10.0, 0.0]
+    assert not (tmp_path / "out.json.journal").exists()
+
+
+@pytest.mark.slow
+def test_part_restricts_a_py_to_one_part(tmp_path):
+    (tmp_path / "masking.py").write_text(reference_code("masking"))
+    done = run("grade", "masking.py", "--part", "attention", "--json", "out.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((tmp_path / "out.json").read_text())["submissions"][0]
+    assert [p["part"] for p in record["parts"]] == ["attention"] and record["score"] == 10.0
