@@ -71,7 +71,7 @@ MISTAKES = [
            [("kernel.to(device=signal.device, dtype=signal.dtype)", "kernel.to(dtype=signal.dtype)")],
            "lives on the CPU"),
     mutant("kernel normalised in place", "smoother",
-           [("    weight = kernel.to(", "    kernel /= kernel.sum()\n    weight = kernel.to(")], "modified its input"),
+           [("    weight = kernel.to(", "    kernel /= kernel.sum()\n    weight = kernel.to(")], "normalises the kernel"),
     mutant("Python loop over the samples", "smoother",
            [("    out = F.conv1d(rows, weight)  # (B, 1, L - K + 1)\n",
              "    out = torch.stack([(rows[..., i : i + size] * weight).sum(-1) for i in range(length - size + 1)], -1)\n")],

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from autograder import PARTS, submission
-from autograder.runner import Options, job_main
-from autograder.sandbox import Limits
+from autograder.runner import Options, hide_from_same_user, job_main
+from autograder.sandbox import Limits, Sandbox, SandboxError
 
 
 class UsageError(ValueError):
@@ -137,13 +137,22 @@ def grade(
             records[sub.index] = sub.finish(sub.record())
         else:
             todo.append(sub)
+    options = None
+    if todo:
+        try:
+            found = Sandbox.detect(sandbox)
+        except SandboxError as error:
+            raise UsageError(f"--sandbox bubblewrap: {error}") from None
+        if found.kind != "bubblewrap":
+            hide_from_same_user()  # student code may run as our user: keep our environment from it
+        options = Options(device, found.kind, found.reason, limits or Limits())
     journal = None
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         journal = journal_path(json_path).open("a" if not force else "w")
     environment: dict = {}
     bar = Progress(len(todo), progress)
-    options = Options(device=device, sandbox=sandbox, limits=limits or Limits())
+    reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error)
 
     def keep(record: dict) -> None:
         records[record["index"]] = record
@@ -158,10 +167,9 @@ def grade(
         if todo:
             environment = run_jobs(todo, options, jobs or default_jobs(), keep)
     finally:
-        report = {
-            "environment": environment or {"devices": [], "sandbox": "not started: nothing to grade"},
-            "submissions": [r for r in records if r is not None],
-        }
+        environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
+        environment["reused"] = reused  # graded by an earlier run with the same --json, same content
+        report = {"environment": environment, "submissions": [r for r in records if r is not None]}
         for record in report["submissions"]:
             record.pop("index", None)
         if journal is not None:

@@ -28,14 +28,23 @@ class StudentFailure(Exception):
     """The student's code failed; the message is written for the student."""
 
 
+def printable(text, limit: int = 2000) -> str:
+    """Text from the sandbox, safe to print and to show: no control characters, bounded."""
+    text = text if isinstance(text, str) else str(text)
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text[:limit])
+
+
 class StudentError(StudentFailure):
     """The student's code raised an exception."""
 
     def __init__(self, what: str, info: dict) -> None:
-        self.type_name = str(info.get("type", "Exception"))
-        self.types = [str(t) for t in info.get("types", [])] or [self.type_name]
-        self.detail = str(info.get("message", ""))
-        self.frames = [str(f) for f in info.get("frames", [])]
+        self.type_name = printable(info.get("type", "Exception"), 100)
+        types = info.get("types", [])
+        self.types = [printable(t, 100) for t in types[:20]] if isinstance(types, list) else []
+        self.types = self.types or [self.type_name]
+        self.detail = printable(info.get("message", ""))
+        frames = info.get("frames", [])
+        self.frames = [printable(f, 300) for f in frames[-5:]] if isinstance(frames, list) else []
         where = f" (at {self.frames[-1]})" if self.frames else ""
         detail = f": {self.detail}" if self.detail else ""
         if self.type_name == "NotImplementedError" and not self.detail:
@@ -123,7 +132,8 @@ class Student:
         if "error" in reply:
             self.load_error = StudentError("loading your code", reply["error"])
             raise self.load_error
-        self.names = [n for n in reply.get("names", []) if isinstance(n, str)]
+        names = reply.get("names", [])
+        self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
     def _exchange(self, message: dict, what: str) -> tuple[dict, list]:
         remaining = self.deadline - time.monotonic()
@@ -146,8 +156,10 @@ class Student:
             status = self._lose(kill=isinstance(error, wire.WireError))
             if isinstance(error, wire.WireError) and "channel broke" not in str(error):
                 message = f"{what} sent back something that is not plain data ({error})"
-            else:
+            elif status.startswith(("exited", "killed")):
                 message = f"the process running your code {status} during {what}"
+            else:
+                message = f"the process running your code stopped during {what} ({status})"
             self.events.append(message)
             raise StudentCrash(message) from None
         return reply, encoder.shared
@@ -212,9 +224,11 @@ class Student:
         if "error" in reply:
             info = reply["error"] if isinstance(reply["error"], dict) else {}
             if info.get("type") == "NameError" and "does not define" in str(info.get("message")):
-                raise StudentFailure(str(info["message"]))
+                raise StudentFailure(printable(info["message"], 200))
             raise StudentError(what, info)
-        self.apis.update(a for a in reply.get("apis", []) if isinstance(a, str))
+        apis = reply.get("apis", [])
+        if isinstance(apis, list):
+            self.apis.update(printable(a, 60) for a in apis[:10] if isinstance(a, str))
         return reply, shared
 
     def run(

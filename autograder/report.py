@@ -52,6 +52,8 @@ def summary(report: dict, seconds: float) -> str:
         f"Graded {len(records)} submission(s) in {seconds:.1f} s on {', '.join(env.get('devices', [])) or '-'}; "
         f"sandbox: {env.get('sandbox', '-')}."
     ]
+    if env.get("reused"):
+        lines.append(f"  {env['reused']} submission(s) kept from the earlier report (--force grades them again)")
     for reason, count in skipped.most_common():
         lines.append(f"  {count} check(s) skipped: {reason}")
     return "\n".join(lines)

@@ -23,8 +23,16 @@ SUITES = Path(__file__).resolve().parent / "suites"
 @dataclass(frozen=True)
 class Options:
     device: str = "auto"  # auto | cpu | cuda
-    sandbox: str = "auto"  # auto | bubblewrap | none
+    sandbox: str = "bubblewrap"  # bubblewrap | degraded, as Sandbox.detect found it
+    sandbox_reason: str = ""
     limits: Limits = field(default_factory=Limits)
+
+
+def hide_from_same_user() -> None:
+    """Make this process non-dumpable: code of the same user can no longer read its memory or environment."""
+    from autograder.runtime import PR_SET_DUMPABLE, prctl
+
+    prctl(PR_SET_DUMPABLE, 0)
 
 
 def use_exact_float32(torch) -> None:
@@ -52,8 +60,10 @@ def job_main(job: int, tasks, results, options: Options) -> None:
         return
     if cuda:
         use_exact_float32(torch)
+    if options.sandbox != "bubblewrap":
+        hide_from_same_user()
     try:
-        worker = Worker(Sandbox.detect(options.sandbox, cuda), options.limits)
+        worker = Worker(Sandbox(options.sandbox, options.sandbox_reason, cuda), options.limits)
         worker.start()
     except SandboxError as error:
         results.put(("fatal", job, str(error)))

@@ -87,10 +87,13 @@ class Arena:
 
     @classmethod
     def create(cls, size: int = 256 << 20) -> Arena:
+        """A region the sandbox can write but not resize (a shrunk region would crash the grader)."""
+        import fcntl
         import os
 
-        fd = os.memfd_create("autograder-arena", 0)
+        fd = os.memfd_create("autograder-arena", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         os.ftruncate(fd, size)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
         return cls(fd, size)
 
     def reset(self) -> None:
@@ -98,11 +101,8 @@ class Arena:
 
     def clear(self) -> None:
         """Drop every page, so that nothing of one submission is seen by the next."""
-        import os
-
-        self.map.madvise(mmap.MADV_REMOVE) if hasattr(mmap, "MADV_REMOVE") else None
-        os.ftruncate(self.fd, 0)
-        os.ftruncate(self.fd, self.size)
+        self.map.madvise(mmap.MADV_REMOVE)
+        self.used = 0
 
     def put(self, data: bytes | memoryview) -> int | None:
         start = -(-self.used // ALIGN) * ALIGN

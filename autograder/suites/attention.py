@@ -16,6 +16,7 @@ from autograder.suites.common import (
     expect_fast,
     expect_same,
     expect_unmodified,
+    gate,
     generator,
     on_devices,
     portable,
@@ -39,6 +40,7 @@ POINTS = {
 }
 NAME = "scaled_dot_product_attention"
 ARG_NAMES = ("query", "key", "value", "mask")
+LABELS = ("output", "weights")
 
 
 # ---------------------------------------------------------------- inputs
@@ -319,7 +321,10 @@ def test_gradients_match_the_reference(student, device, case, seed):
 @pytest.mark.parametrize("case", ["3-D, padding mask", "4-D heads, padding mask"])
 def test_attention_runs_on_the_inputs_device(student, device, case, seed):
     """scaled_dot_product_attention runs on the inputs' device"""
-    q, k, v, m = to(device, *case_inputs(case, seed))
+    q, k, v, m = case_inputs(case, seed)
+    call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
+    gate(student.call(NAME, q, k, v, m), reference(q, k, v, m), call, "running on another device", LABELS)
+    q, k, v, m = to(device, q, k, v, m)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got = run_portable(student, NAME, q, k, v, m, device=device, call=call)
     expect_same(got, reference(q, k, v, m), call=f"{call} on {device}", labels=("output", "weights"))
@@ -333,7 +338,9 @@ def test_attention_leaves_its_inputs_unchanged(student, seed):
     """query, key, value and mask are left unchanged"""
     q, k, v, m = case_inputs("3-D, L != S, Dv != D, full mask", seed)
     outcome = student.run(NAME, q, k, v, m)
-    expect_unmodified(outcome, ARG_NAMES, describe_call(NAME, (q, k, v, m), ARG_NAMES))
+    call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
+    gate(outcome.value, reference(q, k, v, m), call, "leaving the inputs unchanged", LABELS)
+    expect_unmodified(outcome, ARG_NAMES, call)
 
 
 # ---------------------------------------------------------------- allowed APIs
@@ -343,7 +350,8 @@ def test_attention_leaves_its_inputs_unchanged(student, seed):
 def test_attention_uses_allowed_apis_only(student, seed):
     """plain tensor operations only (no F.scaled_dot_product_attention, nn.MultiheadAttention)"""
     q, k, v, m = case_inputs("3-D, padding mask", seed)
-    student.run(NAME, q, k, v, m)
+    got = student.call(NAME, q, k, v, m)
+    gate(got, reference(q, k, v, m), describe_call(NAME, (q, k, v, m), ARG_NAMES), "using allowed APIs", LABELS)
     expect_allowed_apis(student, student.apis)
 
 

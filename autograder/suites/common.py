@@ -167,6 +167,14 @@ def expect_same(
         raise CheckFailed(f"{call}: {found}", hint)
 
 
+def gate(got, expected, call: str, check: str, labels=("the result",)) -> None:
+    """Checks of how a function works (speed, devices, inputs, APIs) count only when its result is right."""
+    label = labels if isinstance(expected, tuple) else labels[0]
+    found = difference(got, expected, label)
+    if found:
+        raise CheckFailed(f"{call}: {found}; {check} counts only for a correct result")
+
+
 def expect_error(student: Student, name: str, *args, error: str = "ValueError", what: str = "") -> None:
     """The call must raise ``error`` (or a subclass)."""
     call = what or describe_call(name, args)
@@ -292,6 +300,7 @@ def expect_fast(
     slack: float,
     attr: str = "",
     cause: str,
+    verify: Callable[[object, tuple], None] | None = None,
 ) -> None:
     """The student's call takes at most ``factor`` times the reference, plus ``slack`` seconds.
 
@@ -299,8 +308,12 @@ def expect_fast(
     can be cached), measured by the grader around the round trip, minus the time of a round trip
     that runs nothing.
     """
-    reference(*inputs[0])  # warm up both
-    student.run(target, *inputs[0], attr=attr, watch=False)
+    expected = reference(*inputs[0])  # warm up both, and make sure the result is right
+    got = student.run(target, *inputs[0], attr=attr, watch=False).value
+    if verify is not None:
+        verify(got, inputs[0])
+    else:
+        gate(got, expected, call, "speed", labels=("output", "weights"))
     ours = min(best_time(lambda args=args: reference(*args), device, 1) for args in inputs)
     overhead = min(student.echo(*args) for args in inputs)
     theirs = min(student.run(target, *args, attr=attr, watch=False).seconds for args in inputs)

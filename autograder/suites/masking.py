@@ -18,6 +18,7 @@ from autograder.suites.common import (
     expect_fast,
     expect_same,
     expect_unmodified,
+    gate,
     generator,
     on_devices,
     portable,
@@ -77,7 +78,9 @@ def test_padding_mask_matches_the_reference(student, shape, pad_idx, seed):
 @portable
 def test_padding_mask_runs_on_the_tokens_device(student, device, seed):
     """padding_mask runs on the tokens' device"""
-    t = random_tokens((4, 9), seed).to(device)
+    t = random_tokens((4, 9), seed)
+    gate(student.call("padding_mask", t), padding_mask(t), "padding_mask(tokens)", "running on another device")
+    t = t.to(device)
     got = run_portable(student, "padding_mask", t, device=device, call="padding_mask(tokens)")
     expect_same(got, padding_mask(t), call=f"padding_mask(tokens {describe(t)}) on {device}")
 
@@ -386,9 +389,14 @@ def test_gradients_match_the_reference(student, device, seed):
 @portable
 def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
     """MultiHeadAttention runs on the inputs' device"""
-    q, k, v, m = to(device, *inputs(2, 4, 6, 8, seed))
+    q, k, v, m = inputs(2, 4, 6, 8, seed)
     ref = reference_module(8, 2, seed + 1)
-    call = f"MultiHeadAttention(8, 2)(query, key, value, key_padding_mask) on {device}"
+    call = "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)"
+    on_cpu = student.call(student_module(student, ref, "cpu", call), q, k, v, key_padding_mask=m)
+    with torch.no_grad():
+        gate(on_cpu, ref(q, k, v, m), call + " on cpu", "running on another device", ("output", "weights"))
+    q, k, v, m = to(device, q, k, v, m)
+    call += f" on {device}"
     module = student_module(student, ref, device, call)
     got = run_portable(student, module, q, k, v, device=device, call=call, key_padding_mask=m)
     expect_same(got, ref.to(device)(q, k, v, m), call=call, labels=("output", "weights"))
@@ -403,7 +411,11 @@ def test_multi_head_attention_leaves_its_inputs_unchanged(student, seed):
     q, k, v, m = inputs(2, 4, 6, 8, seed)
     module = student_module(student, reference_module(8, 2, seed + 1), "cpu", "MultiHeadAttention(8, 2)")
     outcome = student.run(module, q, k, v, key_padding_mask=m)
-    expect_unmodified(outcome, ARG_NAMES, "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)")
+    call = "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)"
+    with torch.no_grad():
+        expected = reference_module(8, 2, seed + 1)(q, k, v, m)
+    gate(outcome.value, expected, call, "leaving the inputs unchanged", ("output", "weights"))
+    expect_unmodified(outcome, ARG_NAMES, call)
 
 
 # ---------------------------------------------------------------- allowed APIs
@@ -419,8 +431,11 @@ def test_multi_head_attention_uses_allowed_apis_only(student, seed):
             "write the projections, the split, the attention and the merge yourself",
         )
     q, k, v, m = inputs(2, 4, 6, 8, seed)
-    module = student_module(student, reference_module(8, 2, seed + 1), "cpu", "MultiHeadAttention(8, 2)")
-    student.run(module, q, k, v, key_padding_mask=m)
+    ref = reference_module(8, 2, seed + 1)
+    module = student_module(student, ref, "cpu", "MultiHeadAttention(8, 2)")
+    got = student.call(module, q, k, v, key_padding_mask=m)
+    with torch.no_grad():
+        gate(got, ref(q, k, v, m), "MultiHeadAttention(8, 2)(...)", "using allowed APIs", ("output", "weights"))
     expect_allowed_apis(student, student.apis)
 
 

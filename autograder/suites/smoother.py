@@ -15,6 +15,7 @@ from autograder.suites.common import (
     expect_fast,
     expect_same,
     expect_unmodified,
+    gate,
     generator,
     on_devices,
     portable,
@@ -261,6 +262,8 @@ def test_smooth_edge_lengths(student, shape, size, seed):
 def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
     """smooth runs on the signal's device"""
     signal, kernel = case_inputs("batch of 4", seed)
+    call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
+    gate(student.call("smooth", signal, kernel), smooth(signal, kernel), call, "running on another device")
     signal = signal.to(device)
     if kernel_on == "kernel on the device":
         kernel = kernel.to(device)
@@ -280,7 +283,9 @@ def test_smooth_leaves_its_inputs_unchanged(student, seed):
     """smooth leaves signal and kernel unchanged"""
     signal, kernel = case_inputs("batch of 4", seed)
     outcome = student.run("smooth", signal, kernel)
-    expect_unmodified(outcome, ["signal", "kernel"], describe_call("smooth", (signal, kernel)))
+    call = describe_call("smooth", (signal, kernel))
+    gate(outcome.value, smooth(signal, kernel), call, "leaving the inputs unchanged")
+    expect_unmodified(outcome, ["signal", "kernel"], call)
 
 
 # ---------------------------------------------------------------- speed

@@ -16,6 +16,7 @@ from autograder.suites.common import (
     expect_error,
     expect_fast,
     expect_same,
+    gate,
 )
 from autograder.suites.plugin import group
 from autograder.wire import Lookup
@@ -158,6 +159,14 @@ def compare_vocab(student, corpus, max_size, call: str) -> None:
                     f"{call}: {label.replace('word', repr(word))} should be {ew!r}, got {gw!r}",
                     hint_for(got, corpus, max_size, words),
                 )
+
+
+def expect_vocab(student, v, corpus, max_size, call: str, check: str) -> None:
+    """A gate: the vocabulary ``v`` must be right for ``check`` to count."""
+    words = probes(corpus)[:300]
+    got, expected = observe(student, v, words), reference_view(corpus, max_size, words)
+    if list(got[0]) != expected[0] or got[1] != expected[1]:
+        raise CheckFailed(f"{call}: the vocabulary is wrong; {check} counts only for a right one")
 
 
 def hint_for(got, corpus, max_size, words) -> str:
@@ -343,6 +352,11 @@ def test_the_corpus_is_left_unchanged(student, name, seed):
     corpus = random_corpus(seed)
     second = 11 if name == "build_vocab" else reference_lookup(corpus, 11)
     outcome = student.run(name, corpus, second, return_args=True)
+    call = f"{name}(a corpus of {len(corpus)} sentences, ...)"
+    if name == "tokenize":
+        gate(outcome.value, tokenize(corpus, second), call, "leaving the corpus unchanged")
+    else:
+        expect_vocab(student, outcome.value, corpus, 11, call, "leaving the corpus unchanged")
     if outcome.args_changed:
         raise CheckFailed(f"{name} changed the corpus (or another argument) it was given")
 
@@ -369,6 +383,7 @@ def test_build_vocab_counts_in_one_pass(student, seed):
         factor=10,
         slack=0.1,
         cause="counting each word with list.count or sorting by corpus.index is quadratic: use collections.Counter",
+        verify=lambda got, args: expect_vocab(student, got, *args, "build_vocab(5000 sentences, 1000)", "speed"),
     )
 
 
