@@ -426,7 +426,10 @@ def describe_status(status: int) -> str:
 
 
 class Zygote:
-    def __init__(self, control: socket.socket, arena: wire.Arena | None, isolated: bool, workdir: str) -> None:
+    def __init__(
+        self, control: socket.socket, arena: wire.Arena | None, isolated: bool, workdir: str, own_uid: bool = False
+    ) -> None:
+        self.own_uid = own_uid  # no other process runs as this user: kill(-1) reaches only ours
         self.control = control
         self.arena = arena
         self.isolated = isolated
@@ -483,7 +486,7 @@ class Zygote:
 
     def clean(self, pid: int) -> None:
         """Kill every process the child left behind, and wipe the temporary directory."""
-        if self.isolated:  # in our own PID namespace: everything but us (and its init) goes
+        if self.isolated or self.own_uid:  # our PID namespace, or a user of our own: everything but us goes
             for _ in range(200):
                 try:
                     os.kill(-1, signal.SIGKILL)
@@ -569,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
     control = socket.socket(fileno=args.control)
     arena = wire.Arena(args.arena, args.arena_size) if args.arena is not None else None
-    zygote = Zygote(control, arena, args.isolated, args.workdir)
+    zygote = Zygote(control, arena, args.isolated, args.workdir, own_uid=args.uid is not None)
     zygote.tell(
         {
             "ready": True,
