@@ -180,61 +180,98 @@ def grade(
     return report
 
 
+class Pool:
+    """Grading jobs that stay warm: submit submissions, collect their records as they finish.
+
+    Jobs are spawned (a clean interpreter: safe whatever threads or CUDA the caller has) on the
+    first submission. A job that dies takes only the submission it was grading with it: that
+    submission gets a record saying so, and a new job takes its place.
+    """
+
+    def __init__(self, options: Options, jobs: int) -> None:
+        self.options = options
+        self.jobs = max(1, jobs)
+        self.context = multiprocessing.get_context("spawn")
+        self.tasks = self.context.Queue()
+        self.results = self.context.Queue()
+        self.processes: dict[int, multiprocessing.Process] = {}
+        self.running: dict[int, int] = {}  # job -> index of the submission it grades
+        self.pending: dict = {}  # index -> submission
+        self.environment: dict = {}
+        self.next_job = 0
+        self.restarts = 0
+
+    def _launch(self) -> None:
+        job = self.next_job
+        self.next_job += 1
+        process = self.context.Process(target=job_main, args=(job, self.tasks, self.results, self.options), daemon=True)
+        process.start()
+        self.processes[job] = process
+
+    def submit(self, sub) -> None:
+        self.pending[sub.index] = sub
+        self.tasks.put(sub)
+        while len(self.processes) < min(self.jobs, len(self.pending)):
+            self._launch()
+
+    def next(self) -> dict:
+        """The next finished record (blocks); RuntimeError if the jobs cannot run at all."""
+        while True:
+            try:
+                kind, job, payload = self.results.get(timeout=1.0)
+            except queue.Empty:
+                record = self._check_jobs()
+                if record is not None:
+                    return record
+                continue
+            if kind == "hello":
+                self.environment = self.environment or payload
+            elif kind == "start":
+                self.running[job] = payload
+            elif kind == "done":
+                self.running.pop(job, None)
+                if self.pending.pop(payload.get("index"), None) is not None:
+                    return payload
+            elif kind == "fatal":
+                raise RuntimeError(payload)
+
+    def _check_jobs(self) -> dict | None:
+        for job, process in list(self.processes.items()):
+            if process.is_alive():
+                continue
+            del self.processes[job]
+            self.restarts += 1
+            if self.restarts > 2 * self.jobs + 2:
+                raise RuntimeError("the grading jobs keep stopping; see the messages above")
+            if self.pending:
+                self._launch()
+            index = self.running.pop(job, None)
+            if index in self.pending:
+                record = self.pending.pop(index).record()
+                record["error"] = "the grader's job stopped while grading this submission"
+                return record
+        if self.pending and not self.processes:
+            raise RuntimeError("every grading job stopped; see the messages above")
+        return None
+
+    def close(self) -> None:
+        for _ in self.processes:
+            self.tasks.put(None)
+        for process in self.processes.values():
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+        self.processes.clear()
+
+
 def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[dict], None]) -> dict:
     """Grade ``todo`` in ``jobs`` processes; give each finished record to ``keep``."""
-    context = multiprocessing.get_context("spawn")
-    tasks, results = context.Queue(), context.Queue()
-    for sub in todo:
-        tasks.put(sub)
-    jobs = max(1, min(jobs, len(todo)))
-    processes = {}
-
-    def launch(job: int) -> None:
-        tasks.put(None)  # one stop sign per job
-        process = context.Process(target=job_main, args=(job, tasks, results, options), daemon=True)
-        process.start()
-        processes[job] = process
-
-    for job in range(jobs):
-        launch(job)
-    pending = {sub.index: sub for sub in todo}
-    running: dict[int, int] = {}  # job -> submission index
-    environment: dict = {}
-    next_job = jobs
-    failures = 0
-    while pending:
-        try:
-            kind, job, payload = results.get(timeout=1.0)
-        except queue.Empty:
-            for job, process in list(processes.items()):
-                if process.is_alive():
-                    continue
-                del processes[job]
-                index = running.pop(job, None)
-                if index is not None and index in pending:  # a job died: its submission gets a record
-                    sub = pending.pop(index)
-                    record = sub.record()
-                    record.update(error="the grader's job stopped while grading this submission", index=index)
-                    keep(record)
-                failures += 1
-                if pending and failures <= 2 * jobs:
-                    launch(next_job)
-                    next_job += 1
-            if not processes:
-                raise RuntimeError("every grading job stopped; see the messages above") from None
-            continue
-        if kind == "hello":
-            environment = environment or payload
-        elif kind == "start":
-            running[job] = payload
-        elif kind == "done":
-            running.pop(job, None)
-            if pending.pop(payload.get("index"), None) is not None:
-                keep(payload)
-        elif kind == "fatal":
-            raise RuntimeError(payload)
-    for process in processes.values():
-        process.join(timeout=10)
-        if process.is_alive():
-            process.kill()
-    return environment
+    pool = Pool(options, min(jobs, len(todo)))
+    try:
+        for sub in todo:
+            pool.submit(sub)
+        for _ in todo:
+            keep(pool.next())
+    finally:
+        pool.close()
+    return pool.environment

@@ -46,6 +46,7 @@ class Grading:
     def __init__(self, cuda: bool) -> None:
         self.cuda = cuda
         self.student: Student | None = None
+        self.kept: dict[str, dict] = {}  # what the feedback draws, from the notebook's own examples
 
 
 @pytest.fixture
@@ -65,6 +66,17 @@ def device(request) -> str:
     if name == "meta" and cuda:
         pytest.skip("the CUDA checks ran instead")
     return name
+
+
+@pytest.fixture
+def keep(request):
+    """Keep data for the feedback's pictures: ``keep("weights", got=..., expected=...)``."""
+    grading = request.config.stash[GRADING]
+
+    def keep(name: str, **data) -> None:
+        grading.kept.setdefault(name, data)
+
+    return keep
 
 
 @pytest.fixture
@@ -146,12 +158,19 @@ class Batch:
     """The run loop: grade submissions from ``tasks``, hand each record to ``deliver``."""
 
     def __init__(
-        self, tasks: Iterable, deliver: Callable[[dict], None], worker: Worker, cuda: bool, limits: Limits
+        self,
+        tasks: Iterable,
+        deliver: Callable[[dict], None],
+        worker: Worker,
+        cuda: bool,
+        limits: Limits,
+        draw: Callable[[str, dict], list[dict]] | None = None,
     ) -> None:
         self.tasks = tasks
         self.deliver = deliver
         self.worker = worker
         self.limits = limits
+        self.draw = draw  # (part, kept data) -> pictures for the feedback; None: no pictures
         self.grading = Grading(cuda)
 
     def pytest_configure(self, config) -> None:
@@ -188,6 +207,7 @@ class Batch:
     def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> dict:
         student = Student(self.worker, task.code, self.limits)
         self.grading.student = student
+        self.grading.kept = {}
         checks = []
         try:
             for i, item in enumerate(items):
@@ -207,4 +227,6 @@ class Batch:
             record["error"] = f"your code defines none of {', '.join(PARTS[part])}"
         if student.events:
             record["events"] = student.events[:20]
+        if self.draw is not None:
+            record["figures"] = self.draw(part, self.grading.kept)
         return record

@@ -230,6 +230,7 @@ TOKENIZE_MISTAKES = [
 def compare_tokens(student, corpus, mapping, call):
     got = student.call("tokenize", corpus, mapping)
     expect_same(got, tokenize(corpus, mapping), call=call, mistakes=TOKENIZE_MISTAKES, args=(corpus, mapping))
+    return got
 
 
 # ---------------------------------------------------------------- matches the reference
@@ -250,9 +251,18 @@ def test_build_vocab_matches_the_reference(student, max_size, seed):
 
 
 @group("matches the reference")
-def test_tokenize_the_notebook_corpus(student):
+def test_tokenize_the_notebook_corpus(student, keep):
     """tokenize the notebook's corpus"""
-    compare_tokens(student, NOTEBOOK, reference_lookup(NOTEBOOK, 11), "tokenize(notebook corpus, vocab)")
+    mapping = reference_lookup(NOTEBOOK, 11)
+    got = student.call("tokenize", NOTEBOOK, mapping)
+    keep("tokens", corpus=NOTEBOOK, got=got, expected=tokenize(NOTEBOOK, mapping))
+    expect_same(
+        got,
+        tokenize(NOTEBOOK, mapping),
+        call="tokenize(notebook corpus, vocab)",
+        mistakes=TOKENIZE_MISTAKES,
+        args=(NOTEBOOK, mapping),
+    )
 
 
 @group("matches the reference")

@@ -1,0 +1,190 @@
+"""The nbgrader bridge: the hidden suites score each notebook's grade cell during ``nbgrader autograde``.
+
+``HiddenSuites`` takes the place of nbgrader's ``Execute`` preprocessor: the student's notebook is
+never run in a Jupyter kernel. Its answer cells go to the sandboxed grading jobs, as with
+``autograder grade``; the score comes back to the trusted process, which writes it into the grade
+cell as nbgrader's partial credit (a plain float in an ``execute_result``), together with the
+report of every check and the pictures. nbgrader's ``SaveAutoGrades`` then stores it in the
+gradebook, and ``generate_feedback`` renders it.
+
+The jobs stay warm for the whole ``nbgrader autograde`` run, and on the first notebook they start
+grading every submitted notebook of the assignment in parallel, so that the later notebooks find
+their result ready (a result is used only if the code it graded is the code nbgrader hands over).
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import hashlib
+import html
+import json
+import os
+from pathlib import Path
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Integer, Unicode
+
+from autograder import PARTS, submission
+from autograder.feedback import part_html
+from autograder.sandbox import Limits
+
+GRADE_ID = "{part}_hidden_tests"
+
+
+class Session:
+    """The grading jobs of one nbgrader run, and the results already known, by (part, code)."""
+
+    def __init__(self, options, jobs: int) -> None:
+        from autograder.grade import Pool
+
+        self.pool = Pool(options, jobs)
+        self.known: dict[tuple[str, str], dict] = {}
+        self.wanted: dict[int, tuple[str, str]] = {}
+        self.count = 0
+        atexit.register(self.pool.close)
+
+    def submit(self, path: str, code: str, part: str) -> tuple[str, str]:
+        key = (part, hashlib.sha256(code.encode()).hexdigest())
+        if key not in self.known and key not in self.wanted.values():
+            self.count += 1
+            sub = submission.Submission(path=path, code=code, parts=[part], index=self.count, sha256=key[1])
+            self.wanted[sub.index] = key
+            self.pool.submit(sub)
+        return key
+
+    def result(self, key: tuple[str, str]) -> dict:
+        while key not in self.known:
+            record = self.pool.next()
+            self.known[self.wanted.pop(record["index"])] = record
+        return self.known[key]
+
+
+_session: Session | None = None
+
+
+def notebook_part(nb: NotebookNode) -> tuple[str, NotebookNode | None]:
+    """The part a notebook belongs to, and its grade cell (None without one)."""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = str(meta.get("grade_id", ""))
+        if meta.get("grade") and grade_id.endswith("_hidden_tests") and grade_id.removesuffix("_hidden_tests") in PARTS:
+            return grade_id.removesuffix("_hidden_tests"), cell
+    return "", None
+
+
+class HiddenSuites(NbGraderPreprocessor):
+    """Score the grade cell of each notebook with the hidden suite of its part, in the sandbox."""
+
+    jobs = Integer(0, help="grading jobs (0: one per core)").tag(config=True)
+    device = Unicode("auto", help="auto, cpu or cuda: where the checks run").tag(config=True)
+    sandbox = Unicode("auto", help="auto, bubblewrap or none (degraded)").tag(config=True)
+    call_timeout = Float(Limits.call_timeout, help="seconds one call of a student function may take").tag(config=True)
+    submission_timeout = Float(Limits.submission_timeout, help="seconds one notebook's checks may take").tag(
+        config=True
+    )
+    memory_gib = Float(Limits.memory / 2**30, help="memory of the process running a notebook, in GiB").tag(config=True)
+    prefetch = Bool(True, help="on the first notebook, grade every submitted notebook in parallel").tag(config=True)
+
+    def session(self) -> Session:
+        global _session
+        if _session is None:
+            from autograder.grade import UsageError, default_jobs
+            from autograder.runner import Options, hide_from_same_user
+            from autograder.sandbox import Sandbox, SandboxError
+
+            try:
+                found = Sandbox.detect(self.sandbox)
+            except SandboxError as error:
+                raise UsageError(str(error)) from None
+            if found.kind != "bubblewrap":
+                self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", found.reason)
+                hide_from_same_user()
+            limits = Limits(
+                call_timeout=self.call_timeout,
+                submission_timeout=self.submission_timeout,
+                memory=int(self.memory_gib * 2**30),
+            )
+            options = Options(self.device, found.kind, found.reason, limits, figures=True)
+            _session = Session(options, self.jobs or default_jobs())
+        return _session
+
+    def prefetch_all(self, session: Session, resources: ResourcesDict) -> None:
+        """Start grading every submitted notebook of this assignment (for the students being graded)."""
+        info = resources["nbgrader"]
+        root = self.config.CourseDirectory.get("root", os.getcwd())
+        submitted = self.config.CourseDirectory.get("submitted_directory", "submitted")
+        student = self.config.CourseDirectory.get("student_id", "*") or "*"
+        pattern = os.path.join(root, submitted, student, info["assignment"], "*.ipynb")
+        for path in sorted(glob.glob(pattern)):
+            try:
+                code, part, _ = submission.notebook_code(json.loads(Path(path).read_text()))
+            except (OSError, ValueError):
+                continue
+            if part in PARTS:
+                session.submit(path, code, part)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        part, cell = notebook_part(nb)
+        if cell is None:
+            self.log.warning("autograder: %s has no hidden-tests grade cell", resources["nbgrader"]["notebook"])
+            return nb, resources
+        session = self.session()
+        if self.prefetch and session.count == 0:
+            self.prefetch_all(session, resources)
+        code, _, note = submission.notebook_code(json.loads(json.dumps(nb)))
+        info = resources["nbgrader"]
+        path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
+        record = session.result(session.submit(path, code, part))
+        self.write(cell, record, part, session.pool.environment, note)
+        self.log.info("autograder: %s scored %s / %s", path, record["score"], record["max_score"])
+        return nb, resources
+
+    def write(self, cell: NotebookNode, record: dict, part: str, environment: dict, note: str) -> None:
+        """The grade cell's outputs: the report, the pictures, then the score as nbgrader reads it."""
+        parts = [p for p in record.get("parts", []) if p["part"] == part]
+        points = float(cell.metadata["nbgrader"]["points"])
+        if parts:
+            result = parts[0]
+            score = round(result["score"] * points / result["max_score"], 2)
+            report = part_html(result, environment)
+        else:  # the notebook could not be graded at all: say why, and score 0
+            score, report = 0.0, f"<p><b>{html.escape(record.get('error', 'not graded'))}</b></p>"
+        if note:
+            report = f"<p><i>{html.escape(note)}</i></p>" + report
+        outputs = [new_output("display_data", data={"text/html": report, "text/plain": f"{part}: {score:g} points"})]
+        for figure in parts[0].get("figures", []) if parts else []:
+            data = {"image/png": figure["png"], "text/plain": figure["title"]}
+            outputs.append(new_output("display_data", data=data, metadata={"image/png": {"alt": figure["title"]}}))
+        outputs.append(
+            new_output("execute_result", data={"text/plain": repr(min(max(score, 0.0), points))}, execution_count=1)
+        )
+        cell.outputs = outputs
+        cell.execution_count = 1
+
+
+def use_hidden_suites(c) -> None:
+    """Wire an nbgrader configuration to the hidden suites (``nbgrader_config.py`` calls this)."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    # nbgrader's default list, with HiddenSuites where Execute ran the notebook in a kernel
+    c.Autograde.autograde_preprocessors = [
+        HiddenSuites,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    c.OverwriteCells.add_missing_cells = True  # a deleted grade cell comes back, and is scored
