@@ -1,0 +1,225 @@
+"""Do the scores land in nbgrader's gradebook through its own commands, and is the feedback right?
+
+A real course directory (``autograder course init``), the real ``nbgrader generate_assignment``,
+``autograde``, ``generate_feedback`` and ``export``, and students who hand in correct, buggy,
+untouched, edited and hostile notebooks.
+"""
+
+import csv
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import PARTS
+from autograder.course import CourseError, init
+from autograder.examples import GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
+from autograder.grade import grade
+from autograder.notebooks import ASSIGNMENT, nbgrader_env
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+FLIPPED = next(m for m in MISTAKES if m.name == "kernel flipped (true convolution)")
+NOISY = reference_code("masking").replace(
+    "def padding_mask(",
+    "import sys\nimport warnings\n\nwarnings.warn('a stray warning')\n"
+    "print('debugging output', file=sys.stderr)\n\n\ndef padding_mask(",
+)
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def hand_in(course: Path, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    for part, nb in notebooks.items():
+        nbformat.write(nb, folder / f"{part}.ipynb")
+
+
+def released(course: Path, part: str) -> nbformat.NotebookNode:
+    return nbformat.read(course / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
+
+
+def edited(course: Path) -> dict[str, nbformat.NotebookNode]:
+    """dave: rewrote a grade cell, deleted another, renamed a function, and left a warning on stderr."""
+    smoother = notebook("smoother", reference_code("smoother"))
+    for cell in smoother.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "print(10.0)\n10.0"
+    vocab = notebook("vocab", reference_code("vocab"))
+    vocab.cells = [c for c in vocab.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    attention = notebook(
+        "attention", reference_code("attention").replace("def scaled_dot_product_attention(", "def sdpa(")
+    )
+    return {"smoother": smoother, "vocab": vocab, "attention": attention, "masking": notebook("masking", NOISY)}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    init(directory=root)
+    (root / "nbgrader_config.py").write_text(
+        (root / "nbgrader_config.py").read_text() + "c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0\n"
+    )
+    nbgrader(root, "generate_assignment", ASSIGNMENT)
+    hand_in(root, "alice", {p: notebook(p, reference_code(p)) for p in PARTS})
+    hand_in(root, "bob", {"smoother": notebook("smoother", FLIPPED.code),
+                          **{p: notebook(p, reference_code(p)) for p in PARTS if p != "smoother"}})  # fmt: skip
+    hand_in(root, "carol", {p: released(root, p) for p in PARTS})
+    hand_in(root, "mallory", {"smoother": notebook("smoother", GRADEBOOK_ATTACK.code),
+                              **{p: released(root, p) for p in PARTS if p != "smoother"}})  # fmt: skip
+    hand_in(root, "dave", edited(root))
+    nbgrader(root, "autograde", ASSIGNMENT)
+    nbgrader(root, "generate_feedback", ASSIGNMENT)
+    nbgrader(root, "export")
+    return root
+
+
+def scores(course: Path) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.id: {p: gb.find_submission_notebook(p, ASSIGNMENT, s.id).score for p in PARTS} for s in gb.students}
+
+
+def test_init_refuses_an_existing_course_and_force_keeps_grades(course):
+    with pytest.raises(CourseError, match="already a course"):
+        init(directory=course)
+    before = scores(course)
+    init(directory=course, force=True)
+    assert scores(course) == before
+    assert (course / "gradebook.db").exists() and (course / "submitted" / "alice").exists()
+
+
+def test_the_gradebook_holds_full_marks_partial_credit_and_zeros(course, tmp_path):
+    got = scores(course)
+    assert got["alice"] == dict.fromkeys(PARTS, 10.0)
+    assert got["carol"] == dict.fromkeys(PARTS, 0.0)
+    assert got["mallory"] == dict.fromkeys(PARTS, 0.0)
+    # bob's partial credit is what `autograder grade` gives the same notebook
+    path = tmp_path / "smoother.ipynb"
+    nbformat.write(notebook("smoother", FLIPPED.code), path)
+    expected = grade(submissions=[path], progress=False)["submissions"][0]["score"]
+    assert 0 < expected < 10
+    assert got["bob"] == {**dict.fromkeys(PARTS, 10.0), "smoother": expected}
+
+
+def test_the_attacker_found_no_gradebook_and_changed_no_score(course):
+    autograded = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT / "smoother.ipynb", as_version=4)
+    report = "".join(
+        str(o.get("data", {}).get("text/html", "")) for c in autograded.cells for o in c.get("outputs", [])
+    )
+    assert "gradebooks touched: []" in report
+    got = scores(course)
+    assert got["alice"]["smoother"] == 10.0 and got["carol"]["smoother"] == 0.0
+
+
+def test_edited_and_deleted_grade_cells_are_restored_and_scored(course):
+    got = scores(course)["dave"]
+    assert got["smoother"] == 10.0  # the grade cell said print(10.0): restored, then scored by the suite
+    assert got["vocab"] == 10.0  # the grade cell was deleted: put back by nbgrader, then scored
+    vocab = nbformat.read(course / "autograded" / "dave" / ASSIGNMENT / "vocab.ipynb", as_version=4)
+    assert any(c.metadata.get("nbgrader", {}).get("grade_id") == "vocab_hidden_tests" for c in vocab.cells)
+
+
+def test_a_renamed_function_gets_a_clear_message_and_zero(course):
+    assert scores(course)["dave"]["attention"] == 0.0
+    nb = nbformat.read(course / "autograded" / "dave" / ASSIGNMENT / "attention.ipynb", as_version=4)
+    report = "".join(str(o.get("data", {}).get("text/html", "")) for c in nb.cells for o in c.get("outputs", []))
+    assert "your code does not define scaled_dot_product_attention" in report
+
+
+def test_a_stray_warning_on_stderr_does_not_zero_a_correct_part(course):
+    assert scores(course)["dave"]["masking"] == 10.0
+
+
+def test_the_grade_cell_holds_a_plain_float_for_nbgrader(course):
+    nb = nbformat.read(course / "autograded" / "bob" / ASSIGNMENT / "smoother.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    result = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert len(result) == 1 and float(result[0].data["text/plain"]) == scores(course)["bob"]["smoother"]
+    assert not [o for o in cell.outputs if o.output_type in ("error", "stream")]
+
+
+def feedback(course: Path, student: str, part: str) -> str:
+    return (course / "feedback" / student / ASSIGNMENT / f"{part}.html").read_text()
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "carol", "mallory", "dave"])
+def test_feedback_has_a_page_per_notebook_with_checks_and_a_picture(course, student):
+    pages = {p: feedback(course, student, p) for p in PARTS}
+    for part, page in pages.items():
+        assert f"{part}: " in page and "autograder-report" in page and "Checked on: cpu" in page
+    if student in ("alice", "bob"):
+        assert all("data:image/png" in page for page in pages.values())
+        assert all("check(s) passed" in page for page in pages.values())
+
+
+def test_feedback_names_the_mistake(course):
+    page = feedback(course, "bob", "smoother")
+    assert "check(s) to look at" in page and "the kernel is flipped" in page
+
+
+def hidden_lines() -> set[str]:
+    """Lines of the suites and the reference worth looking for: code, not blank lines or brackets."""
+    lines = set()
+    for path in [*(ROOT / "autograder" / "suites").glob("*.py"), *(ROOT / "solutions").glob("*.py")]:
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 24 and not line.startswith(("#", '"""')):
+                lines.add(line)
+    return lines
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "carol", "dave"])
+def test_feedback_shows_no_suite_reference_or_hidden_input(course, student):
+    shown = []  # what the student saw or wrote: the released notebooks and their own
+    for part in PARTS:
+        for nb in (
+            released(course, part),
+            nbformat.read(course / "submitted" / student / ASSIGNMENT / f"{part}.ipynb", 4),
+        ):
+            shown += [cell.source for cell in nb.cells]
+    shown_text = "\n".join(shown)
+    secret = {line for line in hidden_lines() if line not in shown_text}
+    assert len(secret) > 200
+    for part in PARTS:
+        text = html.unescape(re.sub(r"<[^>]+>", "", feedback(course, student, part)))
+        leaked = [line for line in secret if line in text]
+        assert leaked == [], leaked[:5]
+        report = feedback(course, student, part).split("autograder-report", 1)[1].split("</div>", 1)[0]
+        assert "tensor(" not in report and "Generator" not in report and "seed" not in report
+
+
+def test_export_lists_every_student_with_their_total(course):
+    with open(course / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    totals = {row["student_id"]: float(row["score"]) for row in rows if row["assignment"] == ASSIGNMENT}
+    got = scores(course)
+    assert set(totals) == {"alice", "bob", "carol", "dave", "mallory"}
+    for student, total in totals.items():
+        assert total == pytest.approx(sum(got[student].values()))
+    assert totals["alice"] == 40.0 and totals["carol"] == 0.0
+
+
+def test_no_student_code_ran_in_a_kernel(course):
+    """nbgrader's Execute is gone: no notebook in autograded/ has a kernel's output of student code."""
+    for path in (course / "autograded").rglob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                continue
+            assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, path
