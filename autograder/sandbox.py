@@ -25,8 +25,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import wire
-
 HERE = Path(__file__).resolve().parent
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -110,7 +108,7 @@ class Sandbox:
                     env[name] = os.environ[name]
         return env
 
-    def command(self, runtime: Path, control_fd: int, arena: wire.Arena, limits: Limits) -> tuple[list[str], str]:
+    def command(self, runtime: Path, control_fd: int, arena, limits: Limits) -> tuple[list[str], str]:
         """The argv of a zygote, and the work directory it cleans between children."""
         python = [sys.executable, "-E", "-s", "-B"]
         zygote = ["--control", str(control_fd), "--arena", str(arena.fd), "--arena-size", str(arena.size)]
@@ -201,6 +199,8 @@ class Worker:
             shutil.copyfile(HERE / name, self.runtime / name)
             os.chmod(self.runtime / name, 0o644)
         os.chmod(self.runtime, 0o755)
+        from autograder import wire  # torch: only where a worker runs, not in the command's own process
+
         self.arena = wire.Arena.create()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv, self.workdir = self.sandbox.command(self.runtime, theirs.fileno(), self.arena, self.limits)

@@ -449,9 +449,9 @@ def test_multi_head_attention_uses_allowed_apis_only(student, seed):
 @on_devices
 def test_multi_head_attention_is_vectorised(student, device, seed):
     """MultiHeadAttention is about as fast as a vectorised reference"""
-    ref = reference_module(64, 8, seed).to(device)
-    module = student_module(student, reference_module(64, 8, seed), device, "MultiHeadAttention(64, 8)")
-    batches = [tuple(to(device, *inputs(32, 64, 64, 64, seed + i))) for i in range(3)]
+    ref = reference_module(16, 2, seed).to(device)
+    module = student_module(student, reference_module(16, 2, seed), device, "MultiHeadAttention(16, 2)")
+    batches = [tuple(to(device, *inputs(64, 16, 16, 16, seed + i))) for i in range(3)]
     with torch.no_grad():
         expect_fast(
             student,
@@ -459,7 +459,7 @@ def test_multi_head_attention_is_vectorised(student, device, seed):
             [(q, k, v, m) for q, k, v, m in batches],
             lambda q, k, v, m: ref(q, k, v, m),
             device=device,
-            call="MultiHeadAttention(64, 8) on a batch of 32 sentences of 64",
+            call="MultiHeadAttention(16, 2) on a batch of 64 sentences of 16",
             factor=10,
             slack=0.01 if device == "cpu" else 0.005,
             cause="a Python loop over the batch or the queries is slow: the heads are one more batch dimension",

@@ -1,0 +1,243 @@
+"""``make bench``: seconds per submission of three ways of grading the same notebooks, measured together.
+
+(a) ``autograder grade`` on N notebooks (a mix of correct, buggy and untouched ones, all four
+    parts): seconds per submission, and the peak memory of the whole process tree (grader, jobs,
+    sandboxes; proportional set size, so that pages shared after a fork count once).
+(b) ``nbgrader autograde`` of the same notebooks in a course set up by ``autograder course init``.
+(c) ``nbgrader autograde`` of the same answers in a conventional course: the same notebooks, whose
+    grade cells hold inline asserts, executed by nbgrader in a Jupyter kernel (how courses grade
+    today).
+
+It prints the ratios (c)/(a) and (b)/(c) and writes everything to ``bench-out/bench.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder import PARTS
+from autograder.course import init
+from autograder.examples import CORRECT, MISTAKES, reference_code
+from autograder.notebooks import ASSIGNMENT, nbgrader_env, source_notebook
+
+# The conventional test cells: inline asserts on the notebook's examples, as courses write them.
+INLINE_TESTS = {
+    "smoother": """
+k = gaussian_kernel(8)
+assert k.shape == (8,) and k.dtype == torch.float32
+assert torch.allclose(k.sum(), torch.tensor(1.0)) and torch.allclose(k, k.flip(0))
+signal = torch.randn(4, 50)
+assert torch.allclose(smooth(signal, k), F.conv1d(signal[:, None], k[None, None])[:, 0], atol=1e-6)
+""",
+    "vocab": """
+v = build_vocab(corpus, max_size=11)
+assert (v["bank"], v["test"], len(v)) == (3, 1, 11)
+assert tokenize(corpus, v).tolist() == [[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9, 10, 1, 1]]
+assert tokenize(corpus, v).dtype == torch.int64
+""",
+    "attention": """
+q, k, v = torch.randn(2, 5, 8), torch.randn(2, 7, 8), torch.randn(2, 7, 3)
+out, w = scaled_dot_product_attention(q, k, v)
+assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v), atol=1e-5)
+mask = torch.rand(2, 5, 7) < 0.3
+mask[..., 0] = False
+out, w = scaled_dot_product_attention(q, k, v, mask)
+assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v, attn_mask=~mask), atol=1e-5)
+""",
+    "masking": """
+assert padding_mask(tokens).tolist() == (tokens == 0).tolist()
+mha = MultiHeadAttention(8, 2)
+ref = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+with torch.no_grad():
+    ref.in_proj_weight.copy_(torch.cat([mha.q_proj.weight, mha.k_proj.weight, mha.v_proj.weight]))
+    ref.in_proj_bias.copy_(torch.cat([mha.q_proj.bias, mha.k_proj.bias, mha.v_proj.bias]))
+    ref.out_proj.load_state_dict(mha.out_proj.state_dict())
+    x = torch.randn(2, 5, 8)
+    assert torch.allclose(mha(x, x, x)[0], ref(x, x, x)[0], atol=1e-5)
+""",
+}
+
+
+def synthetic(n: int) -> list[tuple[str, str | None]]:
+    """N (part, code) pairs, parts in turn: 5 in 10 correct, 3 in 10 buggy, 2 in 10 untouched (code None)."""
+    mistakes = {part: [m for m in MISTAKES if m.part == part] for part in PARTS}
+    correct = {part: [reference_code(part)] + [c.code for c in CORRECT if c.part == part] for part in PARTS}
+    out = []
+    for i in range(n):
+        part = list(PARTS)[i % 4]
+        kind = "cbcscbcbcs"[i % 10]  # correct, buggy, stub
+        if kind == "c":
+            out.append((part, correct[part][(i // 4) % len(correct[part])]))
+        elif kind == "b":
+            out.append((part, mistakes[part][(i // 4) % len(mistakes[part])].code))
+        else:
+            out.append((part, None))
+    return out
+
+
+def fill(nb: nbformat.NotebookNode, code: str | None) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    first = True
+    for cell in nb.cells:
+        if code is not None and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = code if first else "# (my answer is in the first answer cell)"
+            first = False
+    return nb
+
+
+def conventional_sources(directory: Path) -> None:
+    """The source notebooks with inline-assert test cells in place of the hidden suites."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for part in PARTS:
+        nb = source_notebook(part)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                cell.source = "### BEGIN HIDDEN TESTS" + INLINE_TESTS[part] + "### END HIDDEN TESTS"
+        nbformat.write(nb, directory / f"{part}.ipynb")
+
+
+def nbgrader(course: Path, *args: str) -> float:
+    env = nbgrader_env()
+    env["PYTHONWARNINGS"] = "ignore:Object of type"
+    start = time.monotonic()
+    with open(course / "nbgrader.log", "a") as log:  # the kernels' start-up notices go here
+        subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, env=env, check=True,
+                       stdout=log, stderr=log)  # fmt: skip
+    return time.monotonic() - start
+
+
+def hand_in(course: Path, subs: list[tuple[str, str | None]]) -> None:
+    """Four notebooks per student, one per part, in the order of ``subs``."""
+    for i, (part, code) in enumerate(subs):
+        folder = course / "submitted" / f"student{i // 4:04d}" / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        released = nbformat.read(course / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
+        nbformat.write(fill(released, code), folder / f"{part}.ipynb")
+
+
+def tree_memory(root: int) -> int:
+    """Bytes of the process tree under ``root``: PSS where readable, else RSS."""
+    children: dict[int, list[int]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+            try:
+                line = next(ln for ln in Path(path).read_text().splitlines() if ln.startswith(key))
+                total += int(line.split()[1]) * 1024
+                break
+            except (OSError, StopIteration, ValueError):
+                continue
+    return total
+
+
+def measure_batch(paths: list[Path], out: Path) -> dict:
+    """(a): the grade command on every path; wall seconds and peak memory of its process tree."""
+    command = [sys.executable, "-m", "autograder", "grade", *map(str, paths), "--json", str(out), "--force", "--quiet"]
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    samples = []
+
+    def sample():
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, tree_memory(process.pid))
+            samples.append(peak)
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = process.communicate()
+    sampler.join()
+    seconds = time.monotonic() - start
+    if process.returncode != 0:
+        raise SystemExit(f"autograder grade failed:\n{err[-2000:]}")
+    report = json.loads(out.read_text())
+    return {"seconds": seconds, "peak_memory_mib": round(peak / 2**20, 1), "environment": report["environment"],
+            "scores": [r["score"] for r in report["submissions"]]}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="grading throughput: autograder grade, nbgrader with it, plain nbgrader"
+    )
+    parser.add_argument("--submissions", type=int, default=100, metavar="N", help="notebooks to grade (default 100)")
+    parser.add_argument("--out", type=Path, default=Path("bench-out"))
+    parser.add_argument("--batch-only", action="store_true", help="measure (a) only")
+    args = parser.parse_args(argv)
+    n = args.submissions
+    if n < 1:
+        parser.error("--submissions must be at least 1")
+    out = args.out.resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    subs = synthetic(n)
+    print(f"{n} synthetic notebooks: {sum(c is not None and not any(c == m.code for m in MISTAKES) for _, c in subs)} "
+          f"correct, {sum(any(c == m.code for m in MISTAKES) for _, c in subs)} buggy, "
+          f"{sum(c is None for _, c in subs)} untouched; {os.cpu_count()} CPUs", flush=True)  # fmt: skip
+
+    # the notebooks, as the course built by `autograder course init` releases them
+    ours = out / "course"
+    init(directory=ours)
+    nbgrader(ours, "generate_assignment", ASSIGNMENT)
+    files = out / "files"
+    paths = []
+    for i, (part, code) in enumerate(subs):
+        released = nbformat.read(ours / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
+        path = files / f"student{i // 4:04d}" / f"{part}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(fill(released, code), path)
+        paths.append(path)
+
+    results: dict = {"submissions": n}
+    a = measure_batch(paths, out / "batch.json")
+    results["a"] = {"seconds_per_submission": a["seconds"] / n, **a}
+    print(f"(a) autograder grade:          {a['seconds'] / n:6.3f} s/submission, peak memory {a['peak_memory_mib']} MiB "
+          f"({a['seconds']:.1f} s in all; {', '.join(a['environment'].get('devices', []))}; "
+          f"sandbox: {a['environment'].get('sandbox')})", flush=True)  # fmt: skip
+    if not args.batch_only:
+        hand_in(ours, subs)
+        b = nbgrader(ours, "autograde", ASSIGNMENT)
+        results["b"] = {"seconds": b, "seconds_per_submission": b / n}
+        print(f"(b) nbgrader autograde + this: {b / n:6.3f} s/submission ({b:.1f} s in all)", flush=True)
+
+        plain = out / "conventional"
+        plain.mkdir()
+        (plain / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.course_id = '{ASSIGNMENT}'\n")
+        conventional_sources(plain / "source" / ASSIGNMENT)
+        nbgrader(plain, "generate_assignment", ASSIGNMENT)
+        hand_in(plain, subs)
+        c = nbgrader(plain, "autograde", ASSIGNMENT)
+        results["c"] = {"seconds": c, "seconds_per_submission": c / n}
+        print(f"(c) plain nbgrader autograde:  {c / n:6.3f} s/submission ({c:.1f} s in all)", flush=True)
+        results["c_over_a"] = c / a["seconds"]
+        results["b_over_c"] = b / c
+        print(f"(c)/(a) = {results['c_over_a']:.1f}   (target: at least 10)")
+        print(f"(b)/(c) = {results['b_over_c']:.2f}  (target: at most 1.5)")
+    (out / "bench.json").write_text(json.dumps(results, indent=1))
+    print(f"figures in {out / 'bench.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
