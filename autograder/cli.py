@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     return course(args)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def grade(args) -> int:
     from autograder.grade import UsageError, grade
     from autograder.report import submission_table, summary
@@ -82,6 +87,7 @@ def grade(args) -> int:
         memory=int(args.memory * 2**30),
     )
     start = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)  # a batch stopped by a scheduler keeps what it graded
     try:
         report = grade(
             submissions=args.submissions,
@@ -99,6 +105,10 @@ def grade(args) -> int:
     except RuntimeError as error:
         print(f"autograder grade: grading stopped: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        where = f" what was graded is in {args.json}; the same command goes on from there" if args.json else ""
+        print(f"\nautograder grade: interrupted;{where}", file=sys.stderr)
+        return 130
     if not args.quiet:
         for record in report["submissions"]:
             print(submission_table(record))

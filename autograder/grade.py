@@ -254,10 +254,13 @@ class Pool:
             raise RuntimeError("every grading job stopped; see the messages above")
         return None
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Stop the jobs: after their current submission, or ``now``."""
         for _ in self.processes:
             self.tasks.put(None)
         for process in self.processes.values():
+            if now:
+                process.kill()
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
@@ -272,6 +275,8 @@ def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[dict], Non
             pool.submit(sub)
         for _ in todo:
             keep(pool.next())
-    finally:
-        pool.close()
+    except BaseException:
+        pool.close(now=True)
+        raise
+    pool.close()
     return pool.environment

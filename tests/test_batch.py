@@ -1,0 +1,99 @@
+"""Does batch grading resume, survive interruption, and give what grading one at a time gives?"""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.examples import MISTAKES, reference_code
+from autograder.grade import grade
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def mistake(name):
+    return next(m.code for m in MISTAKES if m.name == name)
+
+
+@pytest.fixture
+def submissions(tmp_path):
+    files = {
+        "smoother.py": reference_code("smoother"),
+        "vocab-ties.py": mistake("ties sorted alphabetically"),
+        "attention-inverted.py": mistake("mask inverted"),
+        "masking.ipynb": (ROOT / "assignments" / "masking.ipynb").read_text(),
+    }
+    paths = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        paths.append(tmp_path / name)
+    return paths
+
+
+def outcomes(record):
+    return [
+        (p["part"], c["name"], c["device"], c["passed"], c["skipped"], c["points"], c["message"])
+        for p in record["parts"]
+        for c in p["checks"]
+    ]
+
+
+def test_a_batch_gives_what_grading_one_at_a_time_gives(submissions):
+    batch = grade(submissions=submissions, jobs=2, progress=False)["submissions"]
+    for path, together in zip(submissions, batch, strict=True):
+        alone = grade(submissions=[path], jobs=1, progress=False)["submissions"][0]
+        assert outcomes(alone) == outcomes(together)
+        assert alone["score"] == together["score"]
+
+
+def test_a_second_run_grades_only_what_is_new_or_changed(submissions, tmp_path):
+    report = tmp_path / "report.json"
+    first = grade(submissions=submissions[:2], json_path=report, progress=False)
+    graded = []
+    second = grade(submissions=submissions, json_path=report, progress=False, on_record=graded.append)
+    assert [Path(r["path"]).name for r in graded] == ["attention-inverted.py", "masking.ipynb"]
+    assert second["environment"]["reused"] == 2
+    assert second["submissions"][:2] == first["submissions"]
+    assert [r["path"] for r in json.loads(report.read_text())["submissions"]] == [str(p) for p in submissions]
+
+    submissions[0].write_text(reference_code("smoother").replace("return density / density.sum()", "return density"))
+    graded.clear()
+    third = grade(submissions=submissions, json_path=report, progress=False, on_record=graded.append)
+    assert [Path(r["path"]).name for r in graded] == ["smoother.py"]
+    assert third["submissions"][0]["score"] < 10
+
+    graded.clear()
+    grade(submissions=submissions, json_path=report, progress=False, force=True, on_record=graded.append)
+    assert len(graded) == 4
+
+
+def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
+    paths = []
+    for i in range(8):
+        paths.append(tmp_path / f"student{i}.py")
+        paths[-1].write_text(reference_code("attention"))
+    report = tmp_path / "report.json"
+    journal = tmp_path / "report.json.journal"
+    command = [sys.executable, "-m", "autograder", "grade", *map(str, paths), "--json", str(report), "--jobs", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 2):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    kept = json.loads(report.read_text())["submissions"]
+    assert 2 <= len(kept) < 8 and journal.exists()
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{len(kept)} submission(s) kept from the earlier report" in done.stdout
+    final = json.loads(report.read_text())["submissions"]
+    assert [r["path"] for r in final] == [str(p) for p in paths]
+    assert all(r["score"] == 10.0 for r in final)
+    assert not journal.exists()

@@ -1,0 +1,39 @@
+"""Does `make bench` run end to end? (A tiny size: the figures themselves are measured by hand, not here.)"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autograder.bench import synthetic
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_synthetic_mix_covers_every_part_and_kind():
+    subs = synthetic(20)
+    assert {part for part, _ in subs} == {"smoother", "vocab", "attention", "masking"}
+    assert sum(code is None for _, code in subs) == 4
+    assert len({code for _, code in subs if code is not None}) >= 12
+
+
+def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.bench", "--submissions", "4", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    for label in (
+        "(a) autograder grade",
+        "(b) nbgrader autograde",
+        "(c) plain nbgrader autograde",
+        "(c)/(a)",
+        "(b)/(c)",
+    ):
+        assert label in done.stdout
+    figures = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert figures["submissions"] == 4
+    assert figures["a"]["peak_memory_mib"] > 0 and figures["a"]["environment"]["sandbox"] == "bubblewrap"
+    assert figures["b"]["seconds"] > 0 and figures["c"]["seconds"] > 0
+    assert len(figures["a"]["scores"]) == 4
