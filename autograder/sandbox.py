@@ -132,8 +132,10 @@ class Sandbox:
                 argv += ["--symlink", os.readlink(top), top]
             elif os.path.isdir(top):
                 argv += ["--ro-bind", top, top]
+        # the private /tmp first: a Python installed under /tmp is then bound on top of it, not hidden by it
+        argv += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
         bound = ["/usr", "/etc"]
-        made: set[str] = set()
+        made: set[str] = {"/tmp"}
         for prefix in sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}):
             if not any(_under(prefix, b) for b in bound):
                 argv += _parents(prefix, made)
@@ -144,7 +146,6 @@ class Sandbox:
                 argv += ["--tmpfs", hidden]
         argv += ["--ro-bind", str(runtime), "/grader"]
         argv += ["--proc", "/proc", "--dev", "/dev"]
-        argv += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
         if self.cuda:
             for device in sorted(glob.glob("/dev/nvidia*")):
                 argv += ["--dev-bind", device, device]
