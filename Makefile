@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# A CPU build of PyTorch: a plain `pip install torch` would fetch a multi-GB CUDA build.
+# A CPU build of PyTorch first (a wheel pip finds locally, else the CPU index): a plain `pip install torch`
+# would fetch a multi-GB CUDA build. Its dependencies come with the package, from the usual index.
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
@@ -12,7 +13,8 @@ TORCH_INDEX := https://download.pytorch.org/whl/cpu
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory sandbox-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH) --index-url $(TORCH_INDEX)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q --no-deps --no-index $(TORCH) 2>/dev/null \
+	  || $(PY) -m pip install -q --no-deps $(TORCH) --index-url $(TORCH_INDEX)
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
