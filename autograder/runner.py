@@ -36,13 +36,6 @@ def hide_from_same_user() -> None:
     prctl(PR_SET_DUMPABLE, 0)
 
 
-def use_exact_float32(torch) -> None:
-    """No TF32 on the GPU, for student and reference alike: comparisons need full float32."""
-    for backend in (getattr(torch.backends.cuda, "matmul", None), getattr(torch.backends.cudnn, "conv", None)):
-        if backend is not None and hasattr(backend, "fp32_precision"):
-            backend.fp32_precision = "ieee"
-
-
 def job_main(job: int, tasks, results, options: Options) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -50,6 +43,7 @@ def job_main(job: int, tasks, results, options: Options) -> None:
     import pytest
     import torch
 
+    from autograder.runtime import exact_float32
     from autograder.sandbox import Sandbox, SandboxError, Worker
     from autograder.suites import plugin as suite_plugin
     from autograder.suites.plugin import Batch
@@ -60,7 +54,7 @@ def job_main(job: int, tasks, results, options: Options) -> None:
         results.put(("fatal", job, "--device cuda: CUDA is not available on this machine"))
         return
     if cuda:
-        use_exact_float32(torch)
+        exact_float32(torch)
     if options.sandbox != "bubblewrap":
         hide_from_same_user()
     try:

@@ -118,7 +118,7 @@ atexit.register(lambda: print(fake))
 def attack():
     print(fake); print("10.0"); sys.stderr.write(fake)
     os.write(1, fake.encode()); os.write(2, fake.encode())
-    for place in (".", "/tmp", "{canary}", os.path.expanduser("~")):
+    for place in (".", "/tmp", "{canary}", "{subs}", os.path.expanduser("~")):
         try:
             with open(os.path.join(place, "results.json"), "w") as out:
                 out.write(fake)
@@ -301,6 +301,7 @@ def run_batch(tmp_path: Path, sandbox: str, attacks: dict[str, str]):
         path = subs / f"attack-{i:02d}.py"
         path.write_text(
             code.replace("{canary}", str(canary))
+            .replace("{subs}", str(subs))
             .replace("{port}", str(listener.port))
             .replace("{gradebook}", str(gradebook))
             .replace("{{", "{")
@@ -370,8 +371,19 @@ def test_no_process_started_by_student_code_survives(contained):
     assert contained["survivors"] == []
 
 
+HOST_PATHS = [
+    "/tmp/results.json",
+    "/written-by-student",
+    "/usr/written-by-student",
+    "/etc/written-by-student",
+    os.path.expanduser("~/written-by-student"),
+    os.path.expanduser("~/results.json"),
+]
+
+
 def test_no_file_outside_the_sandbox_is_created_or_changed(contained):
     assert contained["changed"] == set()
+    assert [p for p in HOST_PATHS if os.path.exists(p)] == []
 
 
 def test_the_gradebook_beside_the_submissions_is_untouched(contained):
