@@ -4,10 +4,10 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from autograder.remote import StudentError
 from autograder.suites.common import (
+    TOKENS,
     CheckFailed,
     Mistake,
     describe_call,
@@ -18,11 +18,13 @@ from autograder.suites.common import (
     expect_unmodified,
     gate,
     generator,
+    notebook_embedding,
     on_devices,
     portable,
     recognise,
     run_portable,
     skip_half_off_gpu,
+    to,
 )
 from autograder.suites.plugin import group
 from solutions.attention import scaled_dot_product_attention as reference
@@ -51,11 +53,8 @@ NOTEBOOK_WORDS = ["ik", "zit", "op", "de", "bank", "<pad>", "<pad>"]
 
 def notebook_example():
     """The notebook's embedded "bank" sentences, attending to themselves, padding masked."""
-    tokens = torch.tensor([[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9, 10, 1, 1]])
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        embedded = nn.Embedding(11, 4, padding_idx=0)(tokens).detach()
-    return embedded, embedded.clone(), embedded.clone(), (tokens == 0)[:, None, :]
+    embedded = notebook_embedding()
+    return embedded, embedded.clone(), embedded.clone(), (TOKENS == 0)[:, None, :]
 
 
 def random_inputs(shape_q, source: int, dv: int, mask: str, seed: int, dtype=torch.float32):
@@ -92,10 +91,6 @@ def case_inputs(case: str, seed: int, dtype=torch.float32):
         q, k, v, m = notebook_example()
         return q.to(dtype), k.to(dtype), v.to(dtype), m
     return random_inputs(*CASES[case], seed=seed, dtype=dtype)
-
-
-def to(device, *tensors):
-    return [t if t is None else t.to(device) for t in tensors]
 
 
 # ---------------------------------------------------------------- known mistakes

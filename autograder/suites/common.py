@@ -36,6 +36,22 @@ def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+#: The notebooks' token matrix of the three "bank" sentences (vocab, attention and masking).
+TOKENS = torch.tensor([[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9, 10, 1, 1]])
+
+
+def notebook_embedding() -> torch.Tensor:
+    """The notebooks' embedding of TOKENS: ``torch.manual_seed(0)``, then ``nn.Embedding(11, 4, padding_idx=0)``."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return torch.nn.Embedding(11, 4, padding_idx=0)(TOKENS).detach()
+
+
+def to(device: str, *tensors):
+    """The tensors on ``device`` (None stays None)."""
+    return [t if t is None else t.to(device) for t in tensors]
+
+
 def skip_half_off_gpu(dtype: torch.dtype, device: str) -> None:
     if dtype in HALF and device != "cuda":
         pytest.skip("half precision is checked on the GPU")
@@ -332,6 +348,7 @@ __all__ = [
     "HALF",
     "Mistake",
     "StudentFailure",
+    "TOKENS",
     "describe",
     "describe_call",
     "difference",
@@ -341,9 +358,11 @@ __all__ = [
     "expect_same",
     "expect_unmodified",
     "generator",
+    "notebook_embedding",
     "on_devices",
     "portable",
     "recognise",
     "run_portable",
     "skip_half_off_gpu",
+    "to",
 ]

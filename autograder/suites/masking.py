@@ -4,10 +4,10 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from autograder.remote import Remote, StudentError
 from autograder.suites.common import (
+    TOKENS,
     CheckFailed,
     Mistake,
     describe,
@@ -20,11 +20,13 @@ from autograder.suites.common import (
     expect_unmodified,
     gate,
     generator,
+    notebook_embedding,
     on_devices,
     portable,
     recognise,
     run_portable,
     skip_half_off_gpu,
+    to,
 )
 from autograder.suites.plugin import group
 from solutions.masking import MultiHeadAttention, padding_mask
@@ -40,7 +42,6 @@ POINTS = {
     "allowed APIs only": 1.5,
     "speed": 0.5,
 }
-TOKENS = torch.tensor([[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9, 10, 1, 1]])
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 ARG_NAMES = ("query", "key", "value", "key_padding_mask")
 
@@ -135,9 +136,7 @@ def inputs(batch, length, source, embed, seed, mask="padding", dtype=torch.float
 
 
 def notebook_example():
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        embedded = nn.Embedding(11, 4, padding_idx=0)(TOKENS).detach()
+    embedded = notebook_embedding()
     return embedded, embedded, embedded, TOKENS == 0
 
 
@@ -160,10 +159,6 @@ def case_inputs(case: str, seed: int, dtype=torch.float32):
     else:
         q, k, v, m = inputs(batch, length, source, embed, seed, mask=kind, dtype=dtype)
     return reference_module(embed, heads, seed + 1, dtype), q, k, v, m
-
-
-def to(device, *tensors):
-    return [t if t is None else t.to(device) for t in tensors]
 
 
 # ---------------------------------------------------------------- known mistakes
