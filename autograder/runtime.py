@@ -114,8 +114,6 @@ class Child:
         try:
             return handler(message)
         except BaseException as error:  # the student's code raised (SystemExit included)
-            if isinstance(error, (wire.WireError, LookupError)) and not getattr(error, "__traceback__", None):
-                raise
             return {"error": describe(error)}
 
     def op_load(self, message: dict) -> dict:
@@ -484,26 +482,32 @@ class Zygote:
         finally:
             os.close(pidfd)
 
+    @staticmethod
+    def reap() -> None:
+        """Collect the exit status of every child that ended (orphans come to us: a subreaper)."""
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    return
+            except ChildProcessError:
+                return
+
     def clean(self, pid: int) -> None:
         """Kill every process the child left behind, and wipe the temporary directory."""
         if self.isolated or self.own_uid:  # our PID namespace, or a user of our own: everything but us goes
-            for _ in range(200):
+            for _ in range(500):
                 try:
                     os.kill(-1, signal.SIGKILL)
                 except ProcessLookupError:
                     break
-                time.sleep(0.002)
+                self.reap()
+                time.sleep(0.001)
         else:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        while True:
-            try:
-                if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                    break
-            except ChildProcessError:
-                break
+        self.reap()
         for root in (self.workdir, "/dev/shm" if self.isolated else None):
             if root and os.path.isdir(root):
                 for entry in os.scandir(root):
@@ -576,8 +580,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.uid is not None:
         drop_privileges(args.uid, args.gid if args.gid is not None else args.uid)
     prctl(PR_SET_DUMPABLE, 0)  # children of the same user may not read or trace the zygote
-    if args.isolated:
-        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a child come to us, to be reaped
     control = socket.socket(fileno=args.control)
     arena = wire.Arena(args.arena, args.arena_size) if args.arena is not None else None
     zygote = Zygote(control, arena, args.isolated, args.workdir, own_uid=args.uid is not None)

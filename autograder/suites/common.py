@@ -25,7 +25,6 @@ TOLERANCES = {
     torch.float16: (1e-2, 5e-3),
     torch.bfloat16: (5e-2, 5e-2),
 }
-DTYPE_NAMES = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32", torch.float64: "fp64"}
 HALF = (torch.float16, torch.bfloat16)
 
 on_devices = pytest.mark.parametrize("device", ["cpu", "cuda"], indirect=True)
@@ -357,6 +356,7 @@ __all__ = [
     "expect_fast",
     "expect_same",
     "expect_unmodified",
+    "gate",
     "generator",
     "notebook_embedding",
     "on_devices",
