@@ -177,6 +177,8 @@ def part_html(part: dict, environment: dict) -> str:
     ]
     if part.get("error"):
         out.append(f"<p style='color:#b22'><b>{e(part['error'])}</b></p>")
+    for note in part.get("notes", []):
+        out.append(f"<p><i>Note: {e(note)}</i></p>")
     devices = ", ".join(environment.get("devices", [])) or "-"
     out.append(f"<p>Checked on: {e(devices)}. Sandbox: {e(environment.get('sandbox', '-'))}.</p>")
     out.append("<table><tr><th style='text-align:left'>group of checks</th><th>points</th></tr>")

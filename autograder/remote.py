@@ -112,6 +112,7 @@ class Student:
         self.blocked: dict[str, str] = {}
         self.apis: set[str] = set()  # forbidden APIs seen in any call
         self.events: list[str] = []  # crashes and timeouts, for the report
+        self.notes: list[str] = []  # top-level lines of the answers that raised when loaded
 
     # --- the child
 
@@ -134,6 +135,9 @@ class Student:
             raise self.load_error
         names = reply.get("names", [])
         self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+        notes = reply.get("notes", [])
+        if isinstance(notes, list) and not self.notes:
+            self.notes = [f"{printable(n, 300)} (the line was skipped)" for n in notes[:10] if isinstance(n, str)]
 
     def _exchange(self, message: dict, what: str) -> tuple[dict, list]:
         remaining = self.deadline - time.monotonic()

@@ -26,6 +26,8 @@ def submission_table(record: dict, verbose: bool = False) -> str:
             lines.append(f"    error: {part['error']}")
             if not verbose:
                 continue
+        for note in part.get("notes", []):
+            lines.append(f"    note: {note}")
         same: dict[tuple[str, str], list[dict]] = {}
         for check in failed:
             same.setdefault((check["message"], check.get("hint", "")), []).append(check)

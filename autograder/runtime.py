@@ -10,8 +10,10 @@ objects that are not stay in the child and travel as numbered handles.
 """
 
 from __future__ import annotations
+import __future__
 
 import argparse
+import ast
 import ctypes
 import json
 import linecache
@@ -117,16 +119,30 @@ class Child:
             return {"error": describe(error)}
 
     def op_load(self, message: dict) -> dict:
+        """Run the answer cells' code one top-level statement at a time.
+
+        As in a notebook, where a failing cell does not stop the next one: a statement that raises
+        (a test line using a variable of another cell, say) is skipped and reported as a note.
+        """
         code = message["code"]
         module = types.ModuleType("submission")
         module.__file__ = SUBMISSION
         sys.modules["submission"] = module
         linecache.cache[SUBMISSION] = (len(code), None, code.splitlines(True), SUBMISSION)
         exec(compile(PRELUDE, "<prelude>", "exec"), module.__dict__)
-        exec(compile(code, SUBMISSION, "exec", dont_inherit=True), module.__dict__)
+        tree = compile(code, SUBMISSION, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)  # SyntaxError: no load
+        flags, notes = 0, []
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                flags |= sum(getattr(__future__, alias.name).compiler_flag for alias in node.names)
+            statement = compile(ast.Module(body=[node], type_ignores=[]), SUBMISSION, "exec", flags, dont_inherit=True)
+            try:
+                exec(statement, module.__dict__)
+            except Exception as error:
+                notes.append(f"line {node.lineno} raised {describe(error)['type']}: {describe(error)['message'][:200]}")
         self.module = module
         names = [n for n, v in vars(module).items() if not n.startswith("_") and callable(v)]
-        return {"ok": True, "names": names}
+        return {"ok": True, "names": names, "notes": notes[:10]}
 
     def target(self, message: dict):
         if "handle" in message:  # already resolved when the message was decoded

@@ -39,6 +39,10 @@ BROKEN = {
         "    return w @ value, w\n"
     ),
     "raises.py": reference_code("smoother").replace("    return out.reshape(", "    1 / 0\n    return out.reshape("),
+    "stray_line.py": reference_code("smoother").replace(
+        "def smooth(",
+        "print(gaussian_kernel(5))\nsmoothed = smooth(x, gaussian_kernel(8))  # x: another cell's\n\n\ndef smooth(",
+    ),
     "notes.txt": "not code",
     "latin1.py": b"# caf\xe9\ndef smooth(signal, kernel):\n    return signal\n",
 }
@@ -154,7 +158,7 @@ def test_the_json_report_has_the_documented_fields(graded):
 
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
-    assert names[-1] == "missing.py" and len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + 9
+    assert names[-1] == "missing.py" and len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + 10
 
 
 @pytest.mark.parametrize(
@@ -183,6 +187,15 @@ def test_a_syntax_error_is_reported_for_every_part(graded):
     record = graded[0]["syntax_error.py"]
     assert record["score"] == 0 and len(record["parts"]) == 4
     assert all("SyntaxError" in p["error"] for p in record["parts"])
+
+
+def test_a_failing_test_line_in_an_answer_cell_is_skipped_with_a_note(graded):
+    part = part_of(graded[0]["stray_line.py"], "smoother")
+    assert part["score"] == 10.0
+    assert part["notes"] == [
+        f"line {reference_code('smoother').count(chr(10), 0, reference_code('smoother').index('def smooth(')) + 2} "
+        "raised NameError: name 'smooth' is not defined (the line was skipped)"
+    ]
 
 
 def test_wrong_return_types_are_explained(graded):

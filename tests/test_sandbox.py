@@ -417,7 +417,9 @@ def test_an_infinite_loop_costs_one_timeout_per_function(contained):
 
 def test_crashes_and_memory_are_named(contained):
     said = {
-        contained["names"][f]: " ".join(c["message"] for c in r["parts"][0]["checks"])
+        contained["names"][f]: " ".join(
+            [*(c["message"] for c in r["parts"][0]["checks"]), *r["parts"][0].get("notes", [])]
+        )
         for f, r in contained["records"].items()
         if f in contained["names"]
     }

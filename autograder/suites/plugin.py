@@ -227,6 +227,8 @@ class Batch:
             record["error"] = f"your code defines none of {', '.join(PARTS[part])}"
         if student.events:
             record["events"] = student.events[:20]
+        if student.notes:
+            record["notes"] = student.notes
         if self.draw is not None:
             record["figures"] = self.draw(part, self.grading.kept)
         return record
