@@ -135,7 +135,7 @@ class HiddenSuites(NbGraderPreprocessor):
         session = self.session()
         if self.prefetch and session.count == 0:
             self.prefetch_all(session, resources)
-        code, _, note = submission.notebook_code(json.loads(json.dumps(nb)))
+        code, _, note = submission.notebook_code(nb)
         info = resources["nbgrader"]
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
         record = session.result(session.submit(path, code, part))
