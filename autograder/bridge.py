@@ -92,23 +92,18 @@ class HiddenSuites(NbGraderPreprocessor):
     def session(self) -> Session:
         global _session
         if _session is None:
-            from autograder.grade import UsageError, default_jobs
-            from autograder.runner import Options, hide_from_same_user
-            from autograder.sandbox import Sandbox, SandboxError
+            from autograder.grade import default_jobs, job_options
 
-            try:
-                found = Sandbox.detect(self.sandbox)
-            except SandboxError as error:
-                raise UsageError(str(error)) from None
-            if found.kind != "bubblewrap":
-                self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", found.reason)
-                hide_from_same_user()
             limits = Limits(
                 call_timeout=self.call_timeout,
                 submission_timeout=self.submission_timeout,
                 memory=int(self.memory_gib * 2**30),
             )
-            options = Options(self.device, found.kind, found.reason, limits, figures=True)
+            options = job_options(self.device, self.sandbox, limits, figures=True)
+            if options.sandbox != "bubblewrap":
+                self.log.warning(
+                    "autograder: no bubblewrap sandbox (%s): grading in degraded mode", options.sandbox_reason
+                )
             _session = Session(options, self.jobs or default_jobs())
         return _session
 

@@ -26,6 +26,20 @@ class UsageError(ValueError):
     """Bad arguments: the CLI exits with 2."""
 
 
+def job_options(device: str, sandbox: str, limits: Limits | None, figures: bool = False) -> Options:
+    """The jobs' options: the sandbox as found here (UsageError if bubblewrap is required and cannot run).
+
+    In degraded mode student code may run as our user, so this process is made non-dumpable first.
+    """
+    try:
+        found = Sandbox.detect(sandbox)
+    except SandboxError as error:
+        raise UsageError(f"--sandbox bubblewrap: {error}") from None
+    if found.kind != "bubblewrap":
+        hide_from_same_user()
+    return Options(device, found.kind, found.reason, limits or Limits(), figures)
+
+
 def default_jobs() -> int:
     try:
         return max(len(os.sched_getaffinity(0)), 1)
@@ -137,15 +151,7 @@ def grade(
             records[sub.index] = sub.finish(sub.record())
         else:
             todo.append(sub)
-    options = None
-    if todo:
-        try:
-            found = Sandbox.detect(sandbox)
-        except SandboxError as error:
-            raise UsageError(f"--sandbox bubblewrap: {error}") from None
-        if found.kind != "bubblewrap":
-            hide_from_same_user()  # student code may run as our user: keep our environment from it
-        options = Options(device, found.kind, found.reason, limits or Limits())
+    options = job_options(device, sandbox, limits) if todo else None
     journal = None
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

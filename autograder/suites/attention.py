@@ -25,6 +25,7 @@ from autograder.suites.common import (
     run_portable,
     skip_half_off_gpu,
     to,
+    upstream,
 )
 from autograder.suites.plugin import group
 from solutions.attention import scaled_dot_product_attention as reference
@@ -272,10 +273,10 @@ def test_a_single_key(student, seed):
 # ---------------------------------------------------------------- gradients
 
 
-def reference_grads(q, k, v, m, upstream):
+def reference_grads(q, k, v, m, gradients):
     leaves = [t.detach().requires_grad_() for t in (q, k, v)]
     out, weights = reference(*leaves, m)
-    return list(torch.autograd.grad((out, weights), leaves, upstream))
+    return list(torch.autograd.grad((out, weights), leaves, gradients))
 
 
 @group("gradients")
@@ -289,21 +290,17 @@ def test_gradients_match_the_reference(student, device, case, seed):
         q, k, v, m = case_inputs(case, seed, torch.float64)
     q, k, v, m = to(device, q, k, v, m)
     out, weights = reference(q, k, v, m)
-    g = generator(seed + 1)
-    upstream = [
-        torch.randn(out.shape, generator=g, dtype=out.dtype).to(device),
-        torch.randn(weights.shape, generator=g, dtype=weights.dtype).to(device),
-    ]
+    gradients = upstream((out, weights), seed + 1, device)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES) + f" on {device}"
     try:
-        outcome = call_student(student, q, k, v, m, device, call, grad={"upstream": upstream})
+        outcome = call_student(student, q, k, v, m, device, call, grad={"upstream": gradients})
     except StudentError as error:
         raise CheckFailed(
             f"the gradients of {call} could not be computed: {error}",
             "keep every step a differentiable tensor operation (no .item(), no .detach(), "
             "no in-place changes of tensors autograd needs)",
         ) from None
-    expected = reference_grads(q, k, v, m, upstream)
+    expected = reference_grads(q, k, v, m, gradients)
     for label, got, want in zip(("query", "key", "value"), outcome.input_grads, expected):
         if got is None:
             raise CheckFailed(f"{call}: the result does not depend on the {label} (no gradient)")

@@ -51,6 +51,12 @@ def to(device: str, *tensors):
     return [t if t is None else t.to(device) for t in tensors]
 
 
+def upstream(outputs, seed: int, device: str) -> list[torch.Tensor]:
+    """Seeded gradients to send back through ``outputs`` (for the gradient checks)."""
+    g = generator(seed)
+    return [torch.randn(o.shape, generator=g, dtype=o.dtype).to(device) for o in outputs]
+
+
 def skip_half_off_gpu(dtype: torch.dtype, device: str) -> None:
     if dtype in HALF and device != "cuda":
         pytest.skip("half precision is checked on the GPU")
@@ -365,4 +371,5 @@ __all__ = [
     "run_portable",
     "skip_half_off_gpu",
     "to",
+    "upstream",
 ]

@@ -27,6 +27,7 @@ from autograder.suites.common import (
     run_portable,
     skip_half_off_gpu,
     to,
+    upstream,
 )
 from autograder.suites.plugin import group
 from solutions.masking import MultiHeadAttention, padding_mask
@@ -358,18 +359,14 @@ def test_gradients_match_the_reference(student, device, seed):
     call = f"MultiHeadAttention(8, 2)(query, key, value, key_padding_mask) on {device}"
     module = student_module(student, ref, device, call)
     out, weights = ref(q, k, v, m)
-    g = generator(seed + 2)
-    upstream = [
-        torch.randn(out.shape, generator=g, dtype=out.dtype).to(device),
-        torch.randn(weights.shape, generator=g, dtype=weights.dtype).to(device),
-    ]
+    gradients = upstream((out, weights), seed + 2, device)
     try:
-        got = student.run(module, q, k, v, key_padding_mask=m, grad={"upstream": upstream, "params": True})
+        got = student.run(module, q, k, v, key_padding_mask=m, grad={"upstream": gradients, "params": True})
     except StudentError as error:
         raise CheckFailed(f"the gradients of {call} could not be computed: {error}") from None
     leaves = [t.detach().requires_grad_() for t in (q, k, v)]
     params = dict(ref.named_parameters())
-    expected = torch.autograd.grad(ref(*leaves, m), [*leaves, *params.values()], upstream)
+    expected = torch.autograd.grad(ref(*leaves, m), [*leaves, *params.values()], gradients)
     for label, mine, want in zip(("query", "key", "value"), got.input_grads, expected[:3]):
         found = difference(mine, want, f"the gradient with respect to the {label}")
         if found:
