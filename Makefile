@@ -32,10 +32,10 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m autograder.demo demo-course
+	$(PY) -m autograder.dev.demo demo-course
 
 bench: $(STAMP)
-	$(PY) -m autograder.bench --submissions $(or $(N),100)
+	$(PY) -m autograder.dev.bench --submissions $(or $(N),100)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -43,7 +43,7 @@ lint: $(STAMP)
 
 # Refresh assignments/ through nbgrader after editing a notebook or a reference docstring.
 notebooks: $(STAMP)
-	$(PY) -m autograder.notebooks
+	$(PY) -m autograder.nbgrader.notebooks
 
 clean:
 	rm -rf $(VENV) demo-course bench-out build *.egg-info

@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import PARTS, __version__
-from autograder.sandbox import Limits
+from autograder import __version__
+from autograder.parts import PARTS
+from autograder.sandbox.launch import Limits
 
 
 def parser() -> argparse.ArgumentParser:
@@ -118,7 +119,7 @@ def grade(args) -> int:
 
 
 def course(args) -> int:
-    from autograder.course import CourseError, init
+    from autograder.nbgrader.course import CourseError, init
 
     try:
         path = init(directory=args.directory, force=args.force)

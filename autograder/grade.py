@@ -9,17 +9,17 @@ is also appended to a journal beside it as soon as it is done; a later run with 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import queue
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from autograder import PARTS, submission
-from autograder.runner import Options, hide_from_same_user, job_main
-from autograder.sandbox import Limits, Sandbox, SandboxError
+from autograder import submission
+from autograder.jobs import Options, run_jobs
+from autograder.journal import journal_path, previous_records, write_json
+from autograder.parts import PARTS
+from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
 
 
 class UsageError(ValueError):
@@ -45,38 +45,6 @@ def default_jobs() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def journal_path(json_path: Path) -> Path:
-    return json_path.with_name(json_path.name + ".journal")
-
-
-def previous_records(json_path: Path | None) -> dict[tuple[str, str], dict]:
-    """Records of an earlier run, by (path, sha256): the report and its journal."""
-    found: dict[tuple[str, str], dict] = {}
-    if json_path is None:
-        return found
-    try:
-        for record in json.loads(json_path.read_text()).get("submissions", []):
-            found[(record["path"], record.get("sha256", ""))] = record
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        pass
-    try:
-        for line in journal_path(json_path).read_text().splitlines():
-            try:
-                record = json.loads(line)
-                found[(record["path"], record.get("sha256", ""))] = record
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by an interruption
-    except OSError:
-        pass
-    return found
-
-
-def write_json(path: Path, report: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, path)
 
 
 class Progress:
@@ -184,105 +152,3 @@ def grade(
             if len(report["submissions"]) == len(subs):
                 journal_path(json_path).unlink(missing_ok=True)
     return report
-
-
-class Pool:
-    """Grading jobs that stay warm: submit submissions, collect their records as they finish.
-
-    Jobs are spawned (a clean interpreter: safe whatever threads or CUDA the caller has) on the
-    first submission. A job that dies takes only the submission it was grading with it: that
-    submission gets a record saying so, and a new job takes its place.
-    """
-
-    def __init__(self, options: Options, jobs: int) -> None:
-        self.options = options
-        self.jobs = max(1, jobs)
-        self.context = multiprocessing.get_context("spawn")
-        self.tasks = self.context.Queue()
-        self.results = self.context.Queue()
-        self.processes: dict[int, multiprocessing.Process] = {}
-        self.running: dict[int, int] = {}  # job -> index of the submission it grades
-        self.pending: dict = {}  # index -> submission
-        self.environment: dict = {}
-        self.next_job = 0
-        self.restarts = 0
-
-    def _launch(self) -> None:
-        job = self.next_job
-        self.next_job += 1
-        process = self.context.Process(target=job_main, args=(job, self.tasks, self.results, self.options), daemon=True)
-        process.start()
-        self.processes[job] = process
-
-    def submit(self, sub) -> None:
-        self.pending[sub.index] = sub
-        self.tasks.put(sub)
-        while len(self.processes) < min(self.jobs, len(self.pending)):
-            self._launch()
-
-    def next(self) -> dict:
-        """The next finished record (blocks); RuntimeError if the jobs cannot run at all."""
-        while True:
-            try:
-                kind, job, payload = self.results.get(timeout=1.0)
-            except queue.Empty:
-                record = self._check_jobs()
-                if record is not None:
-                    return record
-                continue
-            if kind == "hello":
-                self.environment = self.environment or payload
-            elif kind == "start":
-                self.running[job] = payload
-            elif kind == "done":
-                self.running.pop(job, None)
-                if self.pending.pop(payload.get("index"), None) is not None:
-                    return payload
-            elif kind == "fatal":
-                raise RuntimeError(payload)
-
-    def _check_jobs(self) -> dict | None:
-        for job, process in list(self.processes.items()):
-            if process.is_alive():
-                continue
-            del self.processes[job]
-            self.restarts += 1
-            if self.restarts > 2 * self.jobs + 2:
-                raise RuntimeError("the grading jobs keep stopping; see the messages above")
-            if self.pending:
-                self._launch()
-            index = self.running.pop(job, None)
-            if index in self.pending:
-                record = self.pending.pop(index).record()
-                record["error"] = "the grader's job stopped while grading this submission"
-                return record
-        if self.pending and not self.processes:
-            raise RuntimeError("every grading job stopped; see the messages above")
-        return None
-
-    def close(self, now: bool = False) -> None:
-        """Stop the jobs: after their current submission, or ``now``."""
-        for _ in self.processes:
-            self.tasks.put(None)
-        for process in self.processes.values():
-            if now:
-                process.kill()
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-        self.processes.clear()
-
-
-def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[dict], None]) -> dict:
-    """Grade ``todo`` in ``jobs`` processes; give each finished record to ``keep``."""
-    pool = Pool(options, min(jobs, len(todo)))
-    try:
-        for sub in todo:
-            pool.submit(sub)
-        for _ in todo:
-            keep(pool.next())
-    except BaseException:
-        pool.close(now=True)
-        raise
-    pool.close()
-    return pool.environment

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import PARTS
+from autograder.parts import PARTS, POINTS_PER_PART
 
 MAX_BYTES = 20 << 20
 
@@ -36,7 +36,7 @@ class Submission:
         record["index"] = self.index  # removed from the report; it orders the records
         if self.error:
             record["error"] = self.error
-            record["max_score"] = 10.0 * len(self.parts)
+            record["max_score"] = POINTS_PER_PART * len(self.parts)
         if self.note:
             record["note"] = self.note
         return record
@@ -68,7 +68,7 @@ def parts_defined(code: str) -> list[str] | None:
     names = defined_names(code)
     if names is None:
         return None
-    return [part for part, wanted in PARTS.items() if names & set(wanted)]
+    return [name for name, part in PARTS.items() if names & set(part.names)]
 
 
 def notebook_code(nb: dict) -> tuple[str, str, str]:
@@ -126,7 +126,5 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
         found = parts_defined(sub.code)
         sub.parts = list(PARTS) if found is None else found
         if not sub.parts:
-            sub.error = (
-                f"{path.name} defines none of the exercise names ({', '.join(n for p in PARTS.values() for n in p)})"
-            )
+            sub.error = f"{path.name} defines none of the exercise names ({', '.join(n for p in PARTS.values() for n in p.names)})"
     return sub

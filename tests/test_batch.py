@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.examples import MISTAKES, reference_code
+from autograder.dev.examples import MISTAKES, reference_code
 from autograder.grade import grade
 from tests.conftest import ROOT
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autograder.bench import synthetic
+from autograder.dev.bench import synthetic
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ def test_the_synthetic_mix_covers_every_part_and_kind():
 
 def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "autograder.bench", "--submissions", "4", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "autograder.dev.bench", "--submissions", "4", "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder.examples import reference_code
+from autograder.dev.examples import reference_code
 from tests.conftest import ROOT
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"

@@ -12,10 +12,10 @@ import nbformat
 import pytest
 import torch
 
-from autograder import PARTS
-from autograder.examples import CORRECT, MISTAKES, notebook, reference_code
+from autograder.dev.examples import CORRECT, MISTAKES, notebook, reference_code
 from autograder.grade import grade
-from autograder.notebooks import source_notebook
+from autograder.nbgrader.notebooks import source_notebook
+from autograder.parts import PARTS
 from tests.conftest import ROOT, slug
 
 pytestmark = pytest.mark.slow

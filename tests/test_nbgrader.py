@@ -16,11 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import PARTS
-from autograder.course import CourseError, init
-from autograder.examples import GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
+from autograder.dev.examples import GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
 from autograder.grade import grade
-from autograder.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.nbgrader.course import CourseError, init
+from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.parts import PARTS
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

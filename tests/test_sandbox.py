@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.examples import GRADEBOOK_ATTACK, reference_code
+from autograder.dev.examples import GRADEBOOK_ATTACK, reference_code
 from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.sandbox.launch import Limits
 
 pytestmark = pytest.mark.slow
 

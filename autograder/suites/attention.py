@@ -5,32 +5,25 @@ import math
 import pytest
 import torch
 
-from autograder.remote import StudentError
-from autograder.suites.common import (
-    TOKENS,
-    CheckFailed,
-    Mistake,
-    describe_call,
-    difference,
+from autograder.sandbox.student import StudentError
+from autograder.suites.compare import CheckFailed, Mistake, describe_call, difference, expect_same, gate, recognise
+from autograder.suites.kit import (
     expect_allowed_apis,
     expect_fast,
-    expect_same,
     expect_unmodified,
-    gate,
     generator,
-    notebook_embedding,
     on_devices,
     portable,
-    recognise,
     run_portable,
     skip_half_off_gpu,
     to,
     upstream,
 )
+from autograder.suites.notebook_data import FIRST_SENTENCE, TOKENS, notebook_embedding
+from autograder.suites.pictures import weights_picture
 from autograder.suites.plugin import group
 from solutions.attention import scaled_dot_product_attention as reference
 
-PART = "attention"
 POINTS = {
     "matches the reference": 3.0,
     "shapes and dtypes": 1.0,
@@ -47,9 +40,6 @@ LABELS = ("output", "weights")
 
 
 # ---------------------------------------------------------------- inputs
-
-
-NOTEBOOK_WORDS = ["ik", "zit", "op", "de", "bank", "<pad>", "<pad>"]
 
 
 def notebook_example():
@@ -192,7 +182,7 @@ def expect_attention(student, q, k, v, m, device: str, keep=None, **options):
     got = call_student(student, q, k, v, m, device, call, **options).value
     expected = reference(q, k, v, m)
     if keep is not None:
-        keep("weights", got=got, expected=expected, labels=NOTEBOOK_WORDS)
+        keep("weights", got=got, expected=expected, labels=FIRST_SENTENCE)
     expect_same(
         got,
         expected,
@@ -373,3 +363,10 @@ def test_attention_is_vectorised(student, device, seed):
         slack=0.01 if device == "cpu" else 0.005,
         cause="a Python loop over the batch or the queries is slow: one matmul does every row at once",
     )
+
+
+# ---------------------------------------------------------------- feedback pictures
+
+
+def pictures(kept: dict, plt) -> list[dict]:
+    return weights_picture(kept, plt, NAME)

@@ -5,34 +5,35 @@ import math
 import pytest
 import torch
 
-from autograder.remote import Remote, StudentError
-from autograder.suites.common import (
-    TOKENS,
+from autograder.sandbox.student import Remote, StudentError
+from autograder.suites.compare import (
     CheckFailed,
     Mistake,
     describe,
     describe_call,
     difference,
+    expect_same,
+    gate,
+    recognise,
+)
+from autograder.suites.kit import (
     expect_allowed_apis,
     expect_error,
     expect_fast,
-    expect_same,
     expect_unmodified,
-    gate,
     generator,
-    notebook_embedding,
     on_devices,
     portable,
-    recognise,
     run_portable,
     skip_half_off_gpu,
     to,
     upstream,
 )
+from autograder.suites.notebook_data import FIRST_SENTENCE, TOKENS, notebook_embedding
+from autograder.suites.pictures import weights_picture
 from autograder.suites.plugin import group
 from solutions.masking import MultiHeadAttention, padding_mask
 
-PART = "masking"
 POINTS = {
     "matches the reference": 3.0,
     "shapes and dtypes": 1.0,
@@ -256,7 +257,7 @@ def expect_module(student, ref, q, k, v, m, device: str, keep=None, **options):
     with torch.no_grad():
         expected = ref(q, k, v, m)
         if keep is not None:
-            keep("weights", got=got.value, expected=expected, labels=["ik", "zit", "op", "de", "bank", "PAD", "PAD"])
+            keep("weights", got=got.value, expected=expected, labels=FIRST_SENTENCE)
         expect_same(
             got.value, expected, call=call, mistakes=MISTAKES, args=(ref, q, k, v, m), labels=("output", "weights")
         )
@@ -456,3 +457,10 @@ def test_multi_head_attention_is_vectorised(student, device, seed):
             slack=0.01 if device == "cpu" else 0.005,
             cause="a Python loop over the batch or the queries is slow: the heads are one more batch dimension",
         )
+
+
+# ---------------------------------------------------------------- feedback pictures
+
+
+def pictures(kept: dict, plt) -> list[dict]:
+    return weights_picture(kept, plt, "MultiHeadAttention")

@@ -11,28 +11,20 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pytest
 from _pytest.runner import runtestprotocol
 
-from autograder import PARTS
-from autograder.remote import Student, StudentFailure
-from autograder.sandbox import Limits, Worker
+from autograder.parts import PARTS
+from autograder.sandbox.launch import Limits
+from autograder.sandbox.student import Student, StudentFailure
+from autograder.sandbox.zygote_client import ZygoteClient
+from autograder.suites.compare import CheckFailed, Inconclusive
+from autograder.suites.scoring import check_points, score
 
 EXCEPTION = pytest.StashKey[BaseException]()
 GRADING = pytest.StashKey["Grading"]()
-
-
-class CheckFailed(AssertionError):
-    """A check found a difference; ``hint`` names a likely mistake when one is recognised."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-class Inconclusive(Exception):
-    """A check that could not decide, for a reason that is not the student's fault: it passes, with a note."""
 
 
 def group(name: str):
@@ -100,7 +92,8 @@ def check_device(item: pytest.Item) -> str:
 
 
 def part_of(item: pytest.Item) -> str:
-    return item.module.PART
+    """A suite's part is its file's name."""
+    return Path(item.module.__file__).stem
 
 
 def outcome(item: pytest.Item, reports) -> dict:
@@ -139,21 +132,6 @@ def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     return str(report.longrepr).splitlines()[-1][:500], ""
 
 
-def score(part_checks: list[dict], points: dict[str, float]) -> tuple[float, list[dict]]:
-    """Points per check: a group's points shared equally by its checks that ran."""
-    ran = {}
-    for check in part_checks:
-        if not check["skipped"]:
-            ran[check["group"]] = ran.get(check["group"], 0) + 1
-    total = 0.0
-    for check in part_checks:
-        share = 0.0 if check["skipped"] else points[check["group"]] / ran[check["group"]]
-        check["max_points"] = round(share, 4)
-        check["points"] = round(share if check["passed"] else 0.0, 4)
-        total += check["points"]
-    return round(total, 2), part_checks
-
-
 class Batch:
     """The run loop: grade submissions from ``tasks``, hand each record to ``deliver``."""
 
@@ -161,14 +139,14 @@ class Batch:
         self,
         tasks: Iterable,
         deliver: Callable[[dict], None],
-        worker: Worker,
+        zygote: ZygoteClient,
         cuda: bool,
         limits: Limits,
         draw: Callable[[str, dict], list[dict]] | None = None,
     ) -> None:
         self.tasks = tasks
         self.deliver = deliver
-        self.worker = worker
+        self.zygote = zygote
         self.limits = limits
         self.draw = draw  # (part, kept data) -> pictures for the feedback; None: no pictures
         self.grading = Grading(cuda)
@@ -178,10 +156,17 @@ class Batch:
         config.stash[GRADING] = self.grading
 
     def pytest_collection_modifyitems(self, session, config, items) -> None:
+        checked = set()
         for item in items:
             marker = item.get_closest_marker("group")
             if marker is None or marker.args[0] not in item.module.POINTS:
                 raise pytest.UsageError(f"{item.nodeid} has no group of {item.module.__name__}.POINTS")
+            if item.module not in checked:
+                checked.add(item.module)
+                try:
+                    check_points(part_of(item), item.module.POINTS)
+                except ValueError as error:
+                    raise pytest.UsageError(str(error)) from None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -205,7 +190,7 @@ class Batch:
         return True
 
     def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> dict:
-        student = Student(self.worker, task.code, self.limits)
+        student = Student(self.zygote, task.code, self.limits)
         self.grading.student = student
         self.grading.kept = {}
         checks = []
@@ -223,12 +208,12 @@ class Batch:
         record = {"part": part, "score": total, "max_score": sum(points.values()), "checks": checks}
         if student.load_error is not None:
             record["error"] = str(student.load_error)
-        elif student.generation and not set(PARTS[part]) & set(student.names):
-            record["error"] = f"your code defines none of {', '.join(PARTS[part])}"
+        elif student.generation and not set(PARTS[part].names) & set(student.names):
+            record["error"] = f"your code defines none of {', '.join(PARTS[part].names)}"
         if student.events:
             record["events"] = student.events[:20]
         if student.notes:
             record["notes"] = student.notes
         if self.draw is not None:
-            record["figures"] = self.draw(part, self.grading.kept)
+            record["figures"] = self.draw(items[0].module, self.grading.kept)
         return record

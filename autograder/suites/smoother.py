@@ -6,27 +6,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.suites.common import (
-    CheckFailed,
-    Mistake,
-    describe_call,
-    difference,
+from autograder.suites.compare import CheckFailed, Mistake, describe_call, difference, expect_same, gate, recognise
+from autograder.suites.kit import (
     expect_error,
     expect_fast,
-    expect_same,
     expect_unmodified,
-    gate,
     generator,
     on_devices,
     portable,
-    recognise,
     run_portable,
     skip_half_off_gpu,
 )
+from autograder.suites.notebook_data import noisy_sine
+from autograder.suites.pictures import drawable, np, png, why
 from autograder.suites.plugin import group
 from solutions.smoother import gaussian_kernel, smooth
 
-PART = "smoother"
 POINTS = {
     "matches the reference": 4.0,
     "shapes and dtypes": 1.5,
@@ -118,12 +113,6 @@ def expect_smooth(got, signal, kernel, *, device: str) -> None:
         if (offset - offset[0]).abs().max() < 1e-4 and offset[0].abs() > 1e-4:
             hint = BIAS_HINT
     raise CheckFailed(f"{call}: {found}", hint)
-
-
-def noisy_sine(seed: int = 0) -> torch.Tensor:
-    """The notebook's signal: a sine over two periods, 100 samples, noise from ``manual_seed(0)``."""
-    t = torch.linspace(0, 4 * math.pi, 100)
-    return torch.sin(t) + 0.1 * torch.randn(100, generator=generator(seed))
 
 
 # shape of the signal, kernel size; the kernel is random (asymmetric) unless said otherwise
@@ -315,3 +304,38 @@ def test_smooth_is_vectorised(student, device, seed):
         slack=0.01 if device == "cpu" else 0.005,
         cause="a Python loop over the samples is slow: let F.conv1d (or unfold) slide the window",
     )
+
+
+# ---------------------------------------------------------------- feedback pictures
+
+
+def pictures(kept: dict, plt) -> list[dict]:
+    pictures = []
+    if "smoothed" in kept:
+        data = kept["smoothed"]
+        signal, expected = data["signal"], data["expected"]
+        got = drawable(data["got"], expected.shape)
+        fig, ax = plt.subplots(figsize=(7, 3))
+        ax.plot(np(signal), color="0.75", label="noisy signal")
+        offset = np(torch.arange(len(expected)) + (len(signal) - len(expected)) / 2)
+        ax.plot(offset, np(expected), lw=3, alpha=0.5, label="reference")
+        if got is not None:
+            ax.plot(offset, np(got), lw=1.3, label="yours")
+        ax.set_title(
+            "smooth on the notebook's signal" + ("" if got is not None else f" ({why(data['got'], expected)})")
+        )
+        ax.legend(loc="lower left", fontsize=8)
+        pictures.append({"title": "Your smoothed signal over the reference's", "png": png(fig)})
+    if "kernel" in kept:
+        data = kept["kernel"]
+        expected = data["expected"]
+        got = drawable(data["got"], expected.shape)
+        fig, ax = plt.subplots(figsize=(5, 2.6))
+        offsets = np(torch.arange(len(expected)) - (len(expected) - 1) / 2)
+        ax.bar(offsets - 0.15, np(expected), width=0.3, label="reference")
+        if got is not None:
+            ax.bar(offsets + 0.15, np(got), width=0.3, label="yours")
+        ax.set_title("gaussian_kernel(8)" + ("" if got is not None else f" ({why(data['got'], expected)})"))
+        ax.legend(fontsize=8)
+        pictures.append({"title": "Your kernel beside the reference's", "png": png(fig)})
+    return pictures

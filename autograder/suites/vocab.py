@@ -7,22 +7,15 @@ from collections import Counter
 import pytest
 import torch
 
-from autograder.remote import Remote, StudentError
-from autograder.suites.common import (
-    CheckFailed,
-    Mistake,
-    describe,
-    difference,
-    expect_error,
-    expect_fast,
-    expect_same,
-    gate,
-)
+from autograder.sandbox.student import Remote, StudentError
+from autograder.sandbox.wire import Lookup
+from autograder.suites.compare import CheckFailed, Mistake, describe, difference, expect_same, gate
+from autograder.suites.kit import expect_error, expect_fast
+from autograder.suites.notebook_data import CORPUS as NOTEBOOK
+from autograder.suites.pictures import drawable, heatmaps, png, why
 from autograder.suites.plugin import group
-from autograder.wire import Lookup
 from solutions.vocab import build_vocab, tokenize
 
-PART = "vocab"
 POINTS = {
     "matches the reference": 4.0,
     "shapes and dtypes": 1.5,
@@ -31,7 +24,6 @@ POINTS = {
     "speed": 2.0,
 }
 
-NOTEBOOK = ["ik zit op de bank", "ik werk bij de bank", "bij de bank is het heel druk"]
 SYLLABLES = ["ba", "de", "ik", "op", "zit", "werk", "nk", "is", "het", "ru", "la", "mo", "ven", "tor"]
 
 
@@ -417,3 +409,18 @@ def test_tokenize_is_linear(student, seed):
         slack=0.05,
         cause="build the rows as Python lists and make one tensor at the end",
     )
+
+
+# ---------------------------------------------------------------- feedback pictures
+
+
+def pictures(kept: dict, plt) -> list[dict]:
+    if "tokens" not in kept:
+        return []
+    data = kept["tokens"]
+    expected = data["expected"]
+    got = drawable(data["got"], expected.shape)
+    words = [s.split() + ["<pad>"] * (expected.shape[1] - len(s.split())) for s in data["corpus"]]
+    panels = [("yours" if got is not None else f"yours: {why(data['got'], expected)}", got), ("expected", expected)]
+    fig = heatmaps(plt, panels, annotate=True, words=words)
+    return [{"title": "tokenize on the notebook's corpus: yours beside the expected matrix", "png": png(fig)}]

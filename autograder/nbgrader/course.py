@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.notebooks import ASSIGNMENT, write_sources
+from autograder.nbgrader.notebooks import ASSIGNMENT, write_sources
 
 CONFIG = f'''\
 # nbgrader configuration, written by `autograder course init`.
 # The hidden suites score each notebook's grade cell during `nbgrader autograde`; student code runs
 # only in the autograder's sandbox (never in a Jupyter kernel), so it cannot reach this directory.
-from autograder.bridge import use_hidden_suites
+from autograder.nbgrader.bridge import use_hidden_suites
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "{ASSIGNMENT}"

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import PARTS
-from autograder.course import init
-from autograder.examples import CORRECT, MISTAKES, reference_code
-from autograder.notebooks import ASSIGNMENT, nbgrader_env, source_notebook
+from autograder.dev.examples import CORRECT, MISTAKES, reference_code
+from autograder.nbgrader.course import init
+from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env, source_notebook
+from autograder.parts import PARTS
 
 # The conventional test cells: inline asserts on the notebook's examples, as courses write them.
 INLINE_TESTS = {
@@ -75,7 +75,7 @@ def synthetic(n: int) -> list[tuple[str, str | None]]:
     correct = {part: [reference_code(part)] + [c.code for c in CORRECT if c.part == part] for part in PARTS}
     out = []
     for i in range(n):
-        part = list(PARTS)[i % 4]
+        part = list(PARTS)[i % len(PARTS)]
         kind = "cbcscbcbcs"[i % 10]  # correct, buggy, stub
         if kind == "c":
             out.append((part, correct[part][(i // 4) % len(correct[part])]))

@@ -5,7 +5,7 @@ the one copy of the reference code. The source version is the student version wi
 (``# YOUR CODE HERE`` / ``raise NotImplementedError()``) replaced by the body of the reference
 function of the same qualified name, between ``### BEGIN SOLUTION`` and ``### END SOLUTION``.
 ``nbgrader generate_assignment`` turns it back into the student version; ``python -m
-autograder.notebooks`` does exactly that, to refresh ``assignments/`` after an edit.
+autograder.nbgrader.notebooks`` does exactly that, to refresh ``assignments/`` after an edit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import PARTS
+from autograder.parts import PARTS
 
 ASSIGNMENT = "attention"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"

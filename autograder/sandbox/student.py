@@ -1,4 +1,4 @@
-"""The grader's handle on one submission: call its functions in the sandbox, get plain data back.
+"""The suites' handle on one submission: call its functions in the sandbox, get plain data back.
 
 Suites use ``Student``: ``student.call("smooth", signal, kernel)`` sends the inputs to a child of
 the sandbox's zygote, runs the student's function there, and returns its result rebuilt as plain
@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from autograder import wire
-from autograder.sandbox import Limits, Worker
+from autograder.sandbox import protocol, wire
+from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout
+from autograder.sandbox.launch import Limits
+from autograder.sandbox.zygote_client import ZygoteClient
 
 MAX_RESTARTS = 8
 MAX_FAILURES_PER_FUNCTION = 2
@@ -98,12 +100,12 @@ def describe_target(target, attr: str = "") -> str:
 class Student:
     """One submission's code, for one part, in the sandbox."""
 
-    def __init__(self, worker: Worker, code: str, limits: Limits | None = None) -> None:
-        self.worker = worker
+    def __init__(self, zygote: ZygoteClient, code: str, limits: Limits | None = None) -> None:
+        self.zygote = zygote
         self.code = code
-        self.limits = limits or worker.limits
+        self.limits = limits or zygote.limits
         self.deadline = time.monotonic() + self.limits.submission_timeout
-        self.sock = None
+        self.child: ChildConnection | None = None
         self.generation = 0
         self.restarts = 0
         self.names: list[str] = []
@@ -119,14 +121,14 @@ class Student:
     def _ensure(self) -> None:
         if self.load_error is not None:
             raise self.load_error
-        if self.sock is not None:
+        if self.child is not None and self.child.open:
             return
         if self.restarts >= MAX_RESTARTS:
             raise StudentCrash(f"your code crashed or hung {self.restarts} times; it is not run again")
-        self.sock = self.worker.fork()
+        self.child = ChildConnection(self.zygote, self.limits)
         self.generation += 1
         try:
-            reply, _ = self._exchange({"op": "load", "code": self.code}, "loading your code")
+            reply, _ = self._exchange({"op": protocol.LOAD, "code": self.code}, "loading your code")
         except StudentFailure as failure:
             self.load_error = failure
             raise
@@ -146,39 +148,28 @@ class Student:
                 f"the time limit for this submission ({self.limits.submission_timeout:.0f} s) was reached"
             )
         timeout = min(self.limits.call_timeout, remaining)
-        self.worker.arena.reset()
-        frame, encoder = wire.encode(message, arena=self.worker.arena)
         try:
-            wire.send(self.sock, frame, time.monotonic() + timeout)
-            text, blob = wire.receive(self.sock, time.monotonic() + timeout, self.limits.reply_size)
-            reply = wire.decode(text, blob, place=_place)
-        except TimeoutError:
-            self._lose(kill=True)
+            return self.child.exchange(message, timeout)
+        except ChildTimeout:
+            self.restarts += 1
             self.events.append(f"{what}: timed out after {timeout:.1f} s")
             raise StudentTimeout(f"{what} did not finish within {timeout:.1f} s") from None
-        except (EOFError, wire.WireError) as error:
-            status = self._lose(kill=isinstance(error, wire.WireError))
-            if isinstance(error, wire.WireError) and "channel broke" not in str(error):
-                message = f"{what} sent back something that is not plain data ({error})"
+        except ChildLost as lost:
+            self.restarts += 1
+            status = lost.status
+            if lost.wire_error is not None and "channel broke" not in str(lost.wire_error):
+                text = f"{what} sent back something that is not plain data ({lost.wire_error})"
             elif status.startswith(("exited", "killed")):
-                message = f"the process running your code {status} during {what}"
+                text = f"the process running your code {status} during {what}"
             else:
-                message = f"the process running your code stopped during {what} ({status})"
-            self.events.append(message)
-            raise StudentCrash(message) from None
-        return reply, encoder.shared
-
-    def _lose(self, kill: bool) -> str:
-        self.sock.close()
-        self.sock = None
-        self.restarts += 1
-        return self.worker.finish(kill=kill)
+                text = f"the process running your code stopped during {what} ({status})"
+            self.events.append(text)
+            raise StudentCrash(text) from None
 
     def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-            self.worker.finish()
+        if self.child is not None:
+            self.child.close()
+            self.child = None
 
     # --- requests
 
@@ -254,9 +245,9 @@ class Student:
         if grad is not None:
             fields["grad"] = grad
         start = time.perf_counter()
-        reply, shared = self.request("call", target, attr, **fields)
+        reply, shared = self.request(protocol.CALL, target, attr, **fields)
         seconds = time.perf_counter() - start
-        mutated = [i for i, (offset, data) in enumerate(shared) if self.worker.arena.view(offset, len(data)) != data]
+        mutated = self.child.changed(shared) if self.child is not None and self.child.open else []
         return Outcome(
             value=self._remote(reply.get("result")),
             seconds=seconds,
@@ -275,34 +266,34 @@ class Student:
         """Seconds for a round trip that carries ``args`` both ways and runs nothing of the student's."""
         self._ensure()
         start = time.perf_counter()
-        self._exchange({"op": "echo", "args": list(args)}, "the grader's echo")
+        self._exchange({"op": protocol.ECHO, "args": list(args)}, "the grader's echo")
         return time.perf_counter() - start
 
     def get(self, target, attr: str):
-        reply, _ = self.request("get", target, attr, what=f"{describe_target(target)}.{attr}")
+        reply, _ = self.request(protocol.GET, target, attr, what=f"{describe_target(target)}.{attr}")
         return self._remote(reply.get("result"))
 
     def len(self, target) -> object:
-        return self.request("len", target, what=f"len({describe_target(target)})")[0].get("result")
+        return self.request(protocol.LEN, target, what=f"len({describe_target(target)})")[0].get("result")
 
     def getitem(self, target, key) -> object:
         what = f"{describe_target(target)}[{key!r}]"
-        return self._remote(self.request("getitem", target, what=what, key=key)[0].get("result"))
+        return self._remote(self.request(protocol.GETITEM, target, what=what, key=key)[0].get("result"))
 
     def contains(self, target, key) -> object:
         what = f"{key!r} in {describe_target(target)}"
-        return self.request("contains", target, what=what, key=key)[0].get("result")
+        return self.request(protocol.CONTAINS, target, what=what, key=key)[0].get("result")
 
     def lookup(self, target, keys: list, how: str = "getitem") -> list:
         """``[target[k] for k in keys]`` (or ``k in target``), in one round trip."""
         what = f"looking words up in {describe_target(target)}"
-        values = self.request("lookup", target, what=what, keys=list(keys), how=how)[0].get("result")
+        values = self.request(protocol.LOOKUP, target, what=what, keys=list(keys), how=how)[0].get("result")
         if not isinstance(values, list) or len(values) != len(keys):
             raise StudentFailure(f"{what} gave back {len(values) if isinstance(values, list) else 'no'} answers")
         return [self._remote(v) for v in values]
 
     def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
-        self.request("set_params", target, what=f"loading weights into {target.type}", params=params)
+        self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
 
     def defines(self, name: str) -> bool:
         try:
@@ -310,12 +301,3 @@ class Student:
         except StudentFailure:
             return False
         return name in self.names
-
-
-def _place(t: torch.Tensor, device: str) -> torch.Tensor:
-    """Put a tensor rebuilt from the child's bytes on the device the child had it on."""
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise wire.WireError("a CUDA tensor on a grader without CUDA")
-        return t.to(device)
-    return t

@@ -28,9 +28,10 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from autograder import PARTS, submission
+from autograder import submission
 from autograder.feedback import part_html
-from autograder.sandbox import Limits
+from autograder.parts import PARTS
+from autograder.sandbox.launch import Limits
 
 GRADE_ID = "{part}_hidden_tests"
 

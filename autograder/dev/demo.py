@@ -18,10 +18,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import PARTS
-from autograder.course import CONFIG, init
-from autograder.examples import CORRECT, GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
-from autograder.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.dev.examples import CORRECT, GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
+from autograder.nbgrader.course import CONFIG, init
+from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.parts import PARTS
 
 
 def _mistake(name: str) -> str:

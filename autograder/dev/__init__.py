@@ -1,0 +1,1 @@
+"""Tools of the project itself: ``make demo``, ``make bench`` and the corpus of simulated students."""

@@ -1,0 +1,80 @@
+"""Simulated students: typical mistakes, correct solutions written differently, and attacks.
+
+Used by the tests (each mistake must lose points with its hint, each correct solution must get
+full marks, each attack must be contained), by ``make demo`` and by ``make bench``. A mistake
+(``mistakes.py``) is the reference with one edit, so that it stays a single, typical slip; a
+correct solution (``correct/<part>_<name>.py``, its docstring names it) is written out in full,
+differently from the reference.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+
+from autograder.parts import PARTS
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    part: str
+    code: str
+    expect: str  # "full" for a correct solution; else a text expected in a failed check's message or hint
+
+
+def reference_code(part: str) -> str:
+    """The reference of a part as one student file: the parts it uses come first, their imports dropped."""
+    text = (resources.files("solutions") / f"{part}.py").read_text(encoding="utf-8")
+    for used in PARTS[part].uses:
+        names = ", ".join(PARTS[used].names)
+        text = text.replace(f"from solutions.{used} import {names}\n", "")
+        text = reference_code(used) + "\n\n" + text
+    return text
+
+
+def mutant(name: str, part: str, edits: list[tuple[str, str]], expect: str) -> Example:
+    code = reference_code(part)
+    for old, new in edits:
+        if old not in code:
+            raise ValueError(f"the mistake {name!r} no longer applies: {old!r} is not in the reference")
+        code = code.replace(old, new, 1)
+    return Example(name, part, code, expect)
+
+
+def notebook(part: str, code: str) -> nbformat.NotebookNode:
+    """The released notebook of ``part`` with ``code`` in its first answer cell, the others left as comments."""
+    nb = copy.deepcopy(nbformat.reads((resources.files("assignments") / f"{part}.ipynb").read_text(), as_version=4))
+    first = True
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = code if first else "# (my answer is in the first answer cell)"
+            first = False
+    return nb
+
+
+def by_part(examples: list[Example]) -> dict[str, list[Example]]:
+    return {part: [e for e in examples if e.part == part] for part in PARTS}
+
+
+def correct_examples() -> list[Example]:
+    """The correct solutions in ``correct/``, in file order: each must get full marks."""
+    found = []
+    for path in sorted(Path(__file__).with_name("correct").glob("*.py")):
+        part = next(p for p in PARTS if path.stem.startswith(p + "_"))
+        code = path.read_text(encoding="utf-8")
+        found.append(Example(ast.get_docstring(ast.parse(code)) or path.stem, part, code, "full"))
+    return found
+
+
+CORRECT = correct_examples()
+
+from autograder.dev.examples.attacks import GRADEBOOK_ATTACK  # noqa: E402 (they build on Example)
+from autograder.dev.examples.mistakes import MISTAKES  # noqa: E402
+
+__all__ = ["CORRECT", "GRADEBOOK_ATTACK", "MISTAKES", "Example", "by_part", "mutant", "notebook", "reference_code"]

@@ -1,0 +1,193 @@
+"""Grading jobs: processes that each own a sandboxed zygote and a warm pytest session.
+
+A job is started once per batch (``spawn``: a clean interpreter, safe whether or not the parent
+has threads or CUDA), imports torch and the suites, starts its zygote, and then grades
+submissions from a queue until it receives ``None``. It reports on a result queue:
+``("hello", job, environment)``, ``("start", job, index)``, ``("done", job, record)`` and
+``("fatal", job, message)``. ``Pool`` keeps such jobs warm for a batch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from autograder.parts import PARTS, SUITES, Part
+from autograder.sandbox.launch import Limits, hide_from_same_user
+
+
+@dataclass(frozen=True)
+class Options:
+    device: str = "auto"  # auto | cpu | cuda
+    sandbox: str = "bubblewrap"  # bubblewrap | degraded, as Sandbox.detect found it
+    sandbox_reason: str = ""
+    limits: Limits = field(default_factory=Limits)
+    figures: bool = False  # draw the feedback's pictures into each part's record
+    #: the registry the job grades with (the parts travel with the job: a spawned job imports afresh)
+    parts: dict[str, Part] = field(default_factory=lambda: dict(PARTS))
+
+
+def job_main(job: int, tasks, results, options: Options) -> None:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # pytest's own report goes nowhere; records travel on the queue
+    import pytest
+    import torch
+
+    from autograder.sandbox.launch import Sandbox, SandboxError
+    from autograder.sandbox.protocol import exact_float32
+    from autograder.sandbox.zygote_client import ZygoteClient
+    from autograder.suites import plugin as suite_plugin
+    from autograder.suites.plugin import Batch
+
+    PARTS.clear()
+    PARTS.update(options.parts)
+
+    torch.set_num_threads(1)
+    cuda = options.device != "cpu" and torch.cuda.is_available()
+    if options.device == "cuda" and not cuda:
+        results.put(("fatal", job, "--device cuda: CUDA is not available on this machine"))
+        return
+    if cuda:
+        exact_float32(torch)
+    if options.sandbox != "bubblewrap":
+        hide_from_same_user()
+    try:
+        zygote = ZygoteClient(Sandbox(options.sandbox, options.sandbox_reason, cuda), options.limits)
+        zygote.start()
+    except SandboxError as error:
+        results.put(("fatal", job, str(error)))
+        return
+    devices = ["cpu", "cuda"] if cuda else ["cpu", "meta"]
+    if cuda:
+        devices[1] = f"cuda ({torch.cuda.get_device_name()})"
+    results.put(("hello", job, {"devices": devices, **zygote.describe()}))
+
+    def stream():
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            results.put(("start", job, task.index))
+            yield task
+
+    draw = None
+    if options.figures:
+        from autograder.feedback import draw
+    deliver = lambda record: results.put(("done", job, record))  # noqa: E731
+    plugin = Batch(stream(), deliver, zygote, cuda, options.limits, draw)
+    args = [str(part.suite_path) for part in options.parts.values()]
+    args += ["-p", "no:cacheprovider", "-q", "-c", os.devnull, "--rootdir", str(SUITES), "--import-mode=importlib"]
+    try:
+        code = pytest.main(args, plugins=[plugin, suite_plugin])
+    finally:
+        zygote.stop()
+    if code not in (0, pytest.ExitCode.NO_TESTS_COLLECTED):
+        results.put(("fatal", job, f"the hidden suites did not run (pytest exit code {int(code)})"))
+    sys.stdout.flush()
+
+
+class Pool:
+    """Grading jobs that stay warm: submit submissions, collect their records as they finish.
+
+    Jobs are spawned (a clean interpreter: safe whatever threads or CUDA the caller has) on the
+    first submission. A job that dies takes only the submission it was grading with it: that
+    submission gets a record saying so, and a new job takes its place.
+    """
+
+    def __init__(self, options: Options, jobs: int) -> None:
+        self.options = options
+        self.jobs = max(1, jobs)
+        self.context = multiprocessing.get_context("spawn")
+        self.tasks = self.context.Queue()
+        self.results = self.context.Queue()
+        self.processes: dict[int, multiprocessing.Process] = {}
+        self.running: dict[int, int] = {}  # job -> index of the submission it grades
+        self.pending: dict = {}  # index -> submission
+        self.environment: dict = {}
+        self.next_job = 0
+        self.restarts = 0
+
+    def _launch(self) -> None:
+        job = self.next_job
+        self.next_job += 1
+        process = self.context.Process(target=job_main, args=(job, self.tasks, self.results, self.options), daemon=True)
+        process.start()
+        self.processes[job] = process
+
+    def submit(self, sub) -> None:
+        self.pending[sub.index] = sub
+        self.tasks.put(sub)
+        while len(self.processes) < min(self.jobs, len(self.pending)):
+            self._launch()
+
+    def next(self) -> dict:
+        """The next finished record (blocks); RuntimeError if the jobs cannot run at all."""
+        while True:
+            try:
+                kind, job, payload = self.results.get(timeout=1.0)
+            except queue.Empty:
+                record = self._check_jobs()
+                if record is not None:
+                    return record
+                continue
+            if kind == "hello":
+                self.environment = self.environment or payload
+            elif kind == "start":
+                self.running[job] = payload
+            elif kind == "done":
+                self.running.pop(job, None)
+                if self.pending.pop(payload.get("index"), None) is not None:
+                    return payload
+            elif kind == "fatal":
+                raise RuntimeError(payload)
+
+    def _check_jobs(self) -> dict | None:
+        for job, process in list(self.processes.items()):
+            if process.is_alive():
+                continue
+            del self.processes[job]
+            self.restarts += 1
+            if self.restarts > 2 * self.jobs + 2:
+                raise RuntimeError("the grading jobs keep stopping; see the messages above")
+            if self.pending:
+                self._launch()
+            index = self.running.pop(job, None)
+            if index in self.pending:
+                record = self.pending.pop(index).record()
+                record["error"] = "the grader's job stopped while grading this submission"
+                return record
+        if self.pending and not self.processes:
+            raise RuntimeError("every grading job stopped; see the messages above")
+        return None
+
+    def close(self, now: bool = False) -> None:
+        """Stop the jobs: after their current submission, or ``now``."""
+        for _ in self.processes:
+            self.tasks.put(None)
+        for process in self.processes.values():
+            if now:
+                process.kill()
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+        self.processes.clear()
+
+
+def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[dict], None]) -> dict:
+    """Grade ``todo`` in ``jobs`` processes; give each finished record to ``keep``."""
+    pool = Pool(options, min(jobs, len(todo)))
+    try:
+        for sub in todo:
+            pool.submit(sub)
+        for _ in todo:
+            keep(pool.next())
+    except BaseException:
+        pool.close(now=True)
+        raise
+    pool.close()
+    return pool.environment

@@ -1,0 +1,48 @@
+"""The registry of the exercises: one entry per part, in course order.
+
+Everything that needs to know which parts exist asks here: the jobs collect one suite per entry,
+a ``.py`` submission is graded for the parts whose names it defines, the course gets one notebook
+per entry. Adding a part means: its solution (``solutions/<name>.py``), its notebook
+(``assignments/<name>.ipynb``), an entry here, its suite (``autograder/suites/<name>.py``) and its
+examples (``autograder/dev/examples``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SUITES = Path(__file__).resolve().parent / "suites"
+
+#: Points per part (EXERCISES.md): each suite's POINTS must add up to this.
+POINTS_PER_PART = 10.0
+
+
+@dataclass(frozen=True)
+class Part:
+    """One exercise: the names a student defines, and where its suite lives."""
+
+    name: str
+    names: tuple[str, ...]
+    #: parts whose reference this part's reference uses (masking calls the attention of part 3)
+    uses: tuple[str, ...] = ()
+    suite: Path | None = None  # default: autograder/suites/<name>.py
+
+    @property
+    def suite_path(self) -> Path:
+        return self.suite or SUITES / f"{self.name}.py"
+
+
+PARTS: dict[str, Part] = {
+    part.name: part
+    for part in (
+        Part("smoother", ("gaussian_kernel", "smooth")),
+        Part("vocab", ("build_vocab", "tokenize")),
+        Part("attention", ("scaled_dot_product_attention",)),
+        Part("masking", ("padding_mask", "MultiHeadAttention"), uses=("attention",)),
+    )
+}
+
+
+def names(part: str) -> tuple[str, ...]:
+    return PARTS[part].names

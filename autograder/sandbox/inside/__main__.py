@@ -1,0 +1,89 @@
+"""``python -m sandbox.inside``: start the zygote (in bubblewrap, or a plain process when degraded)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+
+from .. import protocol, wire
+from .watch import Watch, forbidden_functions
+from .zygote import (
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+    PR_SET_PDEATHSIG,
+    Zygote,
+    drop_privileges,
+    prctl,
+)
+
+#: Imported once in the zygote, so that no child pays for them.
+PREIMPORT = ("collections", "itertools", "functools", "typing", "dataclasses", "string", "re", "numpy")
+
+
+def warm_up(torch) -> None:
+    """Run once what the checks use, so that torch's lazy imports happen here, not in every child."""
+    F = torch.nn.functional
+    for device in ("cpu", "meta"):
+        x = torch.ones(2, 3, 4, device=device)
+        mask = torch.zeros(2, 1, 4, dtype=torch.bool, device=device)
+        scores = (x @ x.transpose(-2, -1)).masked_fill(mask[..., :3], float("-inf"))
+        torch.softmax(scores, dim=-1).nan_to_num(0.0)
+        F.conv1d(x.reshape(-1, 1, 4), torch.ones(1, 1, 2, device=device))
+        torch.nn.Linear(4, 4).to(device)(x)
+        x.unfold(-1, 2, 1)
+        torch.einsum("bld,bsd->bls", x, x)
+    with Watch(forbidden_functions(torch), meta_guard=True):
+        torch.ones(2, device="meta") + 1
+    leaf = torch.ones(3, requires_grad=True)
+    torch.autograd.grad((leaf * 2).sum(), [leaf])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--control", type=int, required=True)
+    parser.add_argument("--arena", type=int)
+    parser.add_argument("--arena-size", type=int, default=0)
+    parser.add_argument("--uid", type=int)
+    parser.add_argument("--gid", type=int)
+    parser.add_argument("--isolated", action="store_true", help="in a sandbox with its own PID namespace")
+    parser.add_argument("--workdir", default="/tmp")
+    args = parser.parse_args(argv)
+
+    if not args.isolated:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+    import torch
+
+    torch.set_num_threads(1)
+    protocol.exact_float32(torch)
+    warm_up(torch)
+    for name in PREIMPORT:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    if args.uid is not None:
+        drop_privileges(args.uid, args.gid if args.gid is not None else args.uid)
+    prctl(PR_SET_DUMPABLE, 0)  # children of the same user may not read or trace the zygote
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a child come to us, to be reaped
+    control = socket.socket(fileno=args.control)
+    arena = wire.Arena(args.arena, args.arena_size) if args.arena is not None else None
+    zygote = Zygote(control, arena, args.isolated, args.workdir, own_uid=args.uid is not None)
+    zygote.tell(
+        {
+            protocol.READY: True,
+            "uid": os.getuid(),
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "cuda": bool(torch.version.cuda),
+        }
+    )
+    zygote.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""The child: one submission's code, answering the grader's requests over its socket.
+
+Forked by the zygote for each submission. It loads the student's code and answers requests: call
+a function or method, read an attribute, copy parameters into a module. Everything it sends back
+is plain data (``wire``); objects that are not stay in the child and travel as numbered handles.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+import types
+
+from .. import protocol, wire
+from .load import SUBMISSION, load_answers, public_callables
+from .watch import Watch, forbidden_functions
+
+
+class Child:
+    """Loads one submission and answers the grader's requests over a socket."""
+
+    def __init__(self, sock: socket.socket, arena: wire.Arena | None) -> None:
+        import torch
+
+        self.torch = torch
+        self.sock = sock
+        self.arena = arena
+        self.module: types.ModuleType | None = None
+        self.objects: dict[int, object] = {}
+        self.ids: dict[int, int] = {}  # id(obj) -> handle
+        self.forbidden = forbidden_functions(torch)
+
+    # --- plain data in and out
+
+    def export(self, obj):
+        """What to send for an object that is not plain data: a number, or a handle."""
+        if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:  # a numpy scalar: its number
+            return obj.item()
+        key = id(obj)
+        if key not in self.ids:
+            handle = len(self.objects) + 1
+            self.objects[handle] = obj
+            self.ids[key] = handle
+        return wire.Handle(self.ids[key], type(obj).__name__)
+
+    def resolve(self, handle: int):
+        if handle not in self.objects:
+            raise LookupError(f"no object #{handle}")
+        return self.objects[handle]
+
+    def place(self, t, device: str):
+        return t if device in ("cpu", "meta") else t.to(device)
+
+    # --- requests
+
+    def serve(self) -> None:
+        while True:
+            try:
+                text, blob = wire.receive(self.sock)
+            except (EOFError, wire.WireError):
+                return
+            try:
+                message = wire.decode(text, blob, self.arena, self.resolve, self.place)
+                reply = self.dispatch(message)
+            except LookupError as error:
+                reply = {"error": {"type": "LookupError", "types": ["LookupError"], "message": str(error)}}
+            except wire.WireError as error:
+                reply = {"error": {"type": "WireError", "types": ["WireError"], "message": str(error)}}
+            try:
+                frame, _ = wire.encode(reply, export=self.export)
+            except BaseException as error:  # the answer itself could not be sent
+                reply = {"error": describe(error, "could not send back the result: ")}
+                frame, _ = wire.encode(reply)
+            wire.send(self.sock, frame)
+            if reply.get("bye"):
+                return
+
+    def dispatch(self, message: dict) -> dict:
+        op = message.get("op")
+        if op not in protocol.REQUESTS:
+            raise wire.WireError(f"unknown request {op!r}")
+        try:
+            return getattr(self, f"op_{op}")(message)
+        except BaseException as error:  # the student's code raised (SystemExit included)
+            return {"error": describe(error)}
+
+    def op_load(self, message: dict) -> dict:
+        module = types.ModuleType("submission")
+        sys.modules["submission"] = module
+        notes = load_answers(message["code"], module, describe)
+        self.module = module
+        return {"ok": True, "names": public_callables(module), "notes": notes[:10]}
+
+    def target(self, message: dict):
+        if "handle" in message:  # already resolved when the message was decoded
+            obj = message["handle"]
+        else:
+            name = message["name"]
+            if self.module is None or not hasattr(self.module, name):
+                raise NameError(f"your code does not define {name}")
+            obj = getattr(self.module, name)
+        for attr in message.get("attr", "").split(".") if message.get("attr") else ():
+            obj = getattr(obj, attr)
+        return obj
+
+    def op_call(self, message: dict) -> dict:
+        torch = self.torch
+        fn = self.target(message)
+        args, kwargs = message.get("args", []), message.get("kwargs", {})
+        grad = message.get("grad")
+        leaves: list = []
+        if grad is not None:
+            args, kwargs = _map_tensors((args, kwargs), lambda t: _leaf(t, leaves))
+        watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
+        if message.get("return_args"):  # the grader compares these with what it sent
+            sent = _copy_plain((args, kwargs))
+        if message.get("watch", True):
+            with watch:
+                result = fn(*args, **kwargs)
+        else:
+            result = fn(*args, **kwargs)
+        reply = {"ok": True, "result": result, "apis": sorted(watch.seen)}
+        if message.get("return_args"):
+            reply["args_changed"] = _copy_plain((args, kwargs)) != sent
+        if grad is not None:
+            reply.update(self.gradients(fn, result, leaves, grad))
+        if message.get("modules"):
+            reply["modules"] = _module_types(torch, result)
+        return reply
+
+    def gradients(self, fn, result, leaves, grad) -> dict:
+        torch = self.torch
+        outputs = [t for t in _tensors(result) if t.is_floating_point()]
+        upstream = list(grad.get("upstream", []))
+        if len(outputs) != len(upstream):
+            raise ValueError(f"expected {len(upstream)} floating-point outputs, got {len(outputs)}")
+        params = []
+        owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
+        if grad.get("params") and isinstance(owner, torch.nn.Module):
+            params = list(owner.named_parameters())
+        inputs = leaves + [p for _, p in params]
+        grads = torch.autograd.grad(outputs, inputs, grad_outputs=upstream, allow_unused=True)
+        return {
+            "input_grads": list(grads[: len(leaves)]),
+            "param_grads": {name: g for (name, _), g in zip(params, grads[len(leaves) :])},
+        }
+
+    def op_get(self, message: dict) -> dict:
+        return {"ok": True, "result": self.target(message)}
+
+    def op_len(self, message: dict) -> dict:
+        return {"ok": True, "result": len(self.target(message))}
+
+    def op_getitem(self, message: dict) -> dict:
+        return {"ok": True, "result": self.target(message)[message["key"]]}
+
+    def op_contains(self, message: dict) -> dict:
+        return {"ok": True, "result": message["key"] in self.target(message)}
+
+    def op_set_params(self, message: dict) -> dict:
+        torch = self.torch
+        module = self.target(message)
+        with torch.no_grad():
+            for name, value in message["params"].items():
+                param = module
+                try:
+                    for attr in name.split("."):
+                        param = getattr(param, attr)
+                except AttributeError:
+                    raise AttributeError(f"{type(module).__name__} has no {name}") from None
+                if not isinstance(param, torch.Tensor) or param.shape != value.shape:
+                    shape = tuple(param.shape) if isinstance(param, torch.Tensor) else type(param).__name__
+                    raise ValueError(f"{name} should be a tensor of shape {tuple(value.shape)}, found {shape}")
+                param.copy_(value)
+        return {"ok": True}
+
+    def op_lookup(self, message: dict) -> dict:
+        """Many ``obj[key]`` (or ``key in obj``) in one round trip."""
+        obj = self.target(message)
+        contains = message.get("how") == "contains"
+        values = []
+        for key in message["keys"]:
+            try:
+                values.append(key in obj if contains else obj[key])
+            except BaseException as error:
+                what = f"{key!r} in the object" if contains else f"looking up {key!r}"
+                return {"error": describe(error, f"{what}: ")}
+        return {"ok": True, "result": values}
+
+    def op_echo(self, message: dict) -> dict:
+        return {"ok": True, "result": message.get("args")}
+
+    def op_exit(self, message: dict) -> dict:
+        return {"ok": True, "bye": True}
+
+
+def _copy_plain(obj):
+    """A deep copy of plain Python data (lists, dicts, strings), for comparing before and after."""
+    if type(obj) in (list, tuple):
+        return type(obj)(_copy_plain(x) for x in obj)
+    if type(obj) is dict:
+        return {k: _copy_plain(v) for k, v in obj.items()}
+    return obj if type(obj) in (str, int, float, bool, type(None)) else id(obj)
+
+
+def _module_types(torch, obj) -> list[str]:
+    if not isinstance(obj, torch.nn.Module):
+        return []
+    return sorted({type(m).__module__ + "." + type(m).__name__ for m in obj.modules()})
+
+
+def _tensors(obj):
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for x in obj:
+            yield from _tensors(x)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            yield from _tensors(x)
+
+
+def _map_tensors(obj, fn):
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return fn(obj)
+    if isinstance(obj, tuple):
+        return tuple(_map_tensors(x, fn) for x in obj)
+    if isinstance(obj, list):
+        return [_map_tensors(x, fn) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+    return obj
+
+
+def _leaf(t, leaves: list):
+    if not t.is_floating_point():
+        return t
+    leaf = t.detach().requires_grad_()
+    leaves.append(leaf)
+    return leaf
+
+
+def describe(error: BaseException, prefix: str = "") -> dict:
+    """The student's exception as plain data: type names, message, and frames of their code."""
+    frames = [
+        f"line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+        for f in traceback.extract_tb(error.__traceback__)
+        if f.filename == SUBMISSION
+    ]
+    try:
+        message = str(error)
+    except BaseException:  # a hostile __str__
+        message = "(the exception's message could not be read)"
+    return {
+        "type": type(error).__name__[:100],
+        "types": [cls.__name__[:100] for cls in type(error).__mro__][:20],
+        "message": prefix + message[:2000],
+        "frames": frames[-5:],
+    }
+
+
+def child_main(sock_fd: int, control_fd: int, arena: wire.Arena | None, limits: dict, isolated: bool) -> None:
+    """The forked child's life: limits, a clean working directory, then serve until the socket closes."""
+    os.close(control_fd)
+    if not isolated:
+        os.setsid()
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_IGN)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the child)
+    workdir = limits.get("workdir", "/tmp")
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)
+    os.environ["HOME"] = workdir
+    os.environ["MPLCONFIGDIR"] = os.path.join(workdir, ".matplotlib")
+    for name, value in (
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_DATA", limits.get("memory")),
+        ("RLIMIT_NPROC", limits.get("processes")),
+        ("RLIMIT_FSIZE", limits.get("file_size")),
+        ("RLIMIT_NOFILE", limits.get("open_files")),
+        ("RLIMIT_CPU", limits.get("cpu_seconds")),
+    ):
+        if value is not None:
+            _lower(getattr(resource, name), int(value))
+    sock = socket.socket(fileno=sock_fd)
+    try:
+        Child(sock, arena).serve()
+    finally:
+        os._exit(0)
+
+
+def _lower(kind: int, value: int) -> None:
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))

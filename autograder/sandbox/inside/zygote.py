@@ -1,0 +1,143 @@
+"""The zygote: a warm Python with torch imported that forks one fresh child per submission.
+
+For each submission it receives a socket from the grader, forks a child that owns that socket,
+waits for it, kills whatever the child left behind, wipes the temporary directory, and reports how
+the child ended.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import time
+
+from .. import protocol, wire
+from .child import child_main
+
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
+
+
+def prctl(option: int, value: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise SystemExit("could not drop privileges")
+
+
+class Zygote:
+    def __init__(
+        self, control: socket.socket, arena: wire.Arena | None, isolated: bool, workdir: str, own_uid: bool = False
+    ) -> None:
+        self.own_uid = own_uid  # no other process runs as this user: kill(-1) reaches only ours
+        self.control = control
+        self.arena = arena
+        self.isolated = isolated
+        self.workdir = workdir
+
+    def tell(self, message: dict) -> None:
+        self.control.send(json.dumps(message).encode())
+
+    def listen(self):
+        data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+        if not data:
+            return None, []
+        return json.loads(data), fds
+
+    def run(self) -> None:
+        while True:
+            message, fds = self.listen()
+            if message is None:
+                return
+            if message.get("op") != protocol.FORK or len(fds) != 1:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                child_main(fds[0], self.control.fileno(), self.arena, message.get("limits", {}), self.isolated)
+            os.close(fds[0])
+            self.tell({protocol.FORKED: pid})
+            status = self.wait(pid)
+            self.clean(pid)
+            self.tell({protocol.EXITED: pid, "status": status})
+            if status is None:  # the grader went away
+                return
+
+    def wait(self, pid: int) -> str | None:
+        pidfd = os.pidfd_open(pid)
+        try:
+            while True:
+                ready, _, _ = select.select([self.control, pidfd], [], [])
+                if pidfd in ready:
+                    _, status = os.waitpid(pid, 0)
+                    return describe_status(status)
+                message, fds = self.listen()
+                for fd in fds:
+                    os.close(fd)
+                if message is None:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return None
+                if message.get("op") == protocol.KILL:
+                    os.kill(pid, signal.SIGKILL)
+        finally:
+            os.close(pidfd)
+
+    @staticmethod
+    def reap() -> None:
+        """Collect the exit status of every child that ended (orphans come to us: a subreaper)."""
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    return
+            except ChildProcessError:
+                return
+
+    def clean(self, pid: int) -> None:
+        """Kill every process the child left behind, and wipe the temporary directory."""
+        if self.isolated or self.own_uid:  # our PID namespace, or a user of our own: everything but us goes
+            for _ in range(500):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+                self.reap()
+                time.sleep(0.001)
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.reap()
+        for root in (self.workdir, "/dev/shm" if self.isolated else None):
+            if root and os.path.isdir(root):
+                for entry in os.scandir(root):
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            shutil.rmtree(entry.path, ignore_errors=True)
+                        else:
+                            os.unlink(entry.path)
+                    except OSError:
+                        pass

@@ -1,0 +1,66 @@
+"""Every message that crosses the trust boundary, by name; what both sides agree on.
+
+Two protocols. The zygote's control socket carries small JSON messages: the grader sends
+``fork`` (with one socket to hand to the new child) and ``kill``; the zygote answers ``ready``
+once, then ``forked`` and ``exited`` for every child. A child's socket carries ``wire`` frames:
+one request (``op``), one reply (``ok`` or ``error``).
+
+This module runs on both sides and imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- the zygote's control socket
+
+FORK = "fork"  # grader -> zygote: {"op": "fork", "limits": {...}} + the child's socket as SCM_RIGHTS
+KILL = "kill"  # grader -> zygote: kill the current child
+READY = "ready"  # zygote -> grader, once: {"ready": true, "uid", "python", "torch", "cuda"}
+FORKED = "forked"  # zygote -> grader: {"forked": pid}
+EXITED = "exited"  # zygote -> grader: {"exited": pid, "status": "exited with code 0" | "killed by SIGKILL"}
+
+#: The limits a fork carries (bytes, counts, seconds), and the child's work directory.
+LIMIT_KEYS = ("memory", "processes", "file_size", "open_files", "cpu_seconds", "workdir")
+
+# ---------------------------------------------------------------- requests to a child
+
+LOAD = "load"  # {"code"} -> {"names", "notes"}: run the answers
+CALL = "call"  # {"name" | "handle", "attr"?, "args", "kwargs", options} -> {"result", "apis", ...}
+GET = "get"  # {"name" | "handle", "attr"} -> {"result"}
+LEN = "len"  # -> {"result": len(target)}
+GETITEM = "getitem"  # {"key"} -> {"result": target[key]}
+CONTAINS = "contains"  # {"key"} -> {"result": key in target}
+LOOKUP = "lookup"  # {"keys", "how": "getitem" | "contains"} -> {"result": [...]}
+SET_PARAMS = "set_params"  # {"params": {name: tensor}} -> {}: copy weights into a module
+ECHO = "echo"  # {"args"} -> {"result": args}: a round trip that runs no student code
+EXIT = "exit"  # -> {"bye": true}
+REQUESTS = (LOAD, CALL, GET, LEN, GETITEM, CONTAINS, LOOKUP, SET_PARAMS, ECHO, EXIT)
+
+#: The imports every graded answer runs after: the first code cell of every notebook.
+PRELUDE = "import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import Tensor, nn\n"
+
+# ---------------------------------------------------------------- what the exercises forbid
+
+#: The one list of forbidden APIs: the name a report uses -> where torch keeps it (attribute paths).
+#: The child resolves the paths to the functions it watches; the grader scans code for the names.
+FORBIDDEN_APIS: dict[str, tuple[str, ...]] = {
+    "F.scaled_dot_product_attention": (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch._C._nn.scaled_dot_product_attention",
+    ),
+    "F.multi_head_attention_forward": ("torch.nn.functional.multi_head_attention_forward",),
+    "nn.MultiheadAttention": ("torch.nn.MultiheadAttention.forward", "torch._native_multi_head_attention"),
+}
+
+
+def forbidden_names() -> set[str]:
+    """The last component of every forbidden path: what a scan of the code looks for."""
+    return {path.rsplit(".", 1)[-1] for paths in FORBIDDEN_APIS.values() for path in paths} - {"forward"} | {
+        "MultiheadAttention"
+    }
+
+
+def exact_float32(torch) -> None:
+    """No TF32 on the GPU, for the reference in the grader and for the student in the sandbox alike."""
+    for backend in (getattr(torch.backends.cuda, "matmul", None), getattr(torch.backends.cudnn, "conv", None)):
+        if backend is not None and hasattr(backend, "fp32_precision"):
+            backend.fp32_precision = "ieee"

@@ -1,0 +1,166 @@
+"""Pure comparisons with the reference: what differs, which known mistake it is, what a message may say.
+
+Nothing here talks to the sandbox. Messages say what was expected and what came back (shape,
+dtype, device, the largest difference and where) and describe inputs by shape and dtype only:
+never their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from autograder.sandbox.student import Remote
+
+
+class CheckFailed(AssertionError):
+    """A check found a difference; ``hint`` names a likely mistake when one is recognised."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+class Inconclusive(Exception):
+    """A check that could not decide, for a reason that is not the student's fault: it passes, with a note."""
+
+
+# (rtol, atol) for student against reference on the same device: the two may order their sums
+# differently, and may compute in a wider dtype inside.
+TOLERANCES = {
+    torch.float64: (1e-7, 1e-9),
+    torch.float32: (1e-4, 1e-5),
+    torch.float16: (1e-2, 5e-3),
+    torch.bfloat16: (5e-2, 5e-2),
+}
+HALF = (torch.float16, torch.bfloat16)
+
+# ---------------------------------------------------------------- describing
+
+
+def describe(value) -> str:
+    """A value by its kind, shape and dtype: what a message may say of a hidden input."""
+    if isinstance(value, torch.Tensor):
+        where = "" if value.device.type == "cpu" else f" on {value.device}"
+        return f"{tuple(value.shape)} {str(value.dtype).removeprefix('torch.')}{where}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, (int, float, bool)) or value is None:
+        return repr(value)
+    if isinstance(value, Remote):
+        return f"a {value.type} object"
+    return type(value).__name__
+
+
+def describe_call(name: str, args: Sequence, names: Sequence[str] = ()) -> str:
+    shown = [f"{n}={describe(a)}" if n else describe(a) for n, a in zip([*names, *[""] * len(args)], args)]
+    return f"{name}({', '.join(shown)})"
+
+
+def _index(flat: int, shape) -> list[int]:
+    index = []
+    for n in reversed(shape):
+        index.append(flat % n if n else 0)
+        flat = flat // n if n else 0
+    return list(reversed(index))
+
+
+def difference(got, expected, label: str = "the result") -> str | None:
+    """None if ``got`` matches ``expected`` (kind, shape, dtype, device, values); else what differs."""
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)):
+            return f"expected a tuple of {len(expected)}, got {describe(got)}"
+        if len(got) != len(expected):
+            return f"expected a tuple of {len(expected)}, got {len(got)} values"
+        labels = label if isinstance(label, (list, tuple)) else [f"element {i}" for i in range(len(expected))]
+        for g, e, name in zip(got, expected, labels):
+            found = difference(g, e, name)
+            if found:
+                return found
+        return None
+    if not isinstance(expected, torch.Tensor):
+        return None if got == expected else f"{label}: expected {expected!r}, got {got!r}"
+    if not isinstance(got, torch.Tensor):
+        return f"{label}: expected a tensor of shape {tuple(expected.shape)}, got {describe(got)}"
+    if got.shape != expected.shape:
+        return f"{label}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+    if got.dtype != expected.dtype:
+        return f"{label}: expected dtype {expected.dtype}, got {got.dtype}"
+    if got.device.type != expected.device.type:
+        return f"{label}: expected a tensor on {expected.device.type}, got one on {got.device.type}"
+    if expected.device.type == "meta" or expected.numel() == 0:
+        return None
+    if not expected.is_floating_point():
+        if torch.equal(got, expected):
+            return None
+        wrong = (got != expected).nonzero()
+        where = wrong[0].tolist()
+        return (
+            f"{label}: {len(wrong)} of {expected.numel()} values differ; at {where} "
+            f"expected {expected[tuple(where)].item()}, got {got[tuple(where)].item()}"
+        )
+    rtol, atol = TOLERANCES.get(expected.dtype, (1e-4, 1e-5))
+    g, e = got.detach().double().cpu(), expected.detach().double().cpu()
+    nan_got, nan_expected = g.isnan(), e.isnan()
+    if (nan_got & ~nan_expected).any():
+        where = _index(int((nan_got & ~nan_expected).flatten().nonzero()[0]), e.shape)
+        return f"{label}: got NaN at {where}, where {e[tuple(where)].item():.4g} was expected"
+    error = (g - e).abs().nan_to_num(0.0)
+    bad = (error > atol + rtol * e.abs().nan_to_num(0.0)) | (nan_expected & ~nan_got)
+    if not bad.any():
+        return None
+    flat = int(torch.where(bad.flatten(), error.flatten(), torch.zeros(())).argmax())
+    where = _index(flat, e.shape)
+    return (
+        f"{label}: values differ, the largest difference is {error.flatten()[flat].item():.3g} at {where} "
+        f"(expected {e.flatten()[flat].item():.4g}, got {g.flatten()[flat].item():.4g}); "
+        f"{int(bad.sum())} of {e.numel()} values are outside the tolerance (rtol {rtol:g}, atol {atol:g})"
+    )
+
+
+# ---------------------------------------------------------------- known mistakes
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A wrong variant of the reference and the hint to give when a submission matches it."""
+
+    hint: str
+    fn: Callable
+
+
+def recognise(got, mistakes: Sequence[Mistake], *args, **kwargs) -> str:
+    """The hint of the first known mistake whose output on the same inputs equals ``got``."""
+    for mistake in mistakes:
+        try:
+            with torch.no_grad():
+                wrong = mistake.fn(*args, **kwargs)
+        except Exception:
+            continue
+        try:
+            if difference(got, wrong) is None:
+                return mistake.hint
+        except Exception:
+            continue
+    return ""
+
+
+def expect_same(
+    got, expected, *, call: str, mistakes: Sequence[Mistake] = (), args=(), kwargs=None, labels=("the result",)
+) -> None:
+    """Fail the check unless ``got`` matches ``expected``; name a known mistake if it fits."""
+    label = labels if isinstance(expected, tuple) else labels[0]
+    found = difference(got, expected, label)
+    if found:
+        hint = recognise(got, mistakes, *args, **(kwargs or {})) if mistakes else ""
+        raise CheckFailed(f"{call}: {found}", hint)
+
+
+def gate(got, expected, call: str, check: str, labels=("the result",)) -> None:
+    """Checks of how a function works (speed, devices, inputs, APIs) count only when its result is right."""
+    label = labels if isinstance(expected, tuple) else labels[0]
+    found = difference(got, expected, label)
+    if found:
+        raise CheckFailed(f"{call}: {found}; {check} counts only for a correct result")

@@ -1,0 +1,27 @@
+"""Points: a group's points shared by its checks that ran; a part's POINTS must add up to its total."""
+
+from __future__ import annotations
+
+from autograder.parts import POINTS_PER_PART
+
+
+def check_points(part: str, points: dict[str, float]) -> None:
+    """ValueError unless ``points`` (a suite's POINTS) are positive and add up to the part's total."""
+    total = sum(points.values())
+    if abs(total - POINTS_PER_PART) > 1e-9 or any(p <= 0 for p in points.values()):
+        raise ValueError(f"the POINTS of {part} add up to {total:g}, not {POINTS_PER_PART:g}, or one is not positive")
+
+
+def score(part_checks: list[dict], points: dict[str, float]) -> tuple[float, list[dict]]:
+    """Points per check: a group's points shared equally by its checks that ran."""
+    ran: dict[str, int] = {}
+    for check in part_checks:
+        if not check["skipped"]:
+            ran[check["group"]] = ran.get(check["group"], 0) + 1
+    total = 0.0
+    for check in part_checks:
+        share = 0.0 if check["skipped"] else points[check["group"]] / ran[check["group"]]
+        check["max_points"] = round(share, 4)
+        check["points"] = round(share if check["passed"] else 0.0, 4)
+        total += check["points"]
+    return round(total, 2), part_checks
