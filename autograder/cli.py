@@ -111,7 +111,7 @@ def grade(args) -> int:
         print(f"\nautograder grade: interrupted;{where}", file=sys.stderr)
         return 130
     if not args.quiet:
-        for record in report["submissions"]:
+        for record in report.submissions:
             print(submission_table(record))
             print()
     print(summary(report, time.monotonic() - start))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import html
 
+from autograder.records import PartResult
+
 # ---------------------------------------------------------------- pictures
 
 
@@ -33,29 +35,25 @@ def draw(suite, kept: dict) -> list[dict]:
 # ---------------------------------------------------------------- the report
 
 
-def part_html(part: dict, environment: dict) -> str:
+def part_html(part: PartResult, environment: dict) -> str:
     """The report of one part, for the grade cell of an nbgrader notebook: what to fix first."""
     e = html.escape
-    checks = part["checks"]
     groups: dict[str, list[float]] = {}
-    for check in checks:
-        totals = groups.setdefault(check["group"], [0.0, 0.0])
-        totals[0] += check["points"]
-        totals[1] += check["max_points"]
-    failed = [c for c in checks if not c["passed"] and not c["skipped"]]
-    passed = [c for c in checks if c["passed"]]
+    for check in part.checks:
+        totals = groups.setdefault(check.group, [0.0, 0.0])
+        totals[0] += check.points
+        totals[1] += check.max_points
+    failed = [c for c in part.checks if c.failed]
+    passed = [c for c in part.checks if c.passed]
     skipped: dict[str, int] = {}
-    for check in checks:
-        if check["skipped"]:
-            skipped[check["message"]] = skipped.get(check["message"], 0) + 1
+    for check in part.checks:
+        if check.skipped:
+            skipped[check.message] = skipped.get(check.message, 0) + 1
 
-    out = [
-        f"<div class='autograder-report'><h3>{e(part['part'])}: {part['score']:g} / {part['max_score']:g} points</h3>"
-    ]
-    if part.get("error"):
-        out.append(f"<p style='color:#b22'><b>{e(part['error'])}</b></p>")
-    for note in part.get("notes", []):
-        out.append(f"<p><i>Note: {e(note)}</i></p>")
+    out = [f"<div class='autograder-report'><h3>{e(part.part)}: {part.score:g} / {part.max_score:g} points</h3>"]
+    if part.error:
+        out.append(f"<p style='color:#b22'><b>{e(part.error)}</b></p>")
+    out += [f"<p><i>Note: {e(note)}</i></p>" for note in part.notes]
     devices = ", ".join(environment.get("devices", [])) or "-"
     out.append(f"<p>Checked on: {e(devices)}. Sandbox: {e(environment.get('sandbox', '-'))}.</p>")
     out.append("<table><tr><th style='text-align:left'>group of checks</th><th>points</th></tr>")
@@ -64,16 +62,15 @@ def part_html(part: dict, environment: dict) -> str:
     if failed:
         out.append(f"<h4>{len(failed)} check(s) to look at</h4><ol>")
         for check in failed:
-            hint = f"<br><b>Hint:</b> {e(check['hint'])}" if check.get("hint") else ""
+            hint = f"<br><b>Hint:</b> {e(check.hint)}" if check.hint else ""
             out.append(
-                f"<li><b>{e(check['name'])}</b> ({e(check['device'])}, {check['max_points']:.2f} points)"
-                f"<br><span style='color:#b22'>{e(check['message'])}</span>{hint}</li>"
+                f"<li><b>{e(check.name)}</b> ({e(check.device)}, {check.max_points:.2f} points)"
+                f"<br><span style='color:#b22'>{e(check.message)}</span>{hint}</li>"
             )
         out.append("</ol>")
     if passed:
         items = "".join(
-            f"<li>{e(c['name'])} ({e(c['device'])})" + (f": {e(c['message'])}" if c["message"] else "") + "</li>"
-            for c in passed
+            f"<li>{e(c.name)} ({e(c.device)})" + (f": {e(c.message)}" if c.message else "") + "</li>" for c in passed
         )
         out.append(f"<details><summary>{len(passed)} check(s) passed</summary><ul>{items}</ul></details>")
     if skipped:

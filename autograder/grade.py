@@ -19,6 +19,7 @@ from autograder import submission
 from autograder.jobs import Options, run_jobs
 from autograder.journal import journal_path, previous_records, write_json
 from autograder.parts import PARTS
+from autograder.records import Report, SubmissionRecord
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
 
 
@@ -90,9 +91,12 @@ def grade(
     sandbox: str = "auto",
     limits: Limits | None = None,
     progress: bool = True,
-    on_record: Callable[[dict], None] | None = None,
-) -> dict:
-    """Grade ``submissions``; the report: ``{"environment": ..., "submissions": [...]}``."""
+    on_record: Callable[[SubmissionRecord], None] | None = None,
+) -> Report:
+    """Grade ``submissions``: a record for each, in the order given (``Report.to_json()`` is the JSON report).
+
+    ``on_record`` gets each record as soon as it is graded, in the order they finish.
+    """
     if not submissions:
         raise UsageError("no submission given")
     for part in parts or ():
@@ -109,14 +113,14 @@ def grade(
             raise UsageError("--device cuda: CUDA is not available on this machine")
     json_path = Path(json_path) if json_path is not None else None
     subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(submissions)]
-    records: list[dict | None] = [None] * len(subs)
+    records: list[SubmissionRecord | None] = [None] * len(subs)
     earlier = {} if force else previous_records(json_path)
     todo = []
     for sub in subs:
         if (sub.path, sub.sha256) in earlier and sub.sha256:
             records[sub.index] = earlier[(sub.path, sub.sha256)]
         elif sub.error:
-            records[sub.index] = sub.finish(sub.record())
+            records[sub.index] = sub.record()
         else:
             todo.append(sub)
     options = job_options(device, sandbox, limits) if todo else None
@@ -128,14 +132,14 @@ def grade(
     bar = Progress(len(todo), progress)
     reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error)
 
-    def keep(record: dict) -> None:
-        records[record["index"]] = record
+    def keep(index: int, record: SubmissionRecord) -> None:
+        records[index] = record
         if journal is not None:
-            journal.write(json.dumps(record) + "\n")
+            journal.write(json.dumps(record.to_json()) + "\n")
             journal.flush()
         if on_record is not None:
             on_record(record)
-        bar.step(Path(record["path"]).name)
+        bar.step(Path(record.path).name)
 
     try:
         if todo:
@@ -143,12 +147,10 @@ def grade(
     finally:
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content
-        report = {"environment": environment, "submissions": [r for r in records if r is not None]}
-        for record in report["submissions"]:
-            record.pop("index", None)
+        report = Report(environment, [r for r in records if r is not None])
         if journal is not None:
             journal.close()
             write_json(json_path, report)
-            if len(report["submissions"]) == len(subs):
+            if len(report.submissions) == len(subs):
                 journal_path(json_path).unlink(missing_ok=True)
     return report

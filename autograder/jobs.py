@@ -3,7 +3,7 @@
 A job is started once per batch (``spawn``: a clean interpreter, safe whether or not the parent
 has threads or CUDA), imports torch and the suites, starts its zygote, and then grades
 submissions from a queue until it receives ``None``. It reports on a result queue:
-``("hello", job, environment)``, ``("start", job, index)``, ``("done", job, record)`` and
+``("hello", job, environment)``, ``("start", job, index)``, ``("done", job, (index, record))`` and
 ``("fatal", job, message)``. ``Pool`` keeps such jobs warm for a batch.
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autograder.parts import PARTS, SUITES, Part
+from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits, hide_from_same_user
 
 
@@ -78,7 +79,10 @@ def job_main(job: int, tasks, results, options: Options) -> None:
     draw = None
     if options.figures:
         from autograder.feedback import draw
-    deliver = lambda record: results.put(("done", job, record))  # noqa: E731
+
+    def deliver(index: int, record) -> None:
+        results.put(("done", job, (index, record)))
+
     plugin = Batch(stream(), deliver, zygote, cuda, options.limits, draw)
     args = [str(part.suite_path) for part in options.parts.values()]
     args += ["-p", "no:cacheprovider", "-q", "-c", os.devnull, "--rootdir", str(SUITES), "--import-mode=importlib"]
@@ -125,15 +129,15 @@ class Pool:
         while len(self.processes) < min(self.jobs, len(self.pending)):
             self._launch()
 
-    def next(self) -> dict:
-        """The next finished record (blocks); RuntimeError if the jobs cannot run at all."""
+    def next(self) -> tuple[int, SubmissionRecord]:
+        """The next finished (index, record) (blocks); RuntimeError if the jobs cannot run at all."""
         while True:
             try:
                 kind, job, payload = self.results.get(timeout=1.0)
             except queue.Empty:
-                record = self._check_jobs()
-                if record is not None:
-                    return record
+                lost = self._check_jobs()
+                if lost is not None:
+                    return lost
                 continue
             if kind == "hello":
                 self.environment = self.environment or payload
@@ -141,12 +145,13 @@ class Pool:
                 self.running[job] = payload
             elif kind == "done":
                 self.running.pop(job, None)
-                if self.pending.pop(payload.get("index"), None) is not None:
-                    return payload
+                index, record = payload
+                if self.pending.pop(index, None) is not None:
+                    return index, record
             elif kind == "fatal":
                 raise RuntimeError(payload)
 
-    def _check_jobs(self) -> dict | None:
+    def _check_jobs(self) -> tuple[int, SubmissionRecord] | None:
         for job, process in list(self.processes.items()):
             if process.is_alive():
                 continue
@@ -159,8 +164,8 @@ class Pool:
             index = self.running.pop(job, None)
             if index in self.pending:
                 record = self.pending.pop(index).record()
-                record["error"] = "the grader's job stopped while grading this submission"
-                return record
+                record.error = "the grader's job stopped while grading this submission"
+                return index, record
         if self.pending and not self.processes:
             raise RuntimeError("every grading job stopped; see the messages above")
         return None
@@ -178,14 +183,14 @@ class Pool:
         self.processes.clear()
 
 
-def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[dict], None]) -> dict:
+def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[int, SubmissionRecord], None]) -> dict:
     """Grade ``todo`` in ``jobs`` processes; give each finished record to ``keep``."""
     pool = Pool(options, min(jobs, len(todo)))
     try:
         for sub in todo:
             pool.submit(sub)
         for _ in todo:
-            keep(pool.next())
+            keep(*pool.next())
     except BaseException:
         pool.close(now=True)
         raise

@@ -11,34 +11,42 @@ import json
 import os
 from pathlib import Path
 
+from autograder.records import Report, SubmissionRecord
+
 
 def journal_path(json_path: Path) -> Path:
     return json_path.with_name(json_path.name + ".journal")
 
 
-def previous_records(json_path: Path | None) -> dict[tuple[str, str], dict]:
-    """Records of an earlier run, by (path, sha256): the report and its journal."""
-    found: dict[tuple[str, str], dict] = {}
+def _records(lines: list) -> dict[tuple[str, str], SubmissionRecord]:
+    found = {}
+    for data in lines:
+        try:
+            record = SubmissionRecord.from_json(json.loads(data) if isinstance(data, str) else data)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # a line cut short by an interruption, or not a record
+        found[(record.path, record.sha256)] = record
+    return found
+
+
+def previous_records(json_path: Path | None) -> dict[tuple[str, str], SubmissionRecord]:
+    """Records of an earlier run, by (path, sha256): the report, then its journal."""
     if json_path is None:
-        return found
+        return {}
     try:
-        for record in json.loads(json_path.read_text()).get("submissions", []):
-            found[(record["path"], record.get("sha256", ""))] = record
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        pass
+        report = json.loads(json_path.read_text())
+        found = _records(report.get("submissions", []) if isinstance(report, dict) else [])
+    except (OSError, ValueError):
+        found = {}
     try:
-        for line in journal_path(json_path).read_text().splitlines():
-            try:
-                record = json.loads(line)
-                found[(record["path"], record.get("sha256", ""))] = record
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by an interruption
+        found.update(_records(journal_path(json_path).read_text().splitlines()))
     except OSError:
         pass
     return found
 
 
-def write_json(path: Path, report: dict) -> None:
+def write_json(path: Path, report: Report) -> None:
+    """Write the report atomically: a reader sees the old report or the new one, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
+    tmp.write_text(json.dumps(report.to_json(), indent=1))
     os.replace(tmp, path)

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.parts import PARTS, POINTS_PER_PART
+from autograder.parts import PARTS
+from autograder.records import SubmissionRecord
 
 MAX_BYTES = 20 << 20
 
@@ -30,21 +31,9 @@ class Submission:
     sha256: str = ""
     index: int = 0
 
-    def record(self) -> dict:
-        """The start of this submission's report."""
-        record = {"path": self.path, "sha256": self.sha256, "score": 0.0, "max_score": 0.0, "parts": []}
-        record["index"] = self.index  # removed from the report; it orders the records
-        if self.error:
-            record["error"] = self.error
-            record["max_score"] = POINTS_PER_PART * len(self.parts)
-        if self.note:
-            record["note"] = self.note
-        return record
-
-    def finish(self, record: dict) -> dict:
-        record["score"] = round(sum(p["score"] for p in record["parts"]), 2)
-        record["max_score"] = round(sum(p["max_score"] for p in record["parts"]), 2) or record["max_score"]
-        return record
+    def record(self) -> SubmissionRecord:
+        """The start of this submission's record: its parts are added as they are graded."""
+        return SubmissionRecord(self.path, self.sha256, list(self.parts), error=self.error, note=self.note)
 
 
 def defined_names(code: str) -> set[str] | None:

@@ -44,27 +44,27 @@ def outcomes(record):
 
 
 def test_a_batch_gives_what_grading_one_at_a_time_gives(submissions):
-    batch = grade(submissions=submissions, jobs=2, progress=False)["submissions"]
+    batch = grade(submissions=submissions, jobs=2, progress=False).to_json()["submissions"]
     for path, together in zip(submissions, batch, strict=True):
-        alone = grade(submissions=[path], jobs=1, progress=False)["submissions"][0]
+        alone = grade(submissions=[path], jobs=1, progress=False).to_json()["submissions"][0]
         assert outcomes(alone) == outcomes(together)
         assert alone["score"] == together["score"]
 
 
 def test_a_second_run_grades_only_what_is_new_or_changed(submissions, tmp_path):
     report = tmp_path / "report.json"
-    first = grade(submissions=submissions[:2], json_path=report, progress=False)
+    first = grade(submissions=submissions[:2], json_path=report, progress=False).to_json()
     graded = []
-    second = grade(submissions=submissions, json_path=report, progress=False, on_record=graded.append)
-    assert sorted(Path(r["path"]).name for r in graded) == ["attention-inverted.py", "masking.ipynb"]  # any order
+    second = grade(submissions=submissions, json_path=report, progress=False, on_record=graded.append).to_json()
+    assert sorted(Path(r.path).name for r in graded) == ["attention-inverted.py", "masking.ipynb"]  # any order
     assert second["environment"]["reused"] == 2
     assert second["submissions"][:2] == first["submissions"]
     assert [r["path"] for r in json.loads(report.read_text())["submissions"]] == [str(p) for p in submissions]
 
     submissions[0].write_text(reference_code("smoother").replace("return density / density.sum()", "return density"))
     graded.clear()
-    third = grade(submissions=submissions, json_path=report, progress=False, on_record=graded.append)
-    assert [Path(r["path"]).name for r in graded] == ["smoother.py"]
+    third = grade(submissions=submissions, json_path=report, progress=False, on_record=graded.append).to_json()
+    assert [Path(r.path).name for r in graded] == ["smoother.py"]
     assert third["submissions"][0]["score"] < 10
 
     graded.clear()

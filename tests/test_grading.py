@@ -69,7 +69,7 @@ def graded(tmp_path_factory):
         (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
         paths.append(d / name)
     paths.append(d / "missing.py")
-    report = grade(submissions=paths, json_path=d / "report.json", progress=False)
+    report = grade(submissions=paths, json_path=d / "report.json", progress=False).to_json()
     return {record["path"].rsplit("/", 1)[-1]: record for record in report["submissions"]}, report
 
 

@@ -112,7 +112,7 @@ def test_the_gradebook_holds_full_marks_partial_credit_and_zeros(course, tmp_pat
     # bob's partial credit is what `autograder grade` gives the same notebook
     path = tmp_path / "smoother.ipynb"
     nbformat.write(notebook("smoother", FLIPPED.code), path)
-    expected = grade(submissions=[path], progress=False)["submissions"][0]["score"]
+    expected = grade(submissions=[path], progress=False).submissions[0].score
     assert 0 < expected < 10
     assert got["bob"] == {**dict.fromkeys(PARTS, 10.0), "smoother": expected}
 

@@ -321,7 +321,7 @@ def run_batch(tmp_path: Path, sandbox: str, attacks: dict[str, str]):
             jobs=2,
             progress=False,
             limits=Limits(call_timeout=2.0, submission_timeout=20.0, memory=2 << 30),
-        )
+        ).to_json()
     finally:
         del os.environ["AUTOGRADER_TEST_SECRET"]
         listener.close()

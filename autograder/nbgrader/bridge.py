@@ -31,6 +31,7 @@ from traitlets import Bool, Float, Integer, Unicode
 from autograder import submission
 from autograder.feedback import part_html
 from autograder.parts import PARTS
+from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits
 
 GRADE_ID = "{part}_hidden_tests"
@@ -40,10 +41,10 @@ class Session:
     """The grading jobs of one nbgrader run, and the results already known, by (part, code)."""
 
     def __init__(self, options, jobs: int) -> None:
-        from autograder.grade import Pool
+        from autograder.jobs import Pool
 
         self.pool = Pool(options, jobs)
-        self.known: dict[tuple[str, str], dict] = {}
+        self.known: dict[tuple[str, str], SubmissionRecord] = {}
         self.wanted: dict[int, tuple[str, str]] = {}
         self.count = 0
         atexit.register(self.pool.close)
@@ -57,10 +58,10 @@ class Session:
             self.pool.submit(sub)
         return key
 
-    def result(self, key: tuple[str, str]) -> dict:
+    def result(self, key: tuple[str, str]) -> SubmissionRecord:
         while key not in self.known:
-            record = self.pool.next()
-            self.known[self.wanted.pop(record["index"])] = record
+            index, record = self.pool.next()
+            self.known[self.wanted.pop(index)] = record
         return self.known[key]
 
 
@@ -136,23 +137,22 @@ class HiddenSuites(NbGraderPreprocessor):
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
         record = session.result(session.submit(path, code, part))
         self.write(cell, record, part, session.pool.environment, note)
-        self.log.info("autograder: %s scored %s / %s", path, record["score"], record["max_score"])
+        self.log.info("autograder: %s scored %s / %s", path, record.score, record.max_score)
         return nb, resources
 
-    def write(self, cell: NotebookNode, record: dict, part: str, environment: dict, note: str) -> None:
+    def write(self, cell: NotebookNode, record: SubmissionRecord, part: str, environment: dict, note: str) -> None:
         """The grade cell's outputs: the report, the pictures, then the score as nbgrader reads it."""
-        parts = [p for p in record.get("parts", []) if p["part"] == part]
+        result = record.part(part)
         points = float(cell.metadata["nbgrader"]["points"])
-        if parts:
-            result = parts[0]
-            score = round(result["score"] * points / result["max_score"], 2)
+        if result is not None:
+            score = round(result.score * points / result.max_score, 2)
             report = part_html(result, environment)
         else:  # the notebook could not be graded at all: say why, and score 0
-            score, report = 0.0, f"<p><b>{html.escape(record.get('error', 'not graded'))}</b></p>"
+            score, report = 0.0, f"<p><b>{html.escape(record.error or 'not graded')}</b></p>"
         if note:
             report = f"<p><i>{html.escape(note)}</i></p>" + report
         outputs = [new_output("display_data", data={"text/html": report, "text/plain": f"{part}: {score:g} points"})]
-        for figure in parts[0].get("figures", []) if parts else []:
+        for figure in result.figures if result is not None else []:
             data = {"image/png": figure["png"], "text/plain": figure["title"]}
             outputs.append(new_output("display_data", data=data, metadata={"image/png": {"alt": figure["title"]}}))
         outputs.append(

@@ -17,6 +17,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from autograder.parts import PARTS
+from autograder.records import Check, PartResult, SubmissionRecord
 from autograder.sandbox.launch import Limits
 from autograder.sandbox.student import Student, StudentFailure
 from autograder.sandbox.zygote_client import ZygoteClient
@@ -96,28 +97,26 @@ def part_of(item: pytest.Item) -> str:
     return Path(item.module.__file__).stem
 
 
-def outcome(item: pytest.Item, reports) -> dict:
-    """One check's record from its reports."""
+def outcome(item: pytest.Item, reports) -> Check:
+    """One check's result from its reports (points are given by ``scoring.score``)."""
     failed = next((r for r in reports if r.failed), None)
     skipped = next((r for r in reports if r.skipped), None)
-    record = {
-        "name": check_name(item),
-        "device": check_device(item),
-        "group": item.get_closest_marker("group").args[0],
-        "passed": failed is None and skipped is None,
-        "skipped": failed is None and skipped is not None,
-        "message": "",
-        "hint": "",
-    }
+    check = Check(
+        name=check_name(item),
+        group=item.get_closest_marker("group").args[0],
+        device=check_device(item),
+        passed=failed is None and skipped is None,
+        skipped=failed is None and skipped is not None,
+    )
     error = item.stash.get(EXCEPTION, None)
     if failed is not None and isinstance(error, Inconclusive) and failed.when == "call":
-        record.update(passed=True, message=str(error))
+        check.passed, check.message = True, str(error)
     elif failed is not None:
-        record["message"], record["hint"] = failure_message(error, failed)
+        check.message, check.hint = failure_message(error, failed)
     elif skipped is not None:
         reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
-        record["message"] = reason.removeprefix("Skipped: ")
-    return record
+        check.message = reason.removeprefix("Skipped: ")
+    return check
 
 
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:
@@ -138,7 +137,7 @@ class Batch:
     def __init__(
         self,
         tasks: Iterable,
-        deliver: Callable[[dict], None],
+        deliver: Callable[[int, SubmissionRecord], None],
         zygote: ZygoteClient,
         cuda: bool,
         limits: Limits,
@@ -185,11 +184,11 @@ class Batch:
         for task in self.tasks:
             record = task.record()
             for part in task.parts:
-                record["parts"].append(self.grade_part(task, part, by_part[part], points[part]))
-            self.deliver(task.finish(record))
+                record.parts.append(self.grade_part(task, part, by_part[part], points[part]))
+            self.deliver(task.index, record)
         return True
 
-    def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> dict:
+    def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> PartResult:
         student = Student(self.zygote, task.code, self.limits)
         self.grading.student = student
         self.grading.kept = {}
@@ -204,16 +203,13 @@ class Batch:
         finally:
             student.close()
             self.grading.student = None
-        total, checks = score(checks, points)
-        record = {"part": part, "score": total, "max_score": sum(points.values()), "checks": checks}
+        result = PartResult(part, score(checks, points), max_score=sum(points.values()))
         if student.load_error is not None:
-            record["error"] = str(student.load_error)
+            result.error = str(student.load_error)
         elif student.generation and not set(PARTS[part].names) & set(student.names):
-            record["error"] = f"your code defines none of {', '.join(PARTS[part].names)}"
-        if student.events:
-            record["events"] = student.events[:20]
-        if student.notes:
-            record["notes"] = student.notes
+            result.error = f"your code defines none of {', '.join(PARTS[part].names)}"
+        result.events = student.events[:20]
+        result.notes = list(student.notes)
         if self.draw is not None:
-            record["figures"] = self.draw(items[0].module, self.grading.kept)
-        return record
+            result.figures = self.draw(items[0].module, self.grading.kept)
+        return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autograder.parts import POINTS_PER_PART
+from autograder.records import Check
 
 
 def check_points(part: str, points: dict[str, float]) -> None:
@@ -12,16 +13,14 @@ def check_points(part: str, points: dict[str, float]) -> None:
         raise ValueError(f"the POINTS of {part} add up to {total:g}, not {POINTS_PER_PART:g}, or one is not positive")
 
 
-def score(part_checks: list[dict], points: dict[str, float]) -> tuple[float, list[dict]]:
-    """Points per check: a group's points shared equally by its checks that ran."""
+def score(checks: list[Check], points: dict[str, float]) -> list[Check]:
+    """Give each check its points: a group's points shared equally by its checks that ran."""
     ran: dict[str, int] = {}
-    for check in part_checks:
-        if not check["skipped"]:
-            ran[check["group"]] = ran.get(check["group"], 0) + 1
-    total = 0.0
-    for check in part_checks:
-        share = 0.0 if check["skipped"] else points[check["group"]] / ran[check["group"]]
-        check["max_points"] = round(share, 4)
-        check["points"] = round(share if check["passed"] else 0.0, 4)
-        total += check["points"]
-    return round(total, 2), part_checks
+    for check in checks:
+        if not check.skipped:
+            ran[check.group] = ran.get(check.group, 0) + 1
+    for check in checks:
+        share = 0.0 if check.skipped else points[check.group] / ran[check.group]
+        check.max_points = round(share, 4)
+        check.points = round(share if check.passed else 0.0, 4)
+    return checks

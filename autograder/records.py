@@ -1,0 +1,151 @@
+"""The results of grading, typed: a check, a part, a submission, a report; each with its JSON form.
+
+The JSON form is the documented report of ``autograder grade --json`` (README). Totals are computed
+here and nowhere else: a part's score is the sum of its checks' points, a submission's the sum of
+its parts'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from autograder.parts import POINTS_PER_PART
+
+
+@dataclass
+class Check:
+    """One check of a suite on one device: passed, failed or skipped, and the points it earned."""
+
+    name: str
+    group: str
+    device: str = "cpu"
+    passed: bool = False
+    skipped: bool = False
+    message: str = ""
+    hint: str = ""
+    points: float = 0.0
+    max_points: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Check:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class PartResult:
+    """One part of one submission: its checks, and what went wrong around them."""
+
+    part: str
+    checks: list[Check] = field(default_factory=list)
+    max_score: float = POINTS_PER_PART
+    error: str = ""  # the code could not be loaded, or defines none of the part's names
+    events: list[str] = field(default_factory=list)  # crashes and timeouts
+    notes: list[str] = field(default_factory=list)  # top-level lines of the answers that were skipped
+    figures: list[dict[str, str]] = field(default_factory=list)  # [{"title", "png" (base64)}] for feedback
+
+    @property
+    def score(self) -> float:
+        return round(float(sum(c.points for c in self.checks)), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "part": self.part,
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [c.to_json() for c in self.checks],
+        }
+        for key in ("error", "events", "notes", "figures"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PartResult:
+        return cls(
+            part=data["part"],
+            checks=[Check.from_json(c) for c in data.get("checks", [])],
+            max_score=data.get("max_score", POINTS_PER_PART),
+            error=data.get("error", ""),
+            events=list(data.get("events", [])),
+            notes=list(data.get("notes", [])),
+            figures=list(data.get("figures", [])),
+        )
+
+
+@dataclass
+class SubmissionRecord:
+    """One submitted file: the parts it was graded for, or the reason it could not be."""
+
+    path: str
+    sha256: str = ""
+    wanted: list[str] = field(default_factory=list)  # the parts it is graded for
+    parts: list[PartResult] = field(default_factory=list)
+    error: str = ""
+    note: str = ""
+
+    @property
+    def score(self) -> float:
+        return round(float(sum(p.score for p in self.parts)), 2)
+
+    @property
+    def max_score(self) -> float:
+        if self.parts:
+            return round(sum(p.max_score for p in self.parts), 2)
+        return POINTS_PER_PART * len(self.wanted)
+
+    def part(self, name: str) -> PartResult | None:
+        return next((p for p in self.parts if p.part == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "sha256": self.sha256,
+            "score": self.score,
+            "max_score": self.max_score,
+            "parts": [p.to_json() for p in self.parts],
+        }
+        if self.error:
+            data["error"] = self.error
+        if self.note:
+            data["note"] = self.note
+        if not self.parts and self.wanted:
+            data["wanted"] = self.wanted  # what max_score counts, for a record without parts
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SubmissionRecord:
+        parts = [PartResult.from_json(p) for p in data.get("parts", [])]
+        return cls(
+            path=data["path"],
+            sha256=data.get("sha256", ""),
+            wanted=[p.part for p in parts] or list(data.get("wanted", [])),
+            parts=parts,
+            error=data.get("error", ""),
+            note=data.get("note", ""),
+        )
+
+
+@dataclass
+class Report:
+    """A batch: where it was graded (devices, sandbox, ...), and one record per submission, in order."""
+
+    environment: dict[str, Any] = field(default_factory=dict)
+    submissions: list[SubmissionRecord] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"environment": self.environment, "submissions": [s.to_json() for s in self.submissions]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            environment=dict(data.get("environment", {})),
+            submissions=[SubmissionRecord.from_json(s) for s in data.get("submissions", [])],
+        )
