@@ -8,9 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import __version__
+from autograder import __version__, options
 from autograder.parts import PARTS
-from autograder.sandbox.launch import Limits
 
 
 def parser() -> argparse.ArgumentParser:
@@ -23,37 +22,9 @@ def parser() -> argparse.ArgumentParser:
     g = verbs.add_parser("grade", help="grade notebooks or .py files with the hidden suites")
     g.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a .ipynb or .py file")
     g.add_argument("--part", action="append", choices=list(PARTS), help="grade for this part (repeatable)")
-    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to run the checks")
     g.add_argument("--json", type=Path, metavar="FILE", help="write the report here (and resume from it)")
-    g.add_argument("--jobs", type=int, metavar="N", help="parallel jobs (default: every core)")
     g.add_argument("--force", action="store_true", help="grade again what the --json report already holds")
-    g.add_argument(
-        "--sandbox",
-        choices=["auto", "bubblewrap", "none"],
-        default="auto",
-        help="auto: bubblewrap where it runs, else degraded",
-    )
-    g.add_argument(
-        "--call-timeout",
-        type=float,
-        default=Limits.call_timeout,
-        metavar="S",
-        help="seconds one call of a student's function may take",
-    )
-    g.add_argument(
-        "--submission-timeout",
-        type=float,
-        default=Limits.submission_timeout,
-        metavar="S",
-        help="seconds all the checks of one part of one submission may take",
-    )
-    g.add_argument(
-        "--memory",
-        type=float,
-        default=Limits.memory / 2**30,
-        metavar="GIB",
-        help="memory of the process running a submission",
-    )
+    options.add_arguments(g)
     g.add_argument("--quiet", action="store_true", help="no tables, only the summary")
 
     c = verbs.add_parser("course", help="set up an nbgrader course")
@@ -79,14 +50,16 @@ def grade(args) -> int:
     from autograder.grade import UsageError, grade
     from autograder.report import submission_table, summary
 
-    if args.jobs is not None and args.jobs < 1:
-        print("autograder grade: --jobs must be at least 1", file=sys.stderr)
+    if args.jobs < 0:
+        print("autograder grade: --jobs must be at least 0 (0: one per core)", file=sys.stderr)
         return 2
-    limits = Limits(
-        call_timeout=args.call_timeout,
-        submission_timeout=args.submission_timeout,
-        memory=int(args.memory * 2**30),
-    )
+    try:
+        limits = options.limits(
+            call_timeout=args.call_timeout, submission_timeout=args.submission_timeout, memory_gib=args.memory_gib
+        )
+    except ValueError as error:
+        print(f"autograder grade: {error}", file=sys.stderr)
+        return 2
     start = time.monotonic()
     signal.signal(signal.SIGTERM, _interrupt)  # a batch stopped by a scheduler keeps what it graded
     try:
@@ -95,7 +68,7 @@ def grade(args) -> int:
             parts=args.part,
             device=args.device,
             json_path=args.json,
-            jobs=args.jobs,
+            jobs=args.jobs or None,
             force=args.force,
             sandbox=args.sandbox,
             limits=limits,

@@ -18,6 +18,7 @@ from pathlib import Path
 from autograder import submission
 from autograder.jobs import Options, run_jobs
 from autograder.journal import journal_path, previous_records, write_json
+from autograder.options import Device, SandboxMode
 from autograder.parts import PARTS
 from autograder.records import Report, SubmissionRecord
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
@@ -102,10 +103,9 @@ def grade(
     for part in parts or ():
         if part not in PARTS:
             raise UsageError(f"unknown part {part!r}: choose from {', '.join(PARTS)}")
-    if device not in ("auto", "cpu", "cuda"):
-        raise UsageError(f"unknown device {device!r}: choose auto, cpu or cuda")
-    if sandbox not in ("auto", "bubblewrap", "none"):
-        raise UsageError(f"unknown sandbox {sandbox!r}: choose auto, bubblewrap or none")
+    for label, value, kind in (("device", device, Device), ("sandbox", sandbox, SandboxMode)):
+        if value not in {m.value for m in kind}:
+            raise UsageError(f"unknown {label} {value!r}: choose {', '.join(m.value for m in kind)}")
     if device == "cuda":
         import torch  # the jobs are spawned, not forked: asking CUDA here is safe
 

@@ -29,7 +29,8 @@ def test_the_command_is_installed():
     [
         (["grade"], "the following arguments are required"),
         (["grade", "x.py", "--part", "nope"], "invalid choice: 'nope'"),
-        (["grade", "x.py", "--jobs", "0"], "--jobs must be at least 1"),
+        (["grade", "x.py", "--jobs", "-1"], "--jobs must be at least 0"),
+        (["grade", "x.py", "--memory", "0"], "the memory limit must be greater than 0, got 0"),
         (["grade", "x.py", "--device", "tpu"], "invalid choice: 'tpu'"),
         (["course"], "the following arguments are required"),
     ],

@@ -26,13 +26,11 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Integer, Unicode
 
-from autograder import submission
+from autograder import options, submission
 from autograder.feedback import part_html
 from autograder.parts import PARTS
 from autograder.records import SubmissionRecord
-from autograder.sandbox.launch import Limits
 
 GRADE_ID = "{part}_hidden_tests"
 
@@ -78,35 +76,25 @@ def notebook_part(nb: NotebookNode) -> tuple[str, NotebookNode | None]:
     return "", None
 
 
-class HiddenSuites(NbGraderPreprocessor):
-    """Score the grade cell of each notebook with the hidden suite of its part, in the sandbox."""
+#: The configurable options of the hidden suites (``autograder.options``), as traits: ``c.HiddenSuites.<name>``.
+HiddenSuitesOptions = type(NbGraderPreprocessor)("HiddenSuitesOptions", (NbGraderPreprocessor,), options.traits())
 
-    jobs = Integer(0, help="grading jobs (0: one per core)").tag(config=True)
-    device = Unicode("auto", help="auto, cpu or cuda: where the checks run").tag(config=True)
-    sandbox = Unicode("auto", help="auto, bubblewrap or none (degraded)").tag(config=True)
-    call_timeout = Float(Limits.call_timeout, help="seconds one call of a student function may take").tag(config=True)
-    submission_timeout = Float(Limits.submission_timeout, help="seconds one notebook's checks may take").tag(
-        config=True
-    )
-    memory_gib = Float(Limits.memory / 2**30, help="memory of the process running a notebook, in GiB").tag(config=True)
-    prefetch = Bool(True, help="on the first notebook, grade every submitted notebook in parallel").tag(config=True)
+
+class HiddenSuites(HiddenSuitesOptions):
+    """Score the grade cell of each notebook with the hidden suite of its part, in the sandbox."""
 
     def session(self) -> Session:
         global _session
         if _session is None:
             from autograder.grade import default_jobs, job_options
 
-            limits = Limits(
-                call_timeout=self.call_timeout,
-                submission_timeout=self.submission_timeout,
-                memory=int(self.memory_gib * 2**30),
+            limits = options.limits(
+                call_timeout=self.call_timeout, submission_timeout=self.submission_timeout, memory_gib=self.memory_gib
             )
-            options = job_options(self.device, self.sandbox, limits, figures=True)
-            if options.sandbox != "bubblewrap":
-                self.log.warning(
-                    "autograder: no bubblewrap sandbox (%s): grading in degraded mode", options.sandbox_reason
-                )
-            _session = Session(options, self.jobs or default_jobs())
+            job = job_options(self.device, self.sandbox, limits, figures=True)
+            if job.sandbox != "bubblewrap":
+                self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", job.sandbox_reason)
+            _session = Session(job, self.jobs or default_jobs())
         return _session
 
     def prefetch_all(self, session: Session, resources: ResourcesDict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.nbgrader.notebooks import ASSIGNMENT, write_sources
+from autograder.options import config_lines
 
 CONFIG = f'''\
 # nbgrader configuration, written by `autograder course init`.
@@ -17,12 +18,7 @@ c.CourseDirectory.course_id = "{ASSIGNMENT}"
 use_hidden_suites(c)
 
 # Options of the hidden suites (defaults shown):
-# c.HiddenSuites.jobs = 0                  # grading jobs, 0: one per core
-# c.HiddenSuites.device = "auto"           # auto, cpu or cuda
-# c.HiddenSuites.sandbox = "auto"          # auto, bubblewrap or none (degraded)
-# c.HiddenSuites.call_timeout = 10.0       # seconds per call of a student function
-# c.HiddenSuites.submission_timeout = 120.0
-# c.HiddenSuites.memory_gib = 4.0
+{chr(10).join(config_lines())}
 '''
 
 
