@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: test demo bench lint notebooks sandbox-deps clean
+.PHONY: test demo bench lint notebooks sandbox-deps gpu-check clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory sandbox-deps
@@ -45,5 +45,20 @@ lint: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) -m autograder.nbgrader.notebooks
 
+# On a machine with CUDA: the GPU path in one short run (python -m autograder.dev.gpu_check). It uses a fresh
+# venv that sees the system's packages (a CUDA torch there is used as it is; else one comes from CUDA_INDEX).
+# Without CUDA it says so and exits 0.
+GPU_VENV := .venv-gpu
+CUDA_INDEX := https://download.pytorch.org/whl/cu128
+gpu-check:
+	@if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(PYTHON) -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then \
+	  echo "gpu-check: no CUDA on this machine (no nvidia-smi, no torch with CUDA): nothing to check"; exit 0; fi; \
+	test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(GPU_VENV); \
+	$(GPU_VENV)/bin/python -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null \
+	  || $(GPU_VENV)/bin/python -m pip install -q torch --index-url $(CUDA_INDEX); \
+	$(GPU_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null \
+	  || echo "gpu-check: the package is used from the source tree (PYTHONPATH)"; \
+	PYTHONPATH=$(CURDIR) $(GPU_VENV)/bin/python -m autograder.dev.gpu_check
+
 clean:
-	rm -rf $(VENV) demo-course bench-out build *.egg-info
+	rm -rf $(VENV) $(GPU_VENV) demo-course bench-out build *.egg-info

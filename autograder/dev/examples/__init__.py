@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import nbformat
-
 from autograder.parts import PARTS
 
 
@@ -47,8 +45,10 @@ def mutant(name: str, part: str, edits: list[tuple[str, str]], expect: str) -> E
     return Example(name, part, code, expect)
 
 
-def notebook(part: str, code: str) -> nbformat.NotebookNode:
+def notebook(part: str, code: str):
     """The released notebook of ``part`` with ``code`` in its first answer cell, the others left as comments."""
+    import nbformat  # here: grading .py files needs no Jupyter packages
+
     nb = copy.deepcopy(nbformat.reads((resources.files("assignments") / f"{part}.ipynb").read_text(), as_version=4))
     first = True
     for cell in nb.cells:
