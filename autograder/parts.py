@@ -9,8 +9,11 @@ examples (``autograder/dev/examples``).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 SUITES = Path(__file__).resolve().parent / "suites"
 
@@ -44,5 +47,12 @@ PARTS: dict[str, Part] = {
 }
 
 
-def names(part: str) -> tuple[str, ...]:
-    return PARTS[part].names
+def suite_module(part: str) -> ModuleType:
+    """A part's suite, imported from its file (outside the grading jobs: for its data, not its tests)."""
+    name = f"autograder_suite_{part}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, PARTS[part].suite_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

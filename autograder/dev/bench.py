@@ -29,44 +29,7 @@ import nbformat
 from autograder.dev.examples import CORRECT, MISTAKES, reference_code
 from autograder.nbgrader.course import init
 from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env, source_notebook
-from autograder.parts import PARTS
-
-# The conventional test cells: inline asserts on the notebook's examples, as courses write them.
-INLINE_TESTS = {
-    "smoother": """
-k = gaussian_kernel(8)
-assert k.shape == (8,) and k.dtype == torch.float32
-assert torch.allclose(k.sum(), torch.tensor(1.0)) and torch.allclose(k, k.flip(0))
-signal = torch.randn(4, 50)
-assert torch.allclose(smooth(signal, k), F.conv1d(signal[:, None], k[None, None])[:, 0], atol=1e-6)
-""",
-    "vocab": """
-v = build_vocab(corpus, max_size=11)
-assert (v["bank"], v["test"], len(v)) == (3, 1, 11)
-assert tokenize(corpus, v).tolist() == [[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9, 10, 1, 1]]
-assert tokenize(corpus, v).dtype == torch.int64
-""",
-    "attention": """
-q, k, v = torch.randn(2, 5, 8), torch.randn(2, 7, 8), torch.randn(2, 7, 3)
-out, w = scaled_dot_product_attention(q, k, v)
-assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v), atol=1e-5)
-mask = torch.rand(2, 5, 7) < 0.3
-mask[..., 0] = False
-out, w = scaled_dot_product_attention(q, k, v, mask)
-assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v, attn_mask=~mask), atol=1e-5)
-""",
-    "masking": """
-assert padding_mask(tokens).tolist() == (tokens == 0).tolist()
-mha = MultiHeadAttention(8, 2)
-ref = nn.MultiheadAttention(8, 2, batch_first=True).eval()
-with torch.no_grad():
-    ref.in_proj_weight.copy_(torch.cat([mha.q_proj.weight, mha.k_proj.weight, mha.v_proj.weight]))
-    ref.in_proj_bias.copy_(torch.cat([mha.q_proj.bias, mha.k_proj.bias, mha.v_proj.bias]))
-    ref.out_proj.load_state_dict(mha.out_proj.state_dict())
-    x = torch.randn(2, 5, 8)
-    assert torch.allclose(mha(x, x, x)[0], ref(x, x, x)[0], atol=1e-5)
-""",
-}
+from autograder.parts import PARTS, suite_module
 
 
 def synthetic(n: int) -> list[tuple[str, str | None]]:
@@ -104,7 +67,8 @@ def conventional_sources(directory: Path) -> None:
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade"):
-                cell.source = "### BEGIN HIDDEN TESTS" + INLINE_TESTS[part] + "### END HIDDEN TESTS"
+                inline = suite_module(part).INLINE_TESTS
+                cell.source = "### BEGIN HIDDEN TESTS" + inline + "### END HIDDEN TESTS"
         nbformat.write(nb, directory / f"{part}.ipynb")
 
 

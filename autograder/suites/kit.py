@@ -15,7 +15,7 @@ import torch
 
 from autograder.sandbox.protocol import forbidden_names
 from autograder.sandbox.student import Outcome, Student, StudentError
-from autograder.suites.compare import HALF, CheckFailed, Inconclusive, describe, describe_call, gate
+from autograder.suites.compare import HALF, CheckFailed, Inconclusive, describe, describe_call, difference, gate
 
 on_devices = pytest.mark.parametrize("device", ["cpu", "cuda"], indirect=True)
 portable = pytest.mark.parametrize("device", ["cuda", "meta"], indirect=True)
@@ -70,6 +70,47 @@ def expect_unmodified(outcome: Outcome, names: Sequence[str], call: str) -> None
             f"{call} modified its input {changed}",
             "use out-of-place operations (masked_fill, not masked_fill_; x = x + y, not x += y) on inputs",
         )
+
+
+def expect_unchanged(
+    student: Student,
+    target,
+    args: Sequence,
+    names: Sequence[str],
+    expected,
+    *,
+    call: str,
+    labels=("the result",),
+    **kwargs,
+) -> None:
+    """Call ``target(*args)``; for a right result, none of the inputs may have changed (as the grader saw them)."""
+    outcome = student.run(target, *args, **kwargs)
+    gate(outcome.value, expected, call, "leaving the inputs unchanged", labels)
+    expect_unmodified(outcome, names, call)
+
+
+def expect_tensor_like(
+    got, expected: torch.Tensor, call: str, hint: str | Callable[[], str] = "", label: str = "the result"
+) -> None:
+    """``got`` must be a tensor of the expected shape and dtype (its values are another check's business)."""
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape or got.dtype != expected.dtype:
+        raise CheckFailed(f"{call}: {difference(got, expected, label)}", hint() if callable(hint) else hint)
+
+
+def expect_gradients(
+    got: Sequence,
+    expected: Sequence,
+    labels: Sequence[str],
+    call: str,
+    hint: Callable[[torch.Tensor], str] | None = None,
+) -> None:
+    """Each gradient the student's code gave matches the reference's; ``labels``: "the query", "q_proj.weight"."""
+    for label, mine, want in zip(labels, got, expected):
+        if mine is None:
+            raise CheckFailed(f"{call}: the result does not depend on {label} (no gradient)")
+        found = difference(mine, want, f"the gradient with respect to {label}")
+        if found:
+            raise CheckFailed(f"{call}: {found}", hint(mine) if hint is not None else "")
 
 
 def run_portable(student: Student, target, *args, device: str, call: str, attr: str = "", **kwargs):
@@ -154,6 +195,11 @@ def best_time(fn: Callable[[], object], device: str, repeats: int) -> float:
     return min(times)
 
 
+#: How much slower than the reference a submission may be: a factor, plus a slack in seconds per device.
+SPEED_FACTOR = 10.0
+SPEED_SLACK = {"cpu": 0.01, "cuda": 0.005}
+
+
 def expect_fast(
     student: Student,
     target,
@@ -162,10 +208,10 @@ def expect_fast(
     *,
     device: str,
     call: str,
-    factor: float,
-    slack: float,
-    attr: str = "",
     cause: str,
+    factor: float = SPEED_FACTOR,
+    slack: float | None = None,
+    attr: str = "",
     verify: Callable[[object, tuple], None] | None = None,
 ) -> None:
     """The student's call takes at most ``factor`` times the reference, plus ``slack`` seconds.
@@ -180,6 +226,7 @@ def expect_fast(
         verify(got, inputs[0])
     else:
         gate(got, expected, call, "speed", labels=("output", "weights"))
+    slack = SPEED_SLACK.get(device, SPEED_SLACK["cpu"]) if slack is None else slack
     ours = min(best_time(lambda args=args: reference(*args), device, 1) for args in inputs)
     overhead = min(student.echo(*args) for args in inputs)
     theirs = min(student.run(target, *args, attr=attr, watch=False).seconds for args in inputs)
