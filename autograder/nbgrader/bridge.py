@@ -32,8 +32,6 @@ from autograder.feedback import part_html
 from autograder.parts import PARTS
 from autograder.records import SubmissionRecord
 
-GRADE_ID = "{part}_hidden_tests"
-
 
 class Session:
     """The grading jobs of one nbgrader run, and the results already known, by (part, code)."""

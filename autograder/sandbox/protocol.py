@@ -12,14 +12,13 @@ from __future__ import annotations
 
 # ---------------------------------------------------------------- the zygote's control socket
 
-FORK = "fork"  # grader -> zygote: {"op": "fork", "limits": {...}} + the child's socket as SCM_RIGHTS
+#: grader -> zygote: {"op": "fork", "limits": {memory, processes, file_size, open_files, cpu_seconds, workdir}}
+#: with the child's socket as SCM_RIGHTS
+FORK = "fork"
 KILL = "kill"  # grader -> zygote: kill the current child
 READY = "ready"  # zygote -> grader, once: {"ready": true, "uid", "python", "torch", "cuda"}
 FORKED = "forked"  # zygote -> grader: {"forked": pid}
 EXITED = "exited"  # zygote -> grader: {"exited": pid, "status": "exited with code 0" | "killed by SIGKILL"}
-
-#: The limits a fork carries (bytes, counts, seconds), and the child's work directory.
-LIMIT_KEYS = ("memory", "processes", "file_size", "open_files", "cpu_seconds", "workdir")
 
 # ---------------------------------------------------------------- requests to a child
 
@@ -27,13 +26,11 @@ LOAD = "load"  # {"code"} -> {"names", "notes"}: run the answers
 CALL = "call"  # {"name" | "handle", "attr"?, "args", "kwargs", options} -> {"result", "apis", ...}
 GET = "get"  # {"name" | "handle", "attr"} -> {"result"}
 LEN = "len"  # -> {"result": len(target)}
-GETITEM = "getitem"  # {"key"} -> {"result": target[key]}
-CONTAINS = "contains"  # {"key"} -> {"result": key in target}
 LOOKUP = "lookup"  # {"keys", "how": "getitem" | "contains"} -> {"result": [...]}
 SET_PARAMS = "set_params"  # {"params": {name: tensor}} -> {}: copy weights into a module
 ECHO = "echo"  # {"args"} -> {"result": args}: a round trip that runs no student code
 EXIT = "exit"  # -> {"bye": true}
-REQUESTS = (LOAD, CALL, GET, LEN, GETITEM, CONTAINS, LOOKUP, SET_PARAMS, ECHO, EXIT)
+REQUESTS = (LOAD, CALL, GET, LEN, LOOKUP, SET_PARAMS, ECHO, EXIT)
 
 #: The imports every graded answer runs after: the first code cell of every notebook.
 PRELUDE = "import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import Tensor, nn\n"
@@ -53,10 +50,13 @@ FORBIDDEN_APIS: dict[str, tuple[str, ...]] = {
 
 
 def forbidden_names() -> set[str]:
-    """The last component of every forbidden path: what a scan of the code looks for."""
-    return {path.rsplit(".", 1)[-1] for paths in FORBIDDEN_APIS.values() for path in paths} - {"forward"} | {
-        "MultiheadAttention"
-    }
+    """What a scan of the code looks for: the last name of every forbidden path (a method: its class)."""
+    names = set()
+    for paths in FORBIDDEN_APIS.values():
+        for path in paths:
+            *owner, last = path.split(".")
+            names.add(owner[-1] if last == "forward" else last)
+    return names
 
 
 def exact_float32(torch) -> None:

@@ -276,14 +276,6 @@ class Student:
     def len(self, target) -> object:
         return self.request(protocol.LEN, target, what=f"len({describe_target(target)})")[0].get("result")
 
-    def getitem(self, target, key) -> object:
-        what = f"{describe_target(target)}[{key!r}]"
-        return self._remote(self.request(protocol.GETITEM, target, what=what, key=key)[0].get("result"))
-
-    def contains(self, target, key) -> object:
-        what = f"{key!r} in {describe_target(target)}"
-        return self.request(protocol.CONTAINS, target, what=what, key=key)[0].get("result")
-
     def lookup(self, target, keys: list, how: str = "getitem") -> list:
         """``[target[k] for k in keys]`` (or ``k in target``), in one round trip."""
         what = f"looking words up in {describe_target(target)}"
@@ -294,10 +286,3 @@ class Student:
 
     def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
-
-    def defines(self, name: str) -> bool:
-        try:
-            self._ensure()
-        except StudentFailure:
-            return False
-        return name in self.names

@@ -25,7 +25,6 @@ class ZygoteClient:
         self.control: socket.socket | None = None
         self.info: dict = {}
         self.stderr: list[bytes] = []
-        self.starts = 0
         self.arena = None
         self.runtime: Path | None = None
         self.workdir: str | None = None
@@ -54,7 +53,6 @@ class ZygoteClient:
         self.control = ours
         self.stderr = []
         threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
-        self.starts += 1
         message = self._hear(timeout=180)
         if not message or not message.get(protocol.READY):
             tail = b"".join(self.stderr).decode(errors="replace")[-2000:]

@@ -8,8 +8,7 @@ import signal
 import socket
 import sys
 
-from .. import protocol, wire
-from .watch import Watch, forbidden_functions
+from .. import protocol
 from .zygote import (
     PR_SET_CHILD_SUBREAPER,
     PR_SET_DUMPABLE,
@@ -26,6 +25,8 @@ PREIMPORT = ("collections", "itertools", "functools", "typing", "dataclasses", "
 
 def warm_up(torch) -> None:
     """Run once what the checks use, so that torch's lazy imports happen here, not in every child."""
+    from .watch import Watch, forbidden_functions
+
     F = torch.nn.functional
     for device in ("cpu", "meta"):
         x = torch.ones(2, 3, 4, device=device)
@@ -36,7 +37,7 @@ def warm_up(torch) -> None:
         torch.nn.Linear(4, 4).to(device)(x)
         x.unfold(-1, 2, 1)
         torch.einsum("bld,bsd->bls", x, x)
-    with Watch(forbidden_functions(torch), meta_guard=True):
+    with Watch(forbidden_functions(), meta_guard=True):
         torch.ones(2, device="meta") + 1
     leaf = torch.ones(3, requires_grad=True)
     torch.autograd.grad((leaf * 2).sum(), [leaf])
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.isolated:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
-    import torch
+    import torch  # after the death signal: a grader that dies during this import takes the zygote with it
+
+    from .. import wire
 
     torch.set_num_threads(1)
     protocol.exact_float32(torch)

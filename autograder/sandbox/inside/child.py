@@ -15,6 +15,8 @@ import sys
 import traceback
 import types
 
+import torch
+
 from .. import protocol, wire
 from .load import SUBMISSION, load_answers, public_callables
 from .watch import Watch, forbidden_functions
@@ -24,15 +26,12 @@ class Child:
     """Loads one submission and answers the grader's requests over a socket."""
 
     def __init__(self, sock: socket.socket, arena: wire.Arena | None) -> None:
-        import torch
-
-        self.torch = torch
         self.sock = sock
         self.arena = arena
         self.module: types.ModuleType | None = None
         self.objects: dict[int, object] = {}
         self.ids: dict[int, int] = {}  # id(obj) -> handle
-        self.forbidden = forbidden_functions(torch)
+        self.forbidden = forbidden_functions()
 
     # --- plain data in and out
 
@@ -108,7 +107,6 @@ class Child:
         return obj
 
     def op_call(self, message: dict) -> dict:
-        torch = self.torch
         fn = self.target(message)
         args, kwargs = message.get("args", []), message.get("kwargs", {})
         grad = message.get("grad")
@@ -129,11 +127,10 @@ class Child:
         if grad is not None:
             reply.update(self.gradients(fn, result, leaves, grad))
         if message.get("modules"):
-            reply["modules"] = _module_types(torch, result)
+            reply["modules"] = _module_types(result)
         return reply
 
     def gradients(self, fn, result, leaves, grad) -> dict:
-        torch = self.torch
         outputs = [t for t in _tensors(result) if t.is_floating_point()]
         upstream = list(grad.get("upstream", []))
         if len(outputs) != len(upstream):
@@ -155,14 +152,7 @@ class Child:
     def op_len(self, message: dict) -> dict:
         return {"ok": True, "result": len(self.target(message))}
 
-    def op_getitem(self, message: dict) -> dict:
-        return {"ok": True, "result": self.target(message)[message["key"]]}
-
-    def op_contains(self, message: dict) -> dict:
-        return {"ok": True, "result": message["key"] in self.target(message)}
-
     def op_set_params(self, message: dict) -> dict:
-        torch = self.torch
         module = self.target(message)
         with torch.no_grad():
             for name, value in message["params"].items():
@@ -207,15 +197,13 @@ def _copy_plain(obj):
     return obj if type(obj) in (str, int, float, bool, type(None)) else id(obj)
 
 
-def _module_types(torch, obj) -> list[str]:
+def _module_types(obj) -> list[str]:
     if not isinstance(obj, torch.nn.Module):
         return []
     return sorted({type(m).__module__ + "." + type(m).__name__ for m in obj.modules()})
 
 
 def _tensors(obj):
-    import torch
-
     if isinstance(obj, torch.Tensor):
         yield obj
     elif isinstance(obj, (list, tuple)):
@@ -227,8 +215,6 @@ def _tensors(obj):
 
 
 def _map_tensors(obj, fn):
-    import torch
-
     if isinstance(obj, torch.Tensor):
         return fn(obj)
     if isinstance(obj, tuple):

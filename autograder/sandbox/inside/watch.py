@@ -7,12 +7,15 @@ without a GPU. CPU scalars (0-dim) are allowed, as on CUDA.
 
 from __future__ import annotations
 
+import torch
+from torch.overrides import TorchFunctionMode
+
 from ..protocol import FORBIDDEN_APIS
 
 MIXING_ALLOWED = ("to", "copy_", "type_as", "__getitem__", "__setitem__", "new_tensor", "__repr__", "__format__")
 
 
-def _resolve(torch, path: str):
+def _resolve(path: str):
     obj = torch
     for attr in path.split(".")[1:]:
         obj = getattr(obj, attr, None)
@@ -21,12 +24,12 @@ def _resolve(torch, path: str):
     return obj
 
 
-def forbidden_functions(torch) -> dict:
+def forbidden_functions() -> dict:
     """Function object -> the name a report uses, for every forbidden API this torch has."""
     found = {}
     for name, paths in FORBIDDEN_APIS.items():
         for path in paths:
-            fn = _resolve(torch, path)
+            fn = _resolve(path)
             if fn is not None:
                 found[fn] = name
     return found
@@ -36,8 +39,6 @@ class Watch:
     """A TorchFunctionMode: ``seen`` collects the forbidden APIs called; ``meta_guard`` forbids mixing devices."""
 
     def __init__(self, forbidden: dict, meta_guard: bool) -> None:
-        from torch.overrides import TorchFunctionMode
-
         watch = self
 
         class Mode(TorchFunctionMode):
@@ -64,8 +65,6 @@ class Watch:
 
 
 def guard_devices(func, args, kwargs) -> None:
-    import torch
-
     devices = set()
     for value in [*args, *kwargs.values()]:
         for t in value if isinstance(value, (list, tuple)) else (value,):

@@ -15,9 +15,12 @@ import shutil
 import signal
 import socket
 import time
+from typing import TYPE_CHECKING
 
-from .. import protocol, wire
-from .child import child_main
+from .. import protocol
+
+if TYPE_CHECKING:
+    from .. import wire
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 
@@ -66,6 +69,8 @@ class Zygote:
         return json.loads(data), fds
 
     def run(self) -> None:
+        from .child import child_main  # imports torch: once, here, before the first fork
+
         while True:
             message, fds = self.listen()
             if message is None:
