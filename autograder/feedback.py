@@ -54,6 +54,9 @@ def part_html(part: PartResult, environment: dict) -> str:
     if part.error:
         out.append(f"<p style='color:#b22'><b>{e(part.error)}</b></p>")
     out += [f"<p><i>Note: {e(note)}</i></p>" for note in part.notes]
+    if part.flags:
+        why = "; ".join(part.flags)
+        out.append(f"<p><i>For your TA to look at (no points depend on it): {e(why)}.</i></p>")
     devices = ", ".join(environment.get("devices", [])) or "-"
     out.append(f"<p>Checked on: {e(devices)}. Sandbox: {e(environment.get('sandbox', '-'))}.</p>")
     out.append("<table><tr><th style='text-align:left'>group of checks</th><th>points</th></tr>")

@@ -50,6 +50,7 @@ class PartResult:
     events: list[str] = field(default_factory=list)  # crashes and timeouts
     notes: list[str] = field(default_factory=list)  # top-level lines of the answers that were skipped
     figures: list[dict[str, str]] = field(default_factory=list)  # [{"title", "png" (base64)}] for feedback
+    flags: list[str] = field(default_factory=list)  # for a TA's look (torch internals...); never scored
 
     @property
     def score(self) -> float:
@@ -62,7 +63,7 @@ class PartResult:
             "max_score": self.max_score,
             "checks": [c.to_json() for c in self.checks],
         }
-        for key in ("error", "events", "notes", "figures"):
+        for key in ("error", "events", "notes", "flags", "figures"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         return data
@@ -77,6 +78,7 @@ class PartResult:
             events=list(data.get("events", [])),
             notes=list(data.get("notes", [])),
             figures=list(data.get("figures", [])),
+            flags=list(data.get("flags", [])),
         )
 
 

@@ -28,6 +28,7 @@ def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
             if not verbose:
                 continue
         lines.extend(f"    note: {note}" for note in part.notes)
+        lines.extend(f"    flag for a TA: {flag}" for flag in part.flags)
         same: dict[tuple[str, str], list[Check]] = {}
         for check in failed:
             same.setdefault((check.message, check.hint), []).append(check)

@@ -45,7 +45,11 @@ FORBIDDEN_APIS: dict[str, tuple[str, ...]] = {
         "torch._C._nn.scaled_dot_product_attention",
     ),
     "F.multi_head_attention_forward": ("torch.nn.functional.multi_head_attention_forward",),
-    "nn.MultiheadAttention": ("torch.nn.MultiheadAttention.forward", "torch._native_multi_head_attention"),
+    "nn.MultiheadAttention": (
+        "torch.nn.MultiheadAttention.forward",
+        "torch.nn.MultiheadAttention.__init__",
+        "torch._native_multi_head_attention",
+    ),
 }
 
 
@@ -55,7 +59,7 @@ def forbidden_names() -> set[str]:
     for paths in FORBIDDEN_APIS.values():
         for path in paths:
             *owner, last = path.split(".")
-            names.add(owner[-1] if last == "forward" else last)
+            names.add(owner[-1] if last in ("forward", "__init__") else last)
     return names
 
 

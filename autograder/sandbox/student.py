@@ -89,7 +89,9 @@ class Outcome:
     input_grads: list = field(default_factory=list)
     param_grads: dict = field(default_factory=dict)
     modules: list[str] = field(default_factory=list)
-    args_changed: bool = False  # plain (non-tensor) inputs changed, as the child reports it
+    #: arguments (positions, keyword names) the child says changed: metadata of tensors, items of lists.
+    #: Reported from inside the sandbox: it may take points away, never give them.
+    reported_changes: list[int | str] = field(default_factory=list)
 
 
 def describe_target(target, attr: str = "") -> str:
@@ -235,13 +237,10 @@ class Student:
         meta_guard: bool = False,
         modules: bool = False,
         watch: bool = True,
-        return_args: bool = False,
         **kwargs,
     ) -> Outcome:
         """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given)."""
         fields = {"args": list(args), "kwargs": kwargs, "meta_guard": meta_guard, "modules": modules, "watch": watch}
-        if return_args:
-            fields["return_args"] = True
         if grad is not None:
             fields["grad"] = grad
         start = time.perf_counter()
@@ -255,7 +254,7 @@ class Student:
             input_grads=reply.get("input_grads") or [],
             param_grads=reply.get("param_grads") or {},
             modules=[m for m in reply.get("modules", []) if isinstance(m, str)],
-            args_changed=reply.get("args_changed") is True,
+            reported_changes=_changed_args(reply.get("changed_args")),
         )
 
     def call(self, target, *args, attr: str = "", **kwargs):
@@ -286,3 +285,10 @@ class Student:
 
     def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
+
+
+def _changed_args(value) -> list[int | str]:
+    """The child's list of changed arguments, kept only as far as it names real positions and keywords."""
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:32] if (type(v) is int and 0 <= v < 64) or (type(v) is str and v.isidentifier())]

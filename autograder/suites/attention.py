@@ -345,14 +345,17 @@ def test_attention_uses_allowed_apis_only(student, seed):
 @on_devices
 def test_attention_is_vectorised(student, device, seed):
     """scaled_dot_product_attention is about as fast as a vectorised reference"""
-    inputs = [tuple(to(device, *random_inputs((1024, 16, 4), 16, 4, "padding", seed + i))) for i in range(3)]
+
+    def make_input(k: int) -> tuple:
+        return tuple(to(device, *random_inputs((1024, 16, 4), 16, 4, "padding", seed + k)))
+
     expect_fast(
         student,
         NAME,
-        inputs,
+        make_input,
         reference,
         device=device,
-        call=describe_call(NAME, inputs[0], ARG_NAMES),
+        call=describe_call(NAME, make_input(0), ARG_NAMES),
         cause="a Python loop over the batch or the queries is slow: one matmul does every row at once",
     )
 

@@ -24,7 +24,7 @@ class CheckFailed(AssertionError):
 
 
 class Inconclusive(Exception):
-    """A check that could not decide, for a reason that is not the student's fault: it passes, with a note."""
+    """A check that could not decide, for a reason that is not the student's fault: it is skipped, with the reason."""
 
 
 # (rtol, atol) for student against reference on the same device: the two may order their sums

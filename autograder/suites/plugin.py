@@ -9,6 +9,10 @@ fails with the message of the exception it raised (``CheckFailed`` carries a hin
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,6 +26,7 @@ from autograder.sandbox.launch import Limits
 from autograder.sandbox.student import Student, StudentFailure
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.suites.compare import CheckFailed, Inconclusive
+from autograder.suites.scan import suspicious_uses
 from autograder.suites.scoring import check_points, score
 
 EXCEPTION = pytest.StashKey[BaseException]()
@@ -110,13 +115,33 @@ def outcome(item: pytest.Item, reports) -> Check:
     )
     error = item.stash.get(EXCEPTION, None)
     if failed is not None and isinstance(error, Inconclusive) and failed.when == "call":
-        check.passed, check.message = True, str(error)
+        check.skipped, check.message = True, str(error)  # not decided: never counted as passed
     elif failed is not None:
-        check.message, check.hint = failure_message(error, failed)
+        message, hint = failure_message(error, failed)
+        check.message, check.hint = without_host_paths(message), without_host_paths(hint)
     elif skipped is not None:
         reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
         check.message = reason.removeprefix("Skipped: ")
     return check
+
+
+def _host_paths() -> list[tuple[str, str]]:
+    """Paths of the grading machine that a message must not show, longest first, with what stands in."""
+    paths = {os.getcwd(): "<cwd>", os.path.expanduser("~"): "~", sys.base_prefix: "<python>", sys.prefix: "<python>"}
+    paths[str(Path(__file__).resolve().parents[2])] = "<grader>"
+    return sorted(((p, r) for p, r in paths.items() if len(p) > 1), key=lambda pr: -len(pr[0]))
+
+
+HOST_PATHS = _host_paths()
+WORK_DIRS = re.compile(re.escape(tempfile.gettempdir().rstrip("/")) + r"/autograder-[\w.-]+")
+
+
+def without_host_paths(text: str) -> str:
+    """``text`` with the grading machine's own paths replaced (a degraded sandbox works in a host temp dir)."""
+    text = WORK_DIRS.sub("<work>", text)
+    for path, stand_in in HOST_PATHS:
+        text = text.replace(path, stand_in)
+    return text
 
 
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:
@@ -205,11 +230,12 @@ class Batch:
             self.grading.student = None
         result = PartResult(part, score(checks, points), max_score=sum(points.values()))
         if student.load_error is not None:
-            result.error = str(student.load_error)
+            result.error = without_host_paths(str(student.load_error))
         elif student.generation and not set(PARTS[part].names) & set(student.names):
             result.error = f"your code defines none of {', '.join(PARTS[part].names)}"
-        result.events = student.events[:20]
-        result.notes = list(student.notes)
+        result.events = [without_host_paths(e) for e in student.events[:20]]
+        result.notes = [without_host_paths(n) for n in student.notes]
+        result.flags = suspicious_uses(task.code)
         if self.draw is not None:
             result.figures = self.draw(items[0].module, self.grading.kept)
         return result

@@ -7,10 +7,13 @@ from autograder.records import Check
 
 
 def check_points(part: str, points: dict[str, float]) -> None:
-    """ValueError unless ``points`` (a suite's POINTS) are positive and add up to the part's total."""
+    """ValueError unless ``points`` (a suite's POINTS) add up to the part's total, none negative.
+
+    A group of 0 points holds diagnostics: checks that are reported, never scored.
+    """
     total = sum(points.values())
-    if abs(total - POINTS_PER_PART) > 1e-9 or any(p <= 0 for p in points.values()):
-        raise ValueError(f"the POINTS of {part} add up to {total:g}, not {POINTS_PER_PART:g}, or one is not positive")
+    if abs(total - POINTS_PER_PART) > 1e-9 or any(p < 0 for p in points.values()):
+        raise ValueError(f"the POINTS of {part} add up to {total:g}, not {POINTS_PER_PART:g}, or one is negative")
 
 
 def score(checks: list[Check], points: dict[str, float]) -> list[Check]:

@@ -285,17 +285,18 @@ def test_smooth_leaves_its_inputs_unchanged(student, seed):
 @on_devices
 def test_smooth_is_vectorised(student, device, seed):
     """smooth is about as fast as a vectorised reference"""
-    inputs = []
-    for k in range(4):
+
+    def make_input(k: int) -> tuple:
         g = generator(seed + k)
-        inputs.append((torch.randn(16, 20000, generator=g).to(device), (torch.rand(9, generator=g) + 0.1).to(device)))
+        return torch.randn(16, 20000, generator=g).to(device), (torch.rand(9, generator=g) + 0.1).to(device)
+
     expect_fast(
         student,
         "smooth",
-        inputs,
+        make_input,
         smooth,
         device=device,
-        call=describe_call("smooth", inputs[0]),
+        call=describe_call("smooth", make_input(0)),
         cause="a Python loop over the samples is slow: let F.conv1d (or unfold) slide the window",
     )
 

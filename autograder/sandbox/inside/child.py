@@ -19,7 +19,7 @@ import torch
 
 from .. import protocol, wire
 from .load import SUBMISSION, load_answers, public_callables
-from .watch import Watch, forbidden_functions
+from .watch import CALLED, Watch, forbidden_functions
 
 
 class Child:
@@ -114,16 +114,15 @@ class Child:
         if grad is not None:
             args, kwargs = _map_tensors((args, kwargs), lambda t: _leaf(t, leaves))
         watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
-        if message.get("return_args"):  # the grader compares these with what it sent
-            sent = _copy_plain((args, kwargs))
+        before = _snapshot(args, kwargs)
         if message.get("watch", True):
             with watch:
                 result = fn(*args, **kwargs)
         else:
             result = fn(*args, **kwargs)
-        reply = {"ok": True, "result": result, "apis": sorted(watch.seen)}
-        if message.get("return_args"):
-            reply["args_changed"] = _copy_plain((args, kwargs)) != sent
+        reply = {"ok": True, "result": result, "apis": sorted(watch.seen | CALLED)}
+        after = _snapshot(args, kwargs)
+        reply["changed_args"] = [key for key, value in before.items() if after.get(key) != value]
         if grad is not None:
             reply.update(self.gradients(fn, result, leaves, grad))
         if message.get("modules"):
@@ -189,12 +188,22 @@ class Child:
 
 
 def _copy_plain(obj):
-    """A deep copy of plain Python data (lists, dicts, strings), for comparing before and after."""
+    """A deep copy of plain data, for comparing before and after: a tensor by its metadata (shape,
+    strides, storage offset, dtype, device), lists and dicts by their items, anything else by identity."""
+    if isinstance(obj, torch.Tensor):
+        return ("tensor", tuple(obj.shape), obj.stride(), obj.storage_offset(), str(obj.dtype), str(obj.device))
     if type(obj) in (list, tuple):
         return type(obj)(_copy_plain(x) for x in obj)
     if type(obj) is dict:
         return {k: _copy_plain(v) for k, v in obj.items()}
     return obj if type(obj) in (str, int, float, bool, type(None)) else id(obj)
+
+
+def _snapshot(args, kwargs) -> dict:
+    """Every argument (position or keyword) as ``_copy_plain`` sees it."""
+    found: dict = {i: _copy_plain(a) for i, a in enumerate(args)}
+    found.update({k: _copy_plain(v) for k, v in kwargs.items()})
+    return found
 
 
 def _module_types(obj) -> list[str]:

@@ -1,4 +1,10 @@
-"""The torch watch: records calls of forbidden APIs, and holds meta-device runs to CUDA's rules.
+"""The torch watch: forbidden APIs fail loudly, calls of them are recorded, meta runs keep CUDA's rules.
+
+``forbid`` runs in the zygote, before any student code: every forbidden function (protocol's list,
+and every aten operator with "attention" in its name, however it is reached: ``F.``, ``torch.``,
+``torch._C._nn.``, ``torch.ops.aten.``) is replaced by a stub that raises, and
+``nn.MultiheadAttention`` (subclasses too) cannot be built. A submission that uses one of them gets
+a wrong result, whatever it does to hide the call; the recorded call only names the cause.
 
 PyTorch lets a CPU tensor meet a meta tensor in some operations (F.conv1d) where CUDA would
 refuse; the guard holds meta runs to CUDA's rule, so that a tensor left on the CPU is caught
@@ -24,15 +30,61 @@ def _resolve(path: str):
     return obj
 
 
+_ORIGINALS: dict = {}
+#: Forbidden APIs that student code called (through a stub), for the report.
+CALLED: set[str] = set()
+
+
 def forbidden_functions() -> dict:
-    """Function object -> the name a report uses, for every forbidden API this torch has."""
-    found = {}
+    """The original function objects -> the name a report uses, for every forbidden API this torch has."""
+    if not _ORIGINALS:
+        for name, paths in FORBIDDEN_APIS.items():
+            for path in paths:
+                fn = _resolve(path)
+                if fn is not None:
+                    _ORIGINALS[fn] = name
+    return _ORIGINALS
+
+
+def _stub(name: str):
+    def forbidden(*args, **kwargs):
+        CALLED.add(name)
+        raise RuntimeError(f"this exercise does not allow {name}: write it with tensor operations")
+
+    forbidden.__name__ = name.rsplit(".", 1)[-1]
+    return forbidden
+
+
+def _replace(owner, attr: str, value) -> None:
+    try:
+        setattr(owner, attr, value)
+    except (AttributeError, TypeError):  # an extension type that takes no attributes: nothing to reach there
+        pass
+
+
+def forbid() -> None:
+    """Replace every forbidden function by a stub that raises (in this process and its children)."""
+    forbidden_functions()  # keep the originals, for the watch
     for name, paths in FORBIDDEN_APIS.items():
         for path in paths:
-            fn = _resolve(path)
-            if fn is not None:
-                found[fn] = name
-    return found
+            *owner_path, attr = path.split(".")
+            owner = _resolve(".".join(owner_path)) if len(owner_path) > 1 else torch
+            if owner is not None and hasattr(owner, attr) and attr != "__init__":
+                _replace(owner, attr, _stub(name))
+    for op in torch._C._dispatch_get_all_op_names():
+        if op.startswith("aten::") and "attention" in op:
+            base = op.removeprefix("aten::").split(".")[0]
+            stub = _stub(f"torch.ops.aten.{base}")
+            _replace(torch.ops.aten, base, stub)
+            for owner in (torch, torch._C._VariableFunctions, torch._C._nn):
+                if hasattr(owner, base):
+                    _replace(owner, base, stub)
+
+    def no_multihead_attention(self, *args, **kwargs):
+        CALLED.add("nn.MultiheadAttention")
+        raise RuntimeError("this exercise does not allow nn.MultiheadAttention: write the heads yourself")
+
+    torch.nn.MultiheadAttention.__init__ = no_multihead_attention
 
 
 class Watch:
