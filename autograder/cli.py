@@ -25,7 +25,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--json", type=Path, metavar="FILE", help="write the report here (and resume from it)")
     g.add_argument("--force", action="store_true", help="grade again what the --json report already holds")
     options.add_arguments(g)
-    g.add_argument("--quiet", action="store_true", help="no tables, only the summary")
+    g.add_argument("--quiet", action="store_true", help="only the class table and the summary")
+    g.add_argument("--verbose", action="store_true", help="every failed check, not one line per group")
 
     c = verbs.add_parser("course", help="set up an nbgrader course")
     cverbs = c.add_subparsers(dest="course_verb", required=True)
@@ -48,7 +49,7 @@ def _interrupt(signum, frame) -> None:
 
 def grade(args) -> int:
     from autograder.grade import UsageError, grade
-    from autograder.report import submission_table, summary
+    from autograder.report import class_table, submission_table, summary
 
     if args.jobs < 0:
         print("autograder grade: --jobs must be at least 0 (0: one per core)", file=sys.stderr)
@@ -85,8 +86,12 @@ def grade(args) -> int:
         return 130
     if not args.quiet:
         for record in report.submissions:
-            print(submission_table(record))
+            print(submission_table(record, verbose=args.verbose))
             print()
+    table = class_table(report)
+    if table:
+        print(table)
+        print()
     print(summary(report, time.monotonic() - start))
     return 0
 

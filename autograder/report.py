@@ -1,45 +1,114 @@
-"""Reports for people: a table per submission, and a summary of the batch."""
+"""Reports for people in a terminal: a few lines per submission, a class table, a summary.
+
+Every line fits ``WIDTH`` columns. By default a submission shows its part scores and one line per
+group of checks that lost points (its first message); ``verbose`` shows every failed check.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
+from autograder.parts import PARTS
 from autograder.records import Check, Report, SubmissionRecord
+
+WIDTH = 100
 
 
 def _score(score: float, max_score: float) -> str:
     return f"{score:g} / {max_score:g}"
 
 
+def _fit(text: str, width: int = WIDTH) -> str:
+    """One line of at most ``width`` columns: its indent kept, newlines folded, the end cut with an ellipsis."""
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    text = indent + " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
-    """A submission's part scores, and every failed check with its message and hint."""
-    lines = [f"{record.path}  {_score(record.score, record.max_score)}"]
+    """A submission's part scores, and what lost points: one line per group, or every check if ``verbose``."""
+    lines = [_fit(f"{record.path}  {_score(record.score, record.max_score)}")]
     if record.error:
-        lines.append(f"  error: {record.error}")
+        lines.append(_fit(f"  error: {record.error}"))
     if record.note:
-        lines.append(f"  note: {record.note}")
+        lines.append(_fit(f"  note: {record.note}"))
     for part in record.parts:
         failed = [c for c in part.checks if c.failed]
         skipped = [c for c in part.checks if c.skipped]
         counts = f"{len(part.checks) - len(failed) - len(skipped)} passed, {len(failed)} failed, {len(skipped)} skipped"
         lines.append(f"  {part.part:<10} {_score(part.score, part.max_score):>11}   {counts}")
         if part.error:
-            lines.append(f"    error: {part.error}")
+            lines.append(_fit(f"    error: {part.error}"))
             if not verbose:
                 continue
-        lines.extend(f"    note: {note}" for note in part.notes)
-        lines.extend(f"    flag for a TA: {flag}" for flag in part.flags)
-        same: dict[tuple[str, str], list[Check]] = {}
-        for check in failed:
-            same.setdefault((check.message, check.hint), []).append(check)
-        for (message, hint), group in same.items():
-            if len(group) > 2 and not verbose:  # one cause, many checks: say it once
-                lines.append(f"    x {len(group)} checks ({group[0].name}, ...): {message}")
-            else:
-                lines.extend(f"    x {c.name} ({c.device}): {message}" for c in group)
-            if hint:
-                lines.append(f"      hint: {hint}")
-        lines.extend(f"    ~ {c.name} ({c.device}): {c.message}" for c in part.checks if c.passed and c.message)
+        lines.extend(_fit(f"    note: {note}") for note in part.notes)
+        lines.extend(_fit(f"    flag for a TA: {flag}") for flag in part.flags)
+        lines.extend(_verbose(failed, part.checks) if verbose else _by_group(failed))
+    return "\n".join(lines)
+
+
+def _by_group(failed: list[Check]) -> list[str]:
+    """One line per group that lost points: how much, and the first failed check's message and hint."""
+    groups: dict[str, list[Check]] = {}
+    for check in failed:
+        groups.setdefault(check.group, []).append(check)
+    lines = []
+    for group, checks in groups.items():
+        lost = sum(c.max_points for c in checks)
+        first = checks[0]
+        more = f" (+{len(checks) - 1} more)" if len(checks) > 1 else ""
+        lines.append(_fit(f"    x {group}, -{lost:.2g}{more}: {first.message}"))
+        if first.hint:
+            lines.append(_fit(f"      hint: {first.hint}"))
+    return lines
+
+
+def _verbose(failed: list[Check], checks: list[Check]) -> list[str]:
+    lines = []
+    same: dict[tuple[str, str], list[Check]] = {}
+    for check in failed:
+        same.setdefault((check.message, check.hint), []).append(check)
+    for (message, hint), group in same.items():
+        if len(group) > 2:  # one cause, many checks: say it once
+            lines.append(f"    x {len(group)} checks ({group[0].name}, ...): {message}")
+        else:
+            lines.extend(f"    x {c.name} ({c.device}): {message}" for c in group)
+        if hint:
+            lines.append(f"      hint: {hint}")
+    lines.extend(f"    ~ {c.name} ({c.device}): {c.message}" for c in checks if c.passed and c.message)
+    return lines
+
+
+def _who(record: SubmissionRecord) -> str:
+    """The row a record belongs to: its student (in an nbgrader tree), else its file."""
+    return getattr(record, "student", "") or record.path
+
+
+def _fit_left(text: str, width: int) -> str:
+    """A path cut at its start: the end of a path says more."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def class_table(report: Report) -> str:
+    """Student (or file) by part, and the total: one row each, in the order graded."""
+    parts = [p for p in PARTS if any(r.part(p) for r in report.submissions)]
+    rows: dict[str, dict[str, float]] = {}
+    maxima: dict[str, float] = {}
+    for record in report.submissions:
+        row = rows.setdefault(_who(record), {})
+        for part in record.parts:
+            row[part.part] = row.get(part.part, 0.0) + part.score
+            maxima[part.part] = part.max_score
+    if not rows or not parts:
+        return ""
+    width = min(max(len(w) for w in rows) + 2, WIDTH - 10 * (len(parts) + 1))
+    header = f"{'':<{width}}" + "".join(f"{p[:9]:>10}" for p in parts) + f"{'total':>10}"
+    lines = [header]
+    for who, row in rows.items():
+        cells = "".join(f"{row[p]:>10g}" if p in row else f"{'-':>10}" for p in parts)
+        lines.append(f"{_fit_left(who, width - 2):<{width}}{cells}{sum(row.values()):>10g}")
+    out_of = "".join(f"{maxima.get(p, 0):>10g}" for p in parts)
+    lines.append(f"{'(out of)':<{width}}{out_of}{sum(maxima.get(p, 0) for p in parts):>10g}")
     return "\n".join(lines)
 
 
@@ -47,11 +116,13 @@ def summary(report: Report, seconds: float) -> str:
     env = report.environment
     skipped = Counter(c.message for r in report.submissions for p in r.parts for c in p.checks if c.skipped)
     lines = [
-        f"Graded {len(report.submissions)} submission(s) in {seconds:.1f} s on "
-        f"{', '.join(env.get('devices', [])) or '-'}; sandbox: {env.get('sandbox', '-')}."
+        _fit(
+            f"Graded {len(report.submissions)} submission(s) in {seconds:.1f} s on "
+            f"{', '.join(env.get('devices', [])) or '-'}; sandbox: {env.get('sandbox', '-')}."
+        )
     ]
     if env.get("reused"):
         lines.append(f"  {env['reused']} submission(s) kept from the earlier report (--force grades them again)")
     for reason, count in skipped.most_common():
-        lines.append(f"  {count} check(s) skipped: {reason}")
+        lines.append(_fit(f"  {count} check(s) skipped: {reason}"))
     return "\n".join(lines)

@@ -118,7 +118,9 @@ def outcome(item: pytest.Item, reports) -> Check:
         check.skipped, check.message = True, str(error)  # not decided: never counted as passed
     elif failed is not None:
         message, hint = failure_message(error, failed)
-        check.message, check.hint = without_host_paths(message), without_host_paths(hint)
+        hidden = getattr(item.module, "HIDDEN", set())
+        check.message = without_hidden(without_host_paths(message), hidden)
+        check.hint = without_hidden(without_host_paths(hint), hidden)
     elif skipped is not None:
         reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
         check.message = reason.removeprefix("Skipped: ")
@@ -142,6 +144,35 @@ def without_host_paths(text: str) -> str:
     for path, stand_in in HOST_PATHS:
         text = text.replace(path, stand_in)
     return text
+
+
+_hidden_pattern: tuple[int, re.Pattern | None] = (0, None)
+
+
+def without_hidden(text: str, hidden: set[str]) -> str:
+    """``text`` with the words of hidden inputs (a suite's ``HIDDEN``) replaced, and tensor reprs cut to their name."""
+    global _hidden_pattern
+    if hidden:
+        if _hidden_pattern[0] != len(hidden):
+            words = sorted(hidden, key=len, reverse=True)
+            _hidden_pattern = (len(hidden), re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)"))
+        text = _hidden_pattern[1].sub("<a hidden word>", text)
+    return _without_tensor_values(text)
+
+
+def _without_tensor_values(text: str) -> str:
+    """``tensor([[0.1, ...]])`` -> ``tensor(...)``: a student's exception may print a hidden input."""
+    out, i = [], 0
+    while (start := text.find("tensor(", i)) != -1:
+        depth, j = 0, start + len("tensor")
+        while j < len(text):
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        out.append(text[i:start] + "tensor(...)")
+        i = j
+    return "".join(out) + text[i:]
 
 
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:

@@ -25,6 +25,9 @@ POINTS = {
     "speed": 2.0,
 }
 
+SHOWN = {*(w for s in NOTEBOOK for w in s.split()), "<pad>", "<unk>"}  # what the student has seen
+#: Words of the hidden corpora: no message shows them (the plugin hides them, whoever wrote the message).
+HIDDEN: set[str] = set()
 SYLLABLES = ["ba", "de", "ik", "op", "zit", "werk", "nk", "is", "het", "ru", "la", "mo", "ven", "tor"]
 
 
@@ -41,6 +44,7 @@ def random_corpus(seed: int, sentences: int = 14, distinct: int = 30, longest: i
         seen.add(word)
         words.append(word)
     weights = [1 / (rank + 1) for rank in range(distinct)]
+    HIDDEN.update(w for w in words if w not in SHOWN)
     return [" ".join(rng.choices(words, weights, k=rng.randint(1, longest))) for _ in range(sentences)]
 
 
@@ -51,8 +55,6 @@ def probes(corpus: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------- naming words without showing them
-
-SHOWN = {*(w for s in NOTEBOOK for w in s.split()), "<pad>", "<unk>"}  # what the student has seen
 
 
 def word_label(word: str, corpus: list[str]) -> str:
@@ -68,14 +70,6 @@ def word_label(word: str, corpus: list[str]) -> str:
     return f"number {ranked.index(word) + 1} of the corpus by frequency, seen {counts[word]} times"
 
 
-def hide_words(text: str, corpus: list[str]) -> str:
-    """``text`` (a message, perhaps the student's) with every quoted word of a hidden corpus hidden."""
-    for word in sorted({w for s in corpus for w in s.split()} - SHOWN, key=len, reverse=True):
-        for quoted in (repr(word), f'"{word}"'):
-            text = text.replace(quoted, "<a word of the hidden corpus>")
-    return text
-
-
 # ---------------------------------------------------------------- the student's vocabulary
 
 
@@ -89,9 +83,7 @@ def observe(student, v, words: list[str], corpus: list[str] = ()) -> tuple[list,
         return student.lookup(v, words), student.len(v), student.lookup(v, words, how="contains")
     except StudentError as error:
         if error.isinstance("KeyError"):
-            raise CheckFailed(
-                hide_words(str(error), list(corpus)), "unknown words must give 1 ('<unk>'), never KeyError"
-            ) from None
+            raise CheckFailed(str(error), "unknown words must give 1 ('<unk>'), never KeyError") from None
         raise
 
 
