@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     init = cverbs.add_parser("init", help="create a course directory wired to the hidden suites")
     init.add_argument("directory", type=Path)
     init.add_argument("--force", action="store_true", help="rewrite the configuration and sources of a course")
+    init.add_argument(
+        "--exchange", type=Path, metavar="DIR", help="nbgrader's exchange directory (default: DIRECTORY/exchange)"
+    )
     return top
 
 
@@ -119,14 +122,15 @@ def grade(args) -> int:
 
 
 def course(args) -> int:
-    from autograder.nbgrader.course import CourseError, init
+    from autograder.nbgrader.course import CourseError, configured_exchange, init
 
     try:
-        path = init(directory=args.directory, force=args.force)
+        path = init(directory=args.directory, force=args.force, exchange=args.exchange)
     except CourseError as error:
         print(f"autograder course init: {error}", file=sys.stderr)
         return 2
-    print(f"Course ready in {path}. Next: cd {path} && nbgrader generate_assignment attention")
+    exchange = configured_exchange(path / "nbgrader_config.py")
+    print(f"Course ready in {path}, exchange in {exchange}. Next: cd {path} && nbgrader generate_assignment attention")
     return 0
 
 
