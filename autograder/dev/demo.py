@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if course.exists():
         config = course / "nbgrader_config.py"
         if not config.exists() or config.read_text() != config_text(exchange_dir(course)):
-            print(f"{course} exists and is not a demo course: not touching it", file=sys.stderr)
+            print(
+                f"{course} exists and is not a demo course of this version: not touching it (remove it to start again)",
+                file=sys.stderr,
+            )
             return 2
         shutil.rmtree(course)  # a previous demo: start again
     start = time.monotonic()
