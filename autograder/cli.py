@@ -21,7 +21,9 @@ def parser() -> argparse.ArgumentParser:
     verbs = top.add_subparsers(dest="verb", required=True)
 
     g = verbs.add_parser("grade", help="grade notebooks or .py files with the hidden suites")
-    g.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a .ipynb or .py file")
+    g.add_argument(
+        "submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a .ipynb or .py file, or a directory of them"
+    )
     g.add_argument("--part", action="append", choices=list(PARTS), help="grade for this part (repeatable)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to run the checks")
     g.add_argument("--json", type=Path, metavar="FILE", help="write the report here (and resume from it)")

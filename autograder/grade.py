@@ -92,7 +92,10 @@ def grade(
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Grade ``submissions``; the report: ``{"environment": ..., "submissions": [...]}``."""
+    """Grade ``submissions`` (files, or directories of them); the report: ``{"environment": ..., "submissions": [...]}``.
+
+    UsageError (nothing graded) for a path that does not exist or a directory without submissions.
+    """
     if not submissions:
         raise UsageError("no submission given")
     for part in parts or ():
@@ -107,8 +110,12 @@ def grade(
 
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: CUDA is not available on this machine")
+    try:
+        paths = submission.expand(submissions)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
     json_path = Path(json_path) if json_path is not None else None
-    subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(submissions)]
+    subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(paths)]
     records: list[dict | None] = [None] * len(subs)
     earlier = {} if force else previous_records(json_path)
     todo = []

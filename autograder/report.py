@@ -11,9 +11,12 @@ def _score(score: float, max_score: float) -> str:
 
 def submission_table(record: dict, verbose: bool = False) -> str:
     """A submission's part scores, and every failed check with its message and hint."""
-    lines = [f"{record['path']}  {_score(record['score'], record['max_score'])}"]
-    if record.get("error"):
-        lines.append(f"  error: {record['error']}")
+    if not record["max_score"]:  # no part to grade it for: "0 / 0" would hide why
+        lines = [f"{record['path']}  not graded: {record.get('error') or 'no part to grade it for'}"]
+    else:
+        lines = [f"{record['path']}  {_score(record['score'], record['max_score'])}"]
+        if record.get("error"):
+            lines.append(f"  error: {record['error']}")
     if record.get("note"):
         lines.append(f"  note: {record['note']}")
     for part in record.get("parts", []):
@@ -50,10 +53,14 @@ def summary(report: dict, seconds: float) -> str:
     skipped = Counter(
         c["message"] for r in records for p in r.get("parts", []) for c in p.get("checks", []) if c["skipped"]
     )
+    graded = [r for r in records if r["max_score"]]
     lines = [
-        f"Graded {len(records)} submission(s) in {seconds:.1f} s on {', '.join(env.get('devices', [])) or '-'}; "
+        f"Graded {len(graded)} submission(s) in {seconds:.1f} s on {', '.join(env.get('devices', [])) or '-'}; "
         f"sandbox: {env.get('sandbox', '-')}."
     ]
+    for record in records:
+        if not record["max_score"]:
+            lines.append(f"  not graded: {record['path']}: {record.get('error') or 'no part to grade it for'}")
     if env.get("reused"):
         lines.append(f"  {env['reused']} submission(s) kept from the earlier report (--force grades them again)")
     for reason, count in skipped.most_common():
