@@ -20,7 +20,9 @@ def parser() -> argparse.ArgumentParser:
     verbs = top.add_subparsers(dest="verb", required=True)
 
     g = verbs.add_parser("grade", help="grade notebooks or .py files with the hidden suites")
-    g.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a .ipynb or .py file")
+    g.add_argument(
+        "submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a .ipynb or .py file, or a directory of them"
+    )
     g.add_argument("--part", action="append", choices=list(PARTS), help="grade for this part (repeatable)")
     g.add_argument("--json", type=Path, metavar="FILE", help="write the report here (and resume from it)")
     g.add_argument("--force", action="store_true", help="grade again what the --json report already holds")
@@ -33,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     init = cverbs.add_parser("init", help="create a course directory wired to the hidden suites")
     init.add_argument("directory", type=Path)
     init.add_argument("--force", action="store_true", help="rewrite the configuration and sources of a course")
+    init.add_argument(
+        "--exchange", type=Path, metavar="DIR", help="nbgrader's exchange directory (default: DIRECTORY/exchange)"
+    )
     return top
 
 
@@ -97,14 +102,15 @@ def grade(args) -> int:
 
 
 def course(args) -> int:
-    from autograder.nbgrader.course import CourseError, init
+    from autograder.nbgrader.course import CourseError, configured_exchange, init
 
     try:
-        path = init(directory=args.directory, force=args.force)
+        path = init(directory=args.directory, force=args.force, exchange=args.exchange)
     except CourseError as error:
         print(f"autograder course init: {error}", file=sys.stderr)
         return 2
-    print(f"Course ready in {path}. Next: cd {path} && nbgrader generate_assignment attention")
+    exchange = configured_exchange(path / "nbgrader_config.py")
+    print(f"Course ready in {path}, exchange in {exchange}. Next: cd {path} && nbgrader generate_assignment attention")
     return 0
 
 

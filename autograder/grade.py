@@ -94,7 +94,9 @@ def grade(
     progress: bool = True,
     on_record: Callable[[SubmissionRecord], None] | None = None,
 ) -> Report:
-    """Grade ``submissions``: a record for each, in the order given (``Report.to_json()`` is the JSON report).
+    """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
+    is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
+    submissions.
 
     ``on_record`` gets each record as soon as it is graded, in the order they finish.
     """
@@ -111,8 +113,12 @@ def grade(
 
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: CUDA is not available on this machine")
+    try:
+        paths = submission.expand(submissions)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
     json_path = Path(json_path) if json_path is not None else None
-    subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(submissions)]
+    subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(paths)]
     records: list[SubmissionRecord | None] = [None] * len(subs)
     earlier = {} if force else previous_records(json_path)
     todo = []

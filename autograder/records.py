@@ -92,6 +92,7 @@ class SubmissionRecord:
     parts: list[PartResult] = field(default_factory=list)
     error: str = ""
     note: str = ""
+    student: str = ""  # in an nbgrader tree, whose folder it was in
 
     @property
     def score(self) -> float:
@@ -107,13 +108,17 @@ class SubmissionRecord:
         return next((p for p in self.parts if p.part == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "path": self.path,
-            "sha256": self.sha256,
-            "score": self.score,
-            "max_score": self.max_score,
-            "parts": [p.to_json() for p in self.parts],
-        }
+        data: dict[str, Any] = {"path": self.path}
+        if self.student:
+            data["student"] = self.student
+        data.update(
+            {
+                "sha256": self.sha256,
+                "score": self.score,
+                "max_score": self.max_score,
+                "parts": [p.to_json() for p in self.parts],
+            }
+        )
         if self.error:
             data["error"] = self.error
         if self.note:
@@ -132,6 +137,7 @@ class SubmissionRecord:
             parts=parts,
             error=data.get("error", ""),
             note=data.get("note", ""),
+            student=data.get("student", ""),
         )
 
 

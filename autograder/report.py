@@ -6,6 +6,7 @@ group of checks that lost points (its first message); ``verbose`` shows every fa
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 
 from autograder.parts import PARTS
@@ -19,26 +20,35 @@ def _score(score: float, max_score: float) -> str:
 
 
 def _fit(text: str, width: int = WIDTH) -> str:
-    """One line of at most ``width`` columns: its indent kept, newlines folded, the end cut with an ellipsis."""
-    indent = text[: len(text) - len(text.lstrip(" "))]
-    text = indent + " ".join(text.split())
+    """One line of at most ``width`` columns: newlines folded, the end cut with an ellipsis."""
+    text = text.replace("\r", " ").replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _wrap(text: str) -> str:
+    """A line that must be read whole (why a file was not graded): wrapped within ``WIDTH`` columns."""
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    lines = textwrap.wrap(text.replace("\n", " "), WIDTH, subsequent_indent=indent + "    ", break_on_hyphens=False)
+    return "\n".join(lines)
 
 
 def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
     """A submission's part scores, and what lost points: one line per group, or every check if ``verbose``."""
-    lines = [_fit(f"{record.path}  {_score(record.score, record.max_score)}")]
-    if record.error:
-        lines.append(_fit(f"  error: {record.error}"))
+    if not record.max_score:  # no part to grade it for: "0 / 0" would hide why
+        lines = [_wrap(f"{record.path}  not graded: {record.error or 'no part to grade it for'}")]
+    else:
+        lines = [_fit(f"{record.path}  {_score(record.score, record.max_score)}")]
+        if record.error:
+            lines.append(_wrap(f"  error: {record.error}"))
     if record.note:
-        lines.append(_fit(f"  note: {record.note}"))
+        lines.append(_wrap(f"  note: {record.note}"))
     for part in record.parts:
         failed = [c for c in part.checks if c.failed]
         skipped = [c for c in part.checks if c.skipped]
         counts = f"{len(part.checks) - len(failed) - len(skipped)} passed, {len(failed)} failed, {len(skipped)} skipped"
         lines.append(f"  {part.part:<10} {_score(part.score, part.max_score):>11}   {counts}")
         if part.error:
-            lines.append(_fit(f"    error: {part.error}"))
+            lines.append(_wrap(f"    error: {part.error}"))
             if not verbose:
                 continue
         lines.extend(_fit(f"    note: {note}") for note in part.notes)
@@ -81,7 +91,7 @@ def _verbose(failed: list[Check], checks: list[Check]) -> list[str]:
 
 def _who(record: SubmissionRecord) -> str:
     """The row a record belongs to: its student (in an nbgrader tree), else its file."""
-    return getattr(record, "student", "") or record.path
+    return record.student or record.path
 
 
 def _fit_left(text: str, width: int) -> str:
@@ -115,12 +125,16 @@ def class_table(report: Report) -> str:
 def summary(report: Report, seconds: float) -> str:
     env = report.environment
     skipped = Counter(c.message for r in report.submissions for p in r.parts for c in p.checks if c.skipped)
+    graded = [r for r in report.submissions if r.max_score]
     lines = [
         _fit(
-            f"Graded {len(report.submissions)} submission(s) in {seconds:.1f} s on "
+            f"Graded {len(graded)} submission(s) in {seconds:.1f} s on "
             f"{', '.join(env.get('devices', [])) or '-'}; sandbox: {env.get('sandbox', '-')}."
         )
     ]
+    for record in report.submissions:
+        if not record.max_score:
+            lines.append(_wrap(f"  not graded: {record.path}: {record.error or 'no part to grade it for'}"))
     if env.get("reused"):
         lines.append(f"  {env['reused']} submission(s) kept from the earlier report (--force grades them again)")
     for reason, count in skipped.most_common():

@@ -2,7 +2,8 @@
 
 A notebook is graded by the code of its nbgrader answer cells (``solution`` in the cell's nbgrader
 metadata), in order; a ``.py`` file by its whole text. Nothing here runs the code: names are
-found by parsing it. A file that cannot be read gives a ``Submission`` with an ``error``.
+found by parsing it. A file that cannot be read, or is not a submission, gives a ``Submission``
+with an ``error``. A directory stands for the notebooks and ``.py`` files in it (``expand``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from autograder.parts import PARTS
 from autograder.records import SubmissionRecord
 
 MAX_BYTES = 20 << 20
+SUFFIXES = (".ipynb", ".py")
 
 
 @dataclass
@@ -30,10 +34,13 @@ class Submission:
     note: str = ""
     sha256: str = ""
     index: int = 0
+    student: str = ""  # in an nbgrader tree, the student whose folder holds it
 
     def record(self) -> SubmissionRecord:
         """The start of this submission's record: its parts are added as they are graded."""
-        return SubmissionRecord(self.path, self.sha256, list(self.parts), error=self.error, note=self.note)
+        return SubmissionRecord(
+            self.path, self.sha256, list(self.parts), error=self.error, note=self.note, student=self.student
+        )
 
 
 def defined_names(code: str) -> set[str] | None:
@@ -85,10 +92,56 @@ def notebook_code(nb: dict) -> tuple[str, str, str]:
     return "\n".join(lines) + "\n", part, "no nbgrader answer cells: graded every code cell"
 
 
+def _submissions_in(directory: Path) -> list[Path]:
+    """The notebooks and .py files under ``directory``, sorted; hidden folders and __pycache__ skipped."""
+    found = []
+    for folder, subfolders, files in os.walk(directory):
+        # .ipynb_checkpoints holds Jupyter's autosaves, not what the student handed in
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d != "__pycache__"]
+        found += [Path(folder, f) for f in files if f.endswith(SUFFIXES) and not f.startswith(".")]
+    return sorted(found)
+
+
+def expand(paths: Sequence[Path | str]) -> list[Path]:
+    """The files to grade, in order: each file as given, each directory as the submissions in it.
+
+    A path given twice is graded once. FileNotFoundError for a path that does not exist or a
+    directory that holds no notebook or .py file.
+    """
+    files: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            inside = _submissions_in(path)
+            if not inside:
+                raise FileNotFoundError(f"{path} holds no notebook (.ipynb) or .py file")
+            files.update(dict.fromkeys(inside))
+        elif path.exists():
+            files[path] = None
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+    return list(files)
+
+
+def student_of(path: Path) -> str:
+    """The student of a file in an nbgrader tree, else "".
+
+    ``<course>/submitted/<student>/<assignment>/<file>``, or the same shape under any folder of a
+    course (``autograded/``, a renamed ``submitted/``): a course is a folder with an
+    ``nbgrader_config.py``.
+    """
+    parents = path.absolute().parents
+    if len(parents) > 3 and (parents[2].name == "submitted" or (parents[3] / "nbgrader_config.py").is_file()):
+        return parents[1].name
+    return ""
+
+
 def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Submission:
     """Read a submission; ``parts`` overrides which parts it is graded for."""
     path = Path(path)
-    sub = Submission(path=str(path), index=index)
+    sub = Submission(path=str(path), index=index, student=student_of(path))
+    if path.suffix not in SUFFIXES:
+        sub.error = f"{path.name} is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
+        return sub
     try:
         data = path.read_bytes()[: MAX_BYTES + 1]
         if len(data) > MAX_BYTES:
@@ -97,10 +150,8 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
         text = data.decode("utf-8")
         if path.suffix == ".ipynb":
             sub.code, named, sub.note = notebook_code(json.loads(text))
-        elif path.suffix == ".py":
-            sub.code, named = text, ""
         else:
-            raise ValueError("it is neither a notebook (.ipynb) nor a Python file (.py)")
+            sub.code, named = text, ""
     except (OSError, ValueError, UnicodeDecodeError, RecursionError) as error:
         sub.error = f"could not read {path.name}: {error}"
         sub.parts = list(parts) if parts else ([path.stem] if path.stem in PARTS else [])

@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
-from autograder.dev.examples import reference_code
+from autograder.dev.examples import notebook, reference_code
 from tests.conftest import ROOT
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
@@ -32,12 +33,28 @@ def test_the_command_is_installed():
         (["grade", "x.py", "--jobs", "-1"], "--jobs must be at least 0"),
         (["grade", "x.py", "--memory", "0"], "the memory limit must be greater than 0, got 0"),
         (["grade", "x.py", "--device", "tpu"], "invalid choice: 'tpu'"),
+        (["grade", "missing.ipynb"], "autograder grade: missing.ipynb: no such file or directory\n"),
         (["course"], "the following arguments are required"),
     ],
 )
 def test_usage_errors_exit_2(args, says):
     done = run(*args)
     assert done.returncode == 2 and says in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_file_that_is_not_a_submission_is_reported_not_graded_and_not_as_0_of_0(tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes")
+    done = run("grade", "notes.txt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    reason = "notes.txt is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
+    lines = done.stdout.splitlines()
+    assert " ".join(line.strip() for line in lines[:2]) == f"notes.txt  not graded: {reason}"
+    assert lines[3].startswith("Graded 0 submission(s) in ")
+    assert max(map(len, lines)) <= 100
+    assert lines[3].endswith("sandbox: not started: nothing to grade.")
+    assert " ".join(line.strip() for line in lines[4:]) == f"not graded: notes.txt: {reason}"
+    assert "0 / 0" not in done.stdout
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
@@ -61,6 +78,28 @@ def test_a_batch_prints_tables_progress_and_writes_json(tmp_path):
     report = json.loads((tmp_path / "out.json").read_text())
     assert [r["score"] for r in report["submissions"]] == [10.0, 0.0]
     assert not (tmp_path / "out.json.journal").exists()
+
+
+@pytest.mark.slow
+def test_an_nbgrader_tree_is_graded_notebook_by_notebook_with_each_record_naming_its_student(tmp_path):
+    submitted = tmp_path / "submitted"
+    for student, code in [("ada", reference_code("smoother")), ("bob", None)]:
+        folder = submitted / student / "attention"
+        (folder / ".ipynb_checkpoints").mkdir(parents=True)
+        stub = ROOT / "assignments" / "smoother.ipynb"
+        nbformat.write(notebook("smoother", code) if code else nbformat.read(stub, 4), folder / "smoother.ipynb")
+        shutil.copy(stub, folder / ".ipynb_checkpoints" / "smoother-checkpoint.ipynb")
+        (folder / "timestamp.txt").write_text("2026-12-01 09:00:00.000000 UTC")
+    done = run("grade", "submitted", "--json", "out.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "submitted/ada/attention/smoother.ipynb  10 / 10" in done.stdout
+    assert "submitted/bob/attention/smoother.ipynb  0 / 10" in done.stdout
+    assert "Graded 2 submission(s)" in done.stdout
+    records = json.loads((tmp_path / "out.json").read_text())["submissions"]
+    assert [(r["path"], r["student"], [p["part"] for p in r["parts"]], r["score"]) for r in records] == [
+        ("submitted/ada/attention/smoother.ipynb", "ada", ["smoother"], 10.0),
+        ("submitted/bob/attention/smoother.ipynb", "bob", ["smoother"], 0.0),
+    ]
 
 
 @pytest.mark.slow

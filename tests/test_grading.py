@@ -68,7 +68,6 @@ def graded(tmp_path_factory):
     for name, content in BROKEN.items():
         (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
         paths.append(d / name)
-    paths.append(d / "missing.py")
     report = grade(submissions=paths, json_path=d / "report.json", progress=False).to_json()
     return {record["path"].rsplit("/", 1)[-1]: record for record in report["submissions"]}, report
 
@@ -158,16 +157,15 @@ def test_the_json_report_has_the_documented_fields(graded):
 
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
-    assert names[-1] == "missing.py" and len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + 10
+    assert names[-1] == "latin1.py" and len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + len(BROKEN)
 
 
 @pytest.mark.parametrize(
     "name, says",
     [
         ("corrupt.ipynb", "could not read corrupt.ipynb"),
-        ("notes.txt", "neither a notebook"),
+        ("notes.txt", "notes.txt is not a submission: it is neither a notebook"),
         ("latin1.py", "could not read latin1.py"),
-        ("missing.py", "could not read missing.py"),
     ],
 )
 def test_unreadable_submissions_get_zero_and_the_reason(graded, name, says):

@@ -10,9 +10,11 @@ import nbformat
 import pytest
 import torch
 
+from autograder.dev.examples import MISTAKES, notebook, reference_code
 from autograder.nbgrader.notebooks import (
     ASSIGNMENT,
     generate_release,
+    nbgrader_env,
     read_assignment,
     reference_bodies,
     source_notebook,
@@ -85,6 +87,47 @@ def test_generate_assignment_of_the_sources_gives_back_the_assignments(tmp_path)
         for ours, theirs in zip(committed.cells, released.cells):
             assert (ours.cell_type, ours.source) == (theirs.cell_type, theirs.source)
             assert ours.metadata.get("nbgrader") == theirs.metadata.get("nbgrader")
+
+
+# part -> the first visible check its grade cell runs again
+FIRST_CHECK = {
+    "smoother": "check_gaussian_kernel",
+    "vocab": "check_build_vocab",
+    "attention": "check_scaled_dot_product_attention",
+    "masking": "check_padding_mask",
+}
+# part -> (a mistake that fails one of the notebook's visible checks, the start of that check's message)
+VISIBLY_WRONG = {
+    "smoother": ("nn.Conv1d with its bias", "SanityCheckFailed: expected the same values as F.conv1d without bias"),
+    "vocab": ("tokens in int32", "SanityCheckFailed: expected dtype int64, but got torch.int32"),
+    "attention": ("NaN on fully masked rows", "SanityCheckFailed: expected weights 0 and output 0, not NaN"),
+    "masking": ("scaled by sqrt(E)", "SanityCheckFailed: expected the output of nn.MultiheadAttention with"),
+}
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_validate_fails_on_stubs_and_failing_visible_checks_and_passes_a_correct_notebook(part, tmp_path):
+    """Does `nbgrader validate` (run as a student would, without a course) tell the truth about each notebook?"""
+    mistake = next(m for m in MISTAKES if m.part == part and m.name == VISIBLY_WRONG[part][0])
+    for name, nb in [
+        ("untouched", read_assignment(part)),
+        ("wrong", notebook(part, mistake.code)),
+        ("correct", notebook(part, reference_code(part))),
+    ]:
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", "untouched.ipynb", "wrong.ipynb", "correct.ipynb"],
+        cwd=tmp_path, env=nbgrader_env(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    # one verdict per notebook, in the order given
+    untouched, wrong, correct = re.split(r"(?=VALIDATION FAILED|Success! Your notebook)", done.stdout)[1:]
+    assert untouched.startswith("VALIDATION FAILED ON 1 CELL(S)!")
+    assert f"----> 5 {FIRST_CHECK[part]}()" in untouched  # the grade cell's first line of code
+    assert untouched.rstrip().endswith("NotImplementedError:")
+    assert wrong.startswith("VALIDATION FAILED ON 1 CELL(S)!")
+    assert VISIBLY_WRONG[part][1] in wrong
+    assert correct == "Success! Your notebook passes all the tests.\n"
 
 
 def _stub_signatures(part):

@@ -1,10 +1,16 @@
-"""``make demo``: a course graded end to end with the real nbgrader commands.
+"""``make demo``: a course graded end to end with the real nbgrader commands, through its exchange.
 
-Builds a course (``autograder course init``), releases the assignment, hands in notebooks for a few
-simulated students (one all correct, one written differently, one with typical bugs, one who
-handed in the untouched notebooks, one who tries to rewrite the gradebook), then runs
-``nbgrader autograde`` and ``nbgrader generate_feedback`` and prints the gradebook and the
-feedback files.
+Builds a course (``autograder course init``: the configuration, the sources and the exchange),
+generates and releases the assignment; a few simulated students (one all correct, one written
+differently, one with typical bugs, one who hands in the untouched notebooks, one who tries to
+rewrite the gradebook) each fetch it into a directory of their own, fill it in and submit it; the
+course collects, autogrades, generates and releases the feedback; each student fetches theirs. It
+prints the gradebook and where each student's feedback landed.
+
+The students all run as this process's unix user, which is the name nbgrader's exchange would
+give each of them: so each one submits and fetches feedback with ``--student NAME``, and has a
+home of their own (``students/NAME/``), where nbgrader keeps the cache that ``fetch_feedback``
+reads.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.dev.examples import CORRECT, GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
-from autograder.nbgrader.course import CONFIG, init
+from autograder.nbgrader.course import STUDENT_CONFIG_NAME, config_text, exchange_dir, init
 from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
 from autograder.parts import PARTS
 
@@ -45,25 +51,61 @@ def students() -> dict[str, dict[str, str | None]]:
     }
 
 
-def nbgrader(course: Path, *args: str) -> None:
+def nbgrader(where: Path, *args: str, home: Path | None = None, quiet: bool = False) -> None:
+    """Run ``nbgrader ARGS`` in ``where``; with ``home``, as a student whose home that is."""
     start = time.monotonic()
-    print(f"$ nbgrader {' '.join(args)}", flush=True)
     env = nbgrader_env()
     env["PYTHONWARNINGS"] = "ignore:Object of type"  # nbgrader 0.9's gradebook with SQLAlchemy 2: not ours
-    subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"], cwd=course, env=env, check=True)  # fmt: skip
-    print(f"  ({time.monotonic() - start:.1f} s)", flush=True)
+    if home is not None:  # the student's own Jupyter directories: fetch_feedback reads submit's cache there
+        env.update(HOME=str(home), JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"))
+        env.pop("JUPYTER_CONFIG_DIR", None)
+    command = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
+    subprocess.run(command, cwd=where, env=env, check=True)
+    if not quiet:
+        print(f"$ nbgrader {' '.join(args)}  ({time.monotonic() - start:.1f} s)", flush=True)
+
+
+def student_dir(course: Path, student: str) -> Path:
+    return course / "students" / student
 
 
 def hand_in(course: Path, student: str, answers: dict[str, str | None]) -> None:
-    folder = course / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True, exist_ok=True)
+    """``student`` fetches the assignment into a directory of their own, fills it in and submits it."""
+    home = student_dir(course, student)
+    home.mkdir(parents=True)
+    # what a student's nbgrader needs: the course and its exchange, as course init wrote it for them
+    shutil.copyfile(course / STUDENT_CONFIG_NAME, home / "nbgrader_config.py")
+    nbgrader(home, "fetch_assignment", ASSIGNMENT, home=home, quiet=True)
     for part, code in answers.items():
-        released = course / "release" / ASSIGNMENT / f"{part}.ipynb"
-        if code is None:
-            shutil.copyfile(released, folder / f"{part}.ipynb")
-        else:
-            nbformat.write(notebook(part, code), folder / f"{part}.ipynb")
-    (folder / "timestamp.txt").write_text("2026-11-28 09:00:00.000000 UTC")
+        if code is not None:  # None: the notebook as fetched
+            nbformat.write(notebook(part, code), home / ASSIGNMENT / f"{part}.ipynb")
+    nbgrader(home, "submit", ASSIGNMENT, "--student", student, home=home, quiet=True)
+
+
+def fetch_feedback(course: Path, student: str) -> list[Path]:
+    """``student`` fetches their feedback; the HTML files it gave them."""
+    home = student_dir(course, student)
+    nbgrader(home, "fetch_feedback", ASSIGNMENT, "--student", student, home=home, quiet=True)
+    return sorted((home / ASSIGNMENT / "feedback").rglob("*.html"))
+
+
+def run_course(course: Path, answers: dict[str, dict[str, str | None]]) -> dict[str, list[Path]]:
+    """The whole route in a fresh ``course``, for students -> part -> code; each student's fetched feedback."""
+    init(directory=course)
+    print(f"Course created in {course}/, its exchange in {exchange_dir(course)}/ (autograder course init)")
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    nbgrader(course, "release_assignment", ASSIGNMENT)
+    for student, code in answers.items():
+        hand_in(course, student, code)
+    print(f"Fetched, filled in and submitted by: {', '.join(answers)} (nbgrader fetch_assignment, submit)")
+    # every demo student is this unix user: nbgrader's check that the owner is the student would warn
+    nbgrader(course, "collect", ASSIGNMENT, "--ExchangeCollect.check_owner=False")
+    nbgrader(course, "autograde", ASSIGNMENT)
+    nbgrader(course, "generate_feedback", ASSIGNMENT)
+    nbgrader(course, "release_feedback", ASSIGNMENT)
+    fetched = {student: fetch_feedback(course, student) for student in answers}
+    print(f"Feedback fetched by: {', '.join(answers)} (nbgrader fetch_feedback)")
+    return fetched
 
 
 def gradebook_table(course: Path) -> str:
@@ -91,25 +133,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", type=Path, nargs="?", default=Path("demo-course"))
     course = parser.parse_args(argv).directory
     if course.exists():
-        if not (course / "nbgrader_config.py").exists() or (course / "nbgrader_config.py").read_text() != CONFIG:
-            print(f"{course} exists and is not a demo course: not touching it", file=sys.stderr)
+        config = course / "nbgrader_config.py"
+        if not config.exists() or config.read_text() != config_text(exchange_dir(course)):
+            print(
+                f"{course} exists and is not a demo course of this version: not touching it (remove it to start again)",
+                file=sys.stderr,
+            )
             return 2
         shutil.rmtree(course)  # a previous demo: start again
     start = time.monotonic()
-    init(directory=course)
-    print(f"Course created in {course}/ (autograder course init)")
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
-    for student, answers in students().items():
-        hand_in(course, student, answers)
-    print(f"Handed in: {', '.join(students())}")
-    nbgrader(course, "autograde", ASSIGNMENT)
-    nbgrader(course, "generate_feedback", ASSIGNMENT)
+    fetched = run_course(course, students())
     print()
     print(gradebook_table(course))
     print()
-    print("Feedback files:")
-    for path in sorted((course / "feedback").rglob("*.html")):
-        print(f"  {path}")
+    print("Each student's feedback, as nbgrader fetch_feedback gave it to them:")
+    for student, paths in fetched.items():
+        names = ", ".join(path.name for path in paths) or "nothing"
+        print(f"  {student}: {paths[0].parent if paths else student_dir(course, student)}/ {names}")
     print(f"\nDone in {time.monotonic() - start:.0f} s. Open a feedback file in a browser to see a student's report.")
     return 0
 

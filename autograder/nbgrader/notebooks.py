@@ -149,4 +149,4 @@ def refresh_assignments(target: Path) -> None:
 
 
 if __name__ == "__main__":
-    refresh_assignments(Path(__file__).resolve().parent.parent / "assignments")
+    refresh_assignments(Path(__file__).resolve().parents[2] / "assignments")
