@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     protocol.exact_float32(torch)
     warm_up(torch)
+    from . import child  # noqa: F401 (its imports too, while Python's own directories are readable)
     from .watch import forbid
 
     forbid()  # before any student code: every child inherits the stubs
