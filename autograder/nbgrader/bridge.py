@@ -40,7 +40,7 @@ class Session:
     """The grading jobs of one nbgrader run, and the results already known, by (part, code)."""
 
     def __init__(self, options, jobs: int) -> None:
-        from autograder.grade import Pool
+        from autograder.jobs import Pool
 
         self.pool = Pool(options, jobs)
         self.known: dict[tuple[str, str], dict] = {}
