@@ -26,13 +26,19 @@ class UsageError(ValueError):
     """Bad arguments: the CLI exits with 2."""
 
 
-def job_options(device: str, sandbox: str, limits: Limits | None, figures: bool = False) -> Options:
-    """The jobs' options: the sandbox as found here (UsageError if bubblewrap is required and cannot run).
+def job_options(
+    device: str,
+    sandbox: str,
+    limits: Limits | None,
+    figures: bool = False,
+    detect: Callable[[str], Sandbox] = Sandbox.detect,
+) -> Options:
+    """The jobs' options, with the sandbox ``detect`` finds (UsageError if bubblewrap is required and cannot run).
 
     In degraded mode student code may run as our user, so this process is made non-dumpable first.
     """
     try:
-        found = Sandbox.detect(sandbox)
+        found = detect(sandbox)
     except SandboxError as error:
         raise UsageError(f"--sandbox bubblewrap: {error}") from None
     if found.kind != "bubblewrap":
@@ -91,8 +97,14 @@ def grade(
     limits: Limits | None = None,
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
+    runner: Callable[[list, Options, int, Callable[[dict], None]], dict] = run_jobs,
+    detect: Callable[[str], Sandbox] = Sandbox.detect,
 ) -> dict:
-    """Grade ``submissions``; the report: ``{"environment": ..., "submissions": [...]}``."""
+    """Grade ``submissions``; the report: ``{"environment": ..., "submissions": [...]}``.
+
+    ``runner(todo, options, jobs, keep)`` grades the submissions of ``todo`` (``Submission``s), gives
+    each finished record to ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
+    """
     if not submissions:
         raise UsageError("no submission given")
     for part in parts or ():
@@ -119,7 +131,7 @@ def grade(
             records[sub.index] = sub.finish(sub.record())
         else:
             todo.append(sub)
-    options = job_options(device, sandbox, limits) if todo else None
+    options = job_options(device, sandbox, limits, detect=detect) if todo else None
     journal = None
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +151,7 @@ def grade(
 
     try:
         if todo:
-            environment = run_jobs(todo, options, jobs or default_jobs(), keep)
+            environment = runner(todo, options, jobs or default_jobs(), keep)
     finally:
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content
