@@ -69,7 +69,7 @@ def test_a_syntax_error_stops_the_load():
 
 
 def test_an_exit_at_the_top_level_is_not_a_note():
-    with pytest.raises(SystemExit):  # the child answers that one as a crash, not as a skipped line
+    with pytest.raises(SystemExit):  # the child answers it as a failed load, not as a skipped line
         loaded("import sys\nsys.exit(3)\n")
 
 
