@@ -1,6 +1,7 @@
 """Does the wire codec carry every kind of plain data both ways, and refuse every malformed frame?"""
 
 import json
+import re
 import socket
 import struct
 
@@ -191,7 +192,7 @@ def tensor_node(**desc) -> dict:
     ids=lambda x: x if isinstance(x, str) else json.dumps(x)[:50],
 )
 def test_malformed_nodes_are_refused_with_what_is_wrong(node, error):
-    with pytest.raises(WireError, match=error):
+    with pytest.raises(WireError, match=f"^{re.escape(error)}$"):
         decode_tree({"x": node}, bytes(64))
 
 
@@ -239,7 +240,7 @@ def test_nesting_deeper_than_max_depth_is_refused():
 
 def test_nesting_too_deep_for_json_itself_is_refused():
     text = b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    with pytest.raises(WireError, match="malformed JSON|data nested too deeply"):
+    with pytest.raises(WireError, match="^malformed JSON$"):  # json.loads gives up first
         wire.decode(text, b"")
 
 
