@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: test demo bench lint notebooks sandbox-deps gpu-check clean
+.PHONY: test test-fast demo bench lint notebooks sandbox-deps gpu-check clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory sandbox-deps
@@ -30,6 +30,10 @@ sandbox-deps:
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The tests not marked slow: no sandbox, no nbgrader run, no notebook executed; under a minute on two cores.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 demo: $(STAMP)
 	$(PY) -m autograder.dev.demo demo-course

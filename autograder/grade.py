@@ -28,13 +28,19 @@ class UsageError(ValueError):
     """Bad arguments: the CLI exits with 2."""
 
 
-def job_options(device: str, sandbox: str, limits: Limits | None, figures: bool = False) -> Options:
-    """The jobs' options: the sandbox as found here (UsageError if bubblewrap is required and cannot run).
+def job_options(
+    device: str,
+    sandbox: str,
+    limits: Limits | None,
+    figures: bool = False,
+    detect: Callable[[str], Sandbox] = Sandbox.detect,
+) -> Options:
+    """The jobs' options, with the sandbox ``detect`` finds (UsageError if bubblewrap is required and cannot run).
 
     In degraded mode student code may run as our user, so this process is made non-dumpable first.
     """
     try:
-        found = Sandbox.detect(sandbox)
+        found = detect(sandbox)
     except SandboxError as error:
         raise UsageError(f"--sandbox bubblewrap: {error}") from None
     if found.kind != "bubblewrap":
@@ -93,12 +99,16 @@ def grade(
     limits: Limits | None = None,
     progress: bool = True,
     on_record: Callable[[SubmissionRecord], None] | None = None,
+    runner: Callable[[list, Options, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
+    detect: Callable[[str], Sandbox] = Sandbox.detect,
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
     is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
     submissions.
 
-    ``on_record`` gets each record as soon as it is graded, in the order they finish.
+    ``on_record`` gets each record as soon as it is graded, in the order they finish. ``runner(todo,
+    options, jobs, keep)`` grades the ``Submission``s of ``todo``, gives each finished (index, record) to
+    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
     """
     if not submissions:
         raise UsageError("no submission given")
@@ -129,7 +139,7 @@ def grade(
             records[sub.index] = sub.record()
         else:
             todo.append(sub)
-    options = job_options(device, sandbox, limits) if todo else None
+    options = job_options(device, sandbox, limits, detect=detect) if todo else None
     journal = None
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +159,7 @@ def grade(
 
     try:
         if todo:
-            environment = run_jobs(todo, options, jobs or default_jobs(), keep)
+            environment = runner(todo, options, jobs or default_jobs(), keep)
     finally:
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content

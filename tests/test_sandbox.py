@@ -87,9 +87,15 @@ for name in ("solutions.smoother", "autograder.suites.smoother", "autograder", "
         found.append(importlib.import_module(name).__file__)
     except Exception:
         pass
-for entry in sys.path + ["/"]:
-    for root, dirs, files in os.walk(entry or "."):
-        if root.count(os.sep) > 8 or root.startswith("/proc"):
+# an installed copy is a package of a sys.path entry; anything else lies outside the system and Python's
+# installation: skipping those keeps the walk within the call limit on a slow machine
+SKIP = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/sys", "/dev", "/boot"}
+SKIP |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+packages = [os.path.join(entry or ".", p) for entry in sys.path for p in ("autograder", "solutions", "assignments")]
+for top in packages + ["/"]:
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in SKIP and d != "__pycache__"]
+        if root.count(os.sep) > 8:
             dirs[:] = []
         if "gradebook.db" in files:
             found.append(root)

@@ -198,12 +198,14 @@ class Batch:
         cuda: bool,
         limits: Limits,
         draw: Callable[[str, dict], list[dict]] | None = None,
+        student_factory: Callable[[ZygoteClient, str, Limits], Student] = Student,
     ) -> None:
         self.tasks = tasks
         self.deliver = deliver
         self.zygote = zygote
         self.limits = limits
         self.draw = draw  # (part, kept data) -> pictures for the feedback; None: no pictures
+        self.student_factory = student_factory  # (zygote, code, limits) -> the submission's handle
         self.grading = Grading(cuda)
 
     def pytest_configure(self, config) -> None:
@@ -245,7 +247,7 @@ class Batch:
         return True
 
     def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> PartResult:
-        student = Student(self.zygote, task.code, self.limits)
+        student = self.student_factory(self.zygote, task.code, self.limits)
         self.grading.student = student
         self.grading.kept = {}
         checks = []

@@ -1,0 +1,111 @@
+"""Does the nbgrader bridge find a notebook's grade cell and write a score nbgrader reads as partial credit?
+
+The notebooks are built in memory (nbformat.v4); nbgrader's own ``determine_grade`` reads the cell.
+"""
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgrader.utils import determine_grade
+
+from autograder.nbgrader.bridge import HiddenSuites, notebook_part
+
+ENVIRONMENT = {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}
+
+
+def grade_cell(grade_id: str, points: float = 2.0) -> nbformat.NotebookNode:
+    meta = {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": grade_id, "points": points}}
+    return new_code_cell("# the hidden tests score this cell", metadata=meta)
+
+
+def check(name: str, passed: bool, points: float, message: str = "", hint: str = "") -> dict:
+    """A check's record in its JSON form (README: ``--json FILE``)."""
+    return {
+        "name": name,
+        "device": "cpu",
+        "passed": passed,
+        "skipped": False,
+        "points": points if passed else 0.0,
+        "max_points": points,
+        "message": message,
+        "hint": hint,
+        "group": "matches the reference",
+    }
+
+
+def part_record(score: float, **more) -> dict:
+    checks = [
+        check("matches the reference", True, score),
+        check("symmetric", False, 10.0 - score, "differs", "off-centre"),
+    ]
+    return {"part": "smoother", "score": score, "max_score": 10.0, "checks": checks, **more}
+
+
+def record(*parts: dict, **more) -> dict:
+    return {"path": "alice/attention/smoother.ipynb", "score": 0.0, "max_score": 10.0, "parts": list(parts), **more}
+
+
+def test_the_grade_cell_names_the_notebooks_part():
+    cell = grade_cell("masking_hidden_tests")
+    nb = new_notebook(cells=[new_markdown_cell("# masking"), grade_cell("masking_visible"), cell])
+    part, found = notebook_part(nb)
+    assert part == "masking" and found is cell
+
+
+def test_a_notebook_without_a_grade_cell_of_a_part_has_none():
+    not_graded = new_code_cell("x", metadata={"nbgrader": {"grade": False, "grade_id": "smoother_hidden_tests"}})
+    nb = new_notebook(cells=[grade_cell("homework_hidden_tests"), not_graded, new_code_cell("y")])
+    assert notebook_part(nb) == ("", None)
+
+
+def test_the_grade_cell_gets_the_report_the_pictures_and_the_score_scaled_to_its_points():
+    cell = grade_cell("smoother_hidden_tests", points=2.0)
+    figures = [{"title": "your kernel beside the reference's", "png": "iVBORw0KGgo="}]
+    HiddenSuites().write(cell, record(part_record(7.5, figures=figures)), "smoother", ENVIRONMENT, "")
+    report, picture, result = cell.outputs
+    assert report.output_type == "display_data" and report.data["text/plain"] == "smoother: 1.5 points"
+    html = report.data["text/html"]
+    assert "<h3>smoother: 7.5 / 10 points</h3>" in html
+    assert "Checked on: cpu, meta. Sandbox: bubblewrap." in html
+    assert (
+        "<b>symmetric</b> (cpu, 2.50 points)<br><span style='color:#b22'>differs</span><br><b>Hint:</b> off-centre"
+        in html
+    )
+    assert picture.data == {"image/png": "iVBORw0KGgo=", "text/plain": "your kernel beside the reference's"}
+    assert picture.metadata == {"image/png": {"alt": "your kernel beside the reference's"}}
+    assert (result.output_type, result.data, result.execution_count) == ("execute_result", {"text/plain": "1.5"}, 1)
+    assert determine_grade(cell) == (1.5, 2.0)
+
+
+def test_full_marks_are_the_cells_points_exactly():
+    cell = grade_cell("smoother_hidden_tests", points=3.0)
+    HiddenSuites().write(cell, record(part_record(10.0)), "smoother", ENVIRONMENT, "")
+    assert cell.outputs[-1].data == {"text/plain": "3.0"}
+    assert determine_grade(cell) == (3.0, 3.0)
+
+
+def test_a_note_on_the_notebook_comes_first_in_the_report():
+    cell = grade_cell("smoother_hidden_tests")
+    note = "no nbgrader answer cells: graded every code cell"
+    HiddenSuites().write(cell, record(part_record(5.0)), "smoother", ENVIRONMENT, note)
+    assert cell.outputs[0].data["text/html"].startswith(f"<p><i>{note}</i></p><div class='autograder-report'>")
+
+
+def test_a_record_without_the_part_scores_0_with_its_error_escaped():
+    cell = grade_cell("smoother_hidden_tests", points=2.0)
+    unread = record(error="could not read <smoother.ipynb>: it has no list of cells")
+    HiddenSuites().write(cell, unread, "smoother", ENVIRONMENT, "")
+    report, result = cell.outputs
+    assert report.data == {
+        "text/html": "<p><b>could not read &lt;smoother.ipynb&gt;: it has no list of cells</b></p>",
+        "text/plain": "smoother: 0 points",
+    }
+    assert result.data == {"text/plain": "0.0"}
+    assert determine_grade(cell) == (0.0, 2.0)
+
+
+def test_outputs_already_in_the_cell_are_replaced():
+    cell = grade_cell("smoother_hidden_tests")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="a warning")]
+    HiddenSuites().write(cell, record(part_record(10.0)), "smoother", ENVIRONMENT, "")
+    assert [o.output_type for o in cell.outputs] == ["display_data", "execute_result"]
+    assert determine_grade(cell) == (2.0, 2.0)

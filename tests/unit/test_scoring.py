@@ -1,0 +1,55 @@
+"""Do a part's points go to the checks that ran, shared within each group, and add up to 10?"""
+
+import pytest
+
+from autograder.suites.scoring import check_points, score
+
+POINTS = {"matches the reference": 6.0, "speed": 3.0, "devices": 1.0}
+
+
+def check(group: str, passed: bool = True, skipped: bool = False) -> dict:
+    """A check's record as the plugin makes it, before scoring."""
+    return {"name": f"a {group} check", "group": group, "passed": passed and not skipped, "skipped": skipped}
+
+
+def test_a_groups_points_are_shared_equally_by_its_checks():
+    checks = [check("matches the reference"), check("matches the reference", passed=False), check("speed")]
+    checks.append(check("devices"))
+    total, scored = score(checks, POINTS)
+    assert [(c["points"], c["max_points"]) for c in scored] == [(3.0, 3.0), (0.0, 3.0), (3.0, 3.0), (1.0, 1.0)]
+    assert total == 7.0
+
+
+def test_skipped_checks_get_0_of_0_and_the_others_share_their_groups_points():
+    checks = [check("devices", skipped=True), check("devices"), check("devices", passed=False)]
+    checks += [check("matches the reference"), check("speed")]
+    total, scored = score(checks, POINTS)
+    assert [(c["points"], c["max_points"]) for c in scored[:3]] == [(0.0, 0.0), (0.5, 0.5), (0.0, 0.5)]
+    assert total == 9.5
+
+
+def test_shares_are_rounded_and_the_total_of_a_perfect_part_is_its_points():
+    checks = [check("matches the reference") for _ in range(7)] + [check("speed") for _ in range(3)]
+    checks.append(check("devices"))
+    total, scored = score(checks, POINTS)
+    assert scored[0]["max_points"] == 0.8571 and scored[7]["max_points"] == 1.0
+    assert total == 10.0
+
+
+def test_a_part_whose_checks_all_fail_scores_0():
+    total, _ = score([check(group, passed=False) for group in POINTS], POINTS)
+    assert total == 0.0
+
+
+def test_points_that_add_up_to_10_are_accepted():
+    check_points("smoother", POINTS)
+
+
+@pytest.mark.parametrize(
+    "points, total",
+    [({"a": 6.0, "b": 3.0}, "9"), ({"a": 6.0, "b": 4.5}, "10.5"), ({"a": 11.0, "b": -1.0}, "10"), ({}, "0")],
+)
+def test_points_that_do_not_add_up_to_10_or_are_not_positive_are_refused(points, total):
+    with pytest.raises(ValueError) as refused:
+        check_points("smoother", points)
+    assert str(refused.value) == f"the POINTS of smoother add up to {total}, not 10, or one is not positive"
