@@ -159,6 +159,10 @@ class Student:
             status = lost.status
             if lost.wire_error is not None and "channel broke" not in str(lost.wire_error):
                 text = f"{what} sent back something that is not plain data ({lost.wire_error})"
+            elif status.startswith("out of memory: "):
+                text = (
+                    f"the process running your code was stopped during {what}: {status.removeprefix('out of memory: ')}"
+                )
             elif status.startswith(("exited", "killed")):
                 text = f"the process running your code {status} during {what}"
             else:
