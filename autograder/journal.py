@@ -2,7 +2,8 @@
 
 ``FILE.journal`` beside ``--json FILE`` holds one JSON record per line. A later run with the same
 ``FILE`` reads the report and its journal and keeps the records of the submissions it already
-graded (same path, same content), unless told to grade again.
+graded (same path, same content), unless told to grade again. A record with a ``grader_error``
+(the grader failed, not the student) is never kept: that submission is graded again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def journal_path(json_path: Path) -> Path:
 
 
 def previous_records(json_path: Path | None) -> dict[tuple[str, str], dict]:
-    """Records of an earlier run, by (path, sha256): the report and its journal."""
+    """Records of an earlier run, by (path, sha256): the report and its journal, less those the grader failed."""
     found: dict[tuple[str, str], dict] = {}
     if json_path is None:
         return found
@@ -35,7 +36,7 @@ def previous_records(json_path: Path | None) -> dict[tuple[str, str], dict]:
                 continue  # a line cut short by an interruption
     except OSError:
         pass
-    return found
+    return {key: record for key, record in found.items() if not record.get("grader_error")}
 
 
 def write_json(path: Path, report: dict) -> None:

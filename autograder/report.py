@@ -12,7 +12,9 @@ def _score(score: float, max_score: float) -> str:
 def submission_table(record: dict, verbose: bool = False) -> str:
     """A submission's part scores, and every failed check with its message and hint."""
     lines = [f"{record['path']}  {_score(record['score'], record['max_score'])}"]
-    if record.get("error"):
+    if record.get("grader_error"):
+        lines.append(f"  grader error (not the student's doing; graded again on resume): {record['grader_error']}")
+    if record.get("error") and record.get("error") != record.get("grader_error"):
         lines.append(f"  error: {record['error']}")
     if record.get("note"):
         lines.append(f"  note: {record['note']}")
@@ -54,6 +56,8 @@ def summary(report: dict, seconds: float) -> str:
         f"Graded {len(records)} submission(s) in {seconds:.1f} s on {', '.join(env.get('devices', [])) or '-'}; "
         f"sandbox: {env.get('sandbox', '-')}."
     ]
+    if env.get("memory_limit"):
+        lines.append(f"  memory limit: {env['memory_limit']}")
     if env.get("reused"):
         lines.append(f"  {env['reused']} submission(s) kept from the earlier report (--force grades them again)")
     for reason, count in skipped.most_common():
