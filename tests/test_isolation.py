@@ -8,6 +8,7 @@ graded first, in one batch with ``jobs=1``, through ``grade`` and bubblewrap; ho
 """
 
 import os
+import platform
 import threading
 import time
 from pathlib import Path
@@ -150,6 +151,14 @@ def attack():
     + FUNCTIONS,
 }
 
+if platform.machine() == "x86_64":  # add_key(2) and keyctl(2) by their numbers there: 248 and 250
+    ATTACKS["keys left in the session's and the user's keyrings"] = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for keyring in (-3, -4, -5):  # the session's, the user's, the user's session keyring
+    libc.syscall(248, b"user", f"left-behind{keyring}".encode(), b"secret", 6, ctypes.c_long(keyring))
+"""
+
 # after the attacks: reads back what a child finds, in the message of a failed check
 PROBE = (
     """
@@ -160,6 +169,10 @@ for path in ("/tmp", "/dev/shm", "/dev/mqueue"):
 found += [f"cwd {os.getcwd()}: {sorted(os.listdir('.'))}"]
 for kind in ("shm", "sem", "msg"):
     found += [f"{kind} {line.split()[0]}" for line in open(f"/proc/sysvipc/{kind}").readlines()[1:]]
+buffer = ctypes.create_string_buffer(4096)
+for keyring in (-3, -4, -5) if os.uname().machine == "x86_64" else ():
+    size = ctypes.CDLL(None).syscall(250, ctypes.c_long(11), ctypes.c_long(keyring), buffer, ctypes.c_long(4096))
+    found += [f"keyring {keyring}: {size // 4} keys"] if size > 0 else []
 vfs = os.statvfs("/tmp")
 found.append(f"/tmp free {vfs.f_bavail * vfs.f_frsize >> 20} MiB")
 def attack():

@@ -2,7 +2,8 @@
 
 Between two children the zygote removes everything the last one could write: the whole scratch
 directory (the work directory's parent: the private ``/tmp`` in bubblewrap), ``/dev/shm``, the
-POSIX message queues and the System V shared memory, semaphores and message queues. It runs after
+POSIX message queues, the System V shared memory, semaphores and message queues, and the kernel
+keyrings a child can write (its session's and its user's). It runs after
 every process of the child is gone, so nothing moves while it works; it never follows a symlink
 and makes writable what was left without permissions. ``Reset.check`` then says what, if
 anything, would make the next child run in a sandbox that is not as the first one was.
@@ -12,12 +13,17 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import stat
 
 IPC_RMID = 0
 #: /proc/sysvipc file -> how to remove one of its objects by id
 SYSV = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}
 PROBE = ".autograder-probe"
+#: keyctl(2) has no libc wrapper: its system call number, where known
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_READ = 1, 7, 11
+SESSION_KEYRING, USER_KEYRING, USER_SESSION_KEYRING = -3, -4, -5
 
 
 def _libc():
@@ -49,6 +55,18 @@ def remove_sysv(objects: list[tuple[str, int]]) -> None:
             libc.semctl(ident, 0, IPC_RMID)
         else:
             getattr(libc, SYSV[kind])(ident, IPC_RMID, None)
+
+
+def keyctl(*args: int) -> int:
+    if SYS_KEYCTL is None:
+        return -1
+    return _libc().syscall(SYS_KEYCTL, *(ctypes.c_long(a) for a in args))
+
+
+def keys_in(keyring: int) -> int:
+    """How many keys ``keyring`` holds (0 when it cannot be read)."""
+    size = keyctl(KEYCTL_READ, keyring, 0, 0)
+    return max(size, 0) // 4
 
 
 def empty(path: str, keep: frozenset[str] = frozenset(), owner: int | None = None) -> None:
@@ -143,9 +161,15 @@ class Reset:
         self.shared = ["/dev/shm", "/dev/mqueue"] if isolated or own_uid else []
         self.keep = frozenset(os.listdir(self.scratch)) - {os.path.basename(workdir)} if isolated else frozenset()
         self.baseline: dict[str, tuple[int, int]] = {}
+        # a user's keyrings are the children's alone when the user is (else they are the grader's own)
+        self.keyrings = [SESSION_KEYRING] + ([USER_KEYRING, USER_SESSION_KEYRING] if isolated or own_uid else [])
 
     def start(self) -> None:
-        """The first reset; what the file systems hold afterwards is what every later check expects."""
+        """The first reset; what the file systems hold afterwards is what every later check expects.
+
+        The zygote first joins a session keyring of its own: the one it came with is the grader's.
+        """
+        keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
         self.reset()
         if self.isolated:
             self.baseline = {path: used(path) for path in (self.scratch, "/dev/shm") if os.path.isdir(path)}
@@ -158,6 +182,8 @@ class Reset:
             empty(path, owner=owner)
         if self.isolated or self.own_uid:
             remove_sysv(sysv_objects(None if self.isolated else self.uid))
+        for keyring in self.keyrings:
+            keyctl(KEYCTL_CLEAR, keyring)
         try:
             os.mkdir(self.workdir, 0o700)
             os.chmod(self.workdir, 0o700)
@@ -196,4 +222,7 @@ class Reset:
         objects = sysv_objects(None if self.isolated else self.uid) if self.isolated or self.own_uid else []
         if objects:
             return f"{len(objects)} System V IPC object(s) of an earlier child are left"
+        keys = sum(keys_in(keyring) for keyring in self.keyrings)
+        if keys:
+            return f"{keys} key(s) of an earlier child are left in the keyrings"
         return ""
