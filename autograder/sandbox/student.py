@@ -19,7 +19,7 @@ import torch
 
 from autograder.sandbox import protocol, wire
 from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout
-from autograder.sandbox.launch import Limits
+from autograder.sandbox.launch import Limits, SandboxError
 from autograder.sandbox.zygote_client import ZygoteClient
 
 MAX_RESTARTS = 8
@@ -109,7 +109,7 @@ class Student:
         self.generation = 0
         self.restarts = 0
         self.names: list[str] = []
-        self.load_error: StudentFailure | None = None
+        self.load_error: StudentFailure | SandboxError | None = None
         self.failures: Counter[str] = Counter()
         self.blocked: dict[str, str] = {}
         self.apis: set[str] = set()  # forbidden APIs seen in any call
@@ -125,7 +125,11 @@ class Student:
             return
         if self.restarts >= MAX_RESTARTS:
             raise StudentCrash(f"your code crashed or hung {self.restarts} times; it is not run again")
-        self.child = ChildConnection(self.zygote, self.limits)
+        try:
+            self.child = ChildConnection(self.zygote, self.limits)
+        except SandboxError as error:  # no usable sandbox: the other checks fail at once, with the same error
+            self.load_error = error
+            raise
         self.generation += 1
         try:
             reply, _ = self._exchange({"op": protocol.LOAD, "code": self.code}, "loading your code")
