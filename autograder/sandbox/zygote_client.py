@@ -71,7 +71,6 @@ class ZygoteClient:
         self.cgroup: Cgroup | None = None
         self.no_cgroup = ""  # why there is none
         self.zygote_pid: int | None = None  # the zygote's pid on the host
-        self.child_pid: int | None = None
         self.oom_kills = 0
         self.forks = 0
         self.faults: list[str] = []  # the sandbox failed, not a child: what happened, in order
@@ -207,7 +206,6 @@ class ZygoteClient:
 
     def _place(self, ns_pid) -> bool:
         """Put the new child in the cgroup (it waits for its first request: no student code ran yet)."""
-        self.child_pid = None
         if self.cgroup is None:
             return True
         pid = next((p for p in _children(self.zygote_pid) if _ns_pid(p) == ns_pid), None)
@@ -217,7 +215,6 @@ class ZygoteClient:
             self.cgroup.add(pid)
         except OSError:
             return False
-        self.child_pid = pid
         self.oom_kills = self.cgroup.oom_kills()
         return True
 
