@@ -164,7 +164,7 @@ class Pool:
             index = self.running.pop(job, None)
             if index in self.pending:
                 record = self.pending.pop(index).record()
-                record.error = "the grader's job stopped while grading this submission"
+                record.error = record.grader_error = "the grader's job stopped while grading this submission"
                 return index, record
         if self.pending and not self.processes:
             raise RuntimeError("every grading job stopped; see the messages above")

@@ -2,7 +2,8 @@
 
 ``FILE.journal`` beside ``--json FILE`` holds one JSON record per line. A later run with the same
 ``FILE`` reads the report and its journal and keeps the records of the submissions it already
-graded (same path, same content), unless told to grade again.
+graded (same path, same content), unless told to grade again. A record with a ``grader_error``
+(the grader failed, not the student) is never kept: that submission is graded again.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ def _records(lines: list) -> dict[tuple[str, str], SubmissionRecord]:
             record = SubmissionRecord.from_json(json.loads(data) if isinstance(data, str) else data)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # a line cut short by an interruption, or not a record
+        if record.grader_error:  # the grader failed, not the student: graded again
+            continue
         found[(record.path, record.sha256)] = record
     return found
 
 
 def previous_records(json_path: Path | None) -> dict[tuple[str, str], SubmissionRecord]:
-    """Records of an earlier run, by (path, sha256): the report, then its journal."""
+    """Records of an earlier run, by (path, sha256): the report, then its journal, less those the grader failed."""
     if json_path is None:
         return {}
     try:

@@ -93,6 +93,7 @@ class SubmissionRecord:
     error: str = ""
     note: str = ""
     student: str = ""  # in an nbgrader tree, whose folder it was in
+    grader_error: str = ""  # the grader failed (a broken sandbox, a lost job): not the student's doing
 
     @property
     def score(self) -> float:
@@ -123,6 +124,8 @@ class SubmissionRecord:
             data["error"] = self.error
         if self.note:
             data["note"] = self.note
+        if self.grader_error:
+            data["grader_error"] = self.grader_error
         if not self.parts and self.wanted:
             data["wanted"] = self.wanted  # what max_score counts, for a record without parts
         return data
@@ -138,6 +141,7 @@ class SubmissionRecord:
             error=data.get("error", ""),
             note=data.get("note", ""),
             student=data.get("student", ""),
+            grader_error=data.get("grader_error", ""),
         )
 
 

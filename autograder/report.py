@@ -38,7 +38,11 @@ def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
         lines = [_wrap(f"{record.path}  not graded: {record.error or 'no part to grade it for'}")]
     else:
         lines = [_fit(f"{record.path}  {_score(record.score, record.max_score)}")]
-        if record.error:
+        if record.grader_error:
+            lines.append(
+                _wrap(f"  grader error (not the student's doing; graded again on resume): {record.grader_error}")
+            )
+        if record.error and record.error != record.grader_error:
             lines.append(_wrap(f"  error: {record.error}"))
     if record.note:
         lines.append(_wrap(f"  note: {record.note}"))
@@ -135,6 +139,8 @@ def summary(report: Report, seconds: float) -> str:
     for record in report.submissions:
         if not record.max_score:
             lines.append(_wrap(f"  not graded: {record.path}: {record.error or 'no part to grade it for'}"))
+    if env.get("memory_limit"):
+        lines.append(_fit(f"  memory limit: {env['memory_limit']}"))
     if env.get("reused"):
         lines.append(f"  {env['reused']} submission(s) kept from the earlier report (--force grades them again)")
     for reason, count in skipped.most_common():

@@ -122,6 +122,8 @@ class HiddenSuites(HiddenSuitesOptions):
         info = resources["nbgrader"]
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
         record = session.result(session.submit(path, code, part))
+        if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
+            raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)
         self.log.info("autograder: %s scored %s / %s", path, record.score, record.max_score)
         return nb, resources

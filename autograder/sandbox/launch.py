@@ -32,11 +32,11 @@ class Limits:
 
     call_timeout: float = 10.0  # one call of a student function
     submission_timeout: float = 120.0  # everything one submission's part may take
-    memory: int = 4 << 30  # data segment of the child (RLIMIT_DATA)
-    processes: int = 64  # processes and threads of the sandbox's user
+    memory: int = 4 << 30  # all memory of the child: its cgroup's limit (and RLIMIT_DATA)
+    processes: int = 64  # processes and threads of the sandbox's user (and the cgroup's pids.max)
     file_size: int = 16 << 20  # one file written
     open_files: int = 256
-    tmp_size: int = 128 << 20  # the private /tmp (bubblewrap mode)
+    tmp_size: int = 128 << 20  # the private /tmp, and /dev/shm (bubblewrap mode)
     reply_size: int = 256 << 20  # one reply from the child
 
 
@@ -106,7 +106,7 @@ class Sandbox:
         return env
 
     def command(self, runtime: Path, control_fd: int, arena, limits: Limits) -> tuple[list[str], str, str]:
-        """The argv of a zygote, the directory to start it in, and the work directory it cleans between children.
+        """The argv of a zygote, the directory to start it in, and the host directory to remove when it stops (or "").
 
         ``runtime`` is a copy of what runs inside (``copy_runtime``), started as ``python -m sandbox.inside``.
         """
@@ -115,11 +115,15 @@ class Sandbox:
         root = os.geteuid() == 0
         uid = random.randrange(2_000_000, 3_000_000) if root else None
         if self.kind != "bubblewrap":
-            workdir = tempfile.mkdtemp(prefix="autograder-work-")
+            # the zygote empties this directory between children and makes its work directory in it;
+            # as root it is ours with the zygote's group, so that a child cannot move it away
+            scratch = tempfile.mkdtemp(prefix="autograder-work-")
             if root:
-                os.chown(workdir, uid, uid)
+                os.chown(scratch, 0, uid)
+                os.chmod(scratch, 0o1770)
                 zygote += ["--uid", str(uid)]
-            return [*python, *zygote, "--workdir", workdir], str(runtime), workdir
+            workdir = os.path.join(scratch, "work")
+            return [*python, *zygote, "--workdir", workdir], str(runtime), scratch
         argv = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
         argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if root:
@@ -145,14 +149,15 @@ class Sandbox:
             if any(_under(hidden, b) for b in bound):
                 argv += ["--tmpfs", hidden]
         argv += ["--ro-bind", str(runtime), "/grader"]
-        argv += ["--proc", "/proc", "--dev", "/dev"]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue"]  # the queues can be listed and removed
+        argv += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/dev/shm"]
         if self.cuda:
             for device in sorted(glob.glob("/dev/nvidia*")):
                 argv += ["--dev-bind", device, device]
             if os.path.isdir("/sys"):
                 argv += ["--ro-bind", "/sys", "/sys"]
         argv += ["--chdir", "/grader", "--"]
-        return [*argv, *python, *zygote, "--isolated", "--workdir", "/tmp/work"], "/", "/tmp/work"
+        return [*argv, *python, *zygote, "--isolated", "--workdir", "/tmp/work"], "/", ""
 
 
 def _parents(path: str, made: set[str]) -> list[str]:

@@ -2,7 +2,8 @@
 
 Two protocols. The zygote's control socket carries small JSON messages: the grader sends
 ``fork`` (with one socket to hand to the new child) and ``kill``; the zygote answers ``ready``
-once, then ``forked`` and ``exited`` for every child. A child's socket carries ``wire`` frames:
+once, then ``forked`` and ``exited`` for every child, or ``unusable`` when the sandbox cannot take
+one. A child's socket carries ``wire`` frames:
 one request (``op``), one reply (``ok`` or ``error``).
 
 This module runs on both sides and imports nothing but the standard library.
@@ -16,9 +17,10 @@ from __future__ import annotations
 #: with the child's socket as SCM_RIGHTS
 FORK = "fork"
 KILL = "kill"  # grader -> zygote: kill the current child
-READY = "ready"  # zygote -> grader, once: {"ready": true, "uid", "python", "torch", "cuda"}
-FORKED = "forked"  # zygote -> grader: {"forked": pid}
-EXITED = "exited"  # zygote -> grader: {"exited": pid, "status": "exited with code 0" | "killed by SIGKILL"}
+READY = "ready"  # zygote -> grader, once: {"ready": true, "pid", "uid", "python", "torch", "cuda"}
+FORKED = "forked"  # zygote -> grader: {"forked": pid, "check_ms": the check before it}
+UNUSABLE = "unusable"  # zygote -> grader, instead of forked: {"unusable": why the sandbox cannot take a child}
+EXITED = "exited"  # zygote -> grader: {"exited": pid, "status": "exited with code 0" | "killed by SIGKILL", "reset_ms"}
 
 # ---------------------------------------------------------------- requests to a child
 

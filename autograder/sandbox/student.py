@@ -19,7 +19,7 @@ import torch
 
 from autograder.sandbox import protocol, wire
 from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout
-from autograder.sandbox.launch import Limits
+from autograder.sandbox.launch import Limits, SandboxError
 from autograder.sandbox.zygote_client import ZygoteClient
 
 MAX_RESTARTS = 8
@@ -111,7 +111,7 @@ class Student:
         self.generation = 0
         self.restarts = 0
         self.names: list[str] = []
-        self.load_error: StudentFailure | None = None
+        self.load_error: StudentFailure | SandboxError | None = None
         self.failures: Counter[str] = Counter()
         self.blocked: dict[str, str] = {}
         self.apis: set[str] = set()  # forbidden APIs seen in any call
@@ -127,7 +127,11 @@ class Student:
             return
         if self.restarts >= MAX_RESTARTS:
             raise StudentCrash(f"your code crashed or hung {self.restarts} times; it is not run again")
-        self.child = ChildConnection(self.zygote, self.limits)
+        try:
+            self.child = ChildConnection(self.zygote, self.limits)
+        except SandboxError as error:  # no usable sandbox: the other checks fail at once, with the same error
+            self.load_error = error
+            raise
         self.generation += 1
         try:
             reply, _ = self._exchange({"op": protocol.LOAD, "code": self.code}, "loading your code")
@@ -161,6 +165,10 @@ class Student:
             status = lost.status
             if lost.wire_error is not None and "channel broke" not in str(lost.wire_error):
                 text = f"{what} sent back something that is not plain data ({lost.wire_error})"
+            elif status.startswith("out of memory: "):
+                text = (
+                    f"the process running your code was stopped during {what}: {status.removeprefix('out of memory: ')}"
+                )
             elif status.startswith(("exited", "killed")):
                 text = f"the process running your code {status} during {what}"
             else:

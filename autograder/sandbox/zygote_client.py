@@ -1,4 +1,9 @@
-"""The grader's client of one zygote: start it in its sandbox, fork children, hear how they ended."""
+"""The grader's client of one zygote: start it in its sandbox, fork children, hear how they ended.
+
+Every child joins the zygote's cgroup (``cgroup``) before it runs student code. When the zygote
+finds its sandbox unusable before a fork, the client starts a fresh sandbox and notes the fault in
+``faults``: whoever grades can then tell a failure of the grader from one of the student.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,41 @@ import threading
 from pathlib import Path
 
 from autograder.sandbox import protocol
+from autograder.sandbox.cgroup import Cgroup, CgroupUnavailable
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, copy_runtime
+
+FORK_ATTEMPTS = 3
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as text:
+            return [int(p) for p in text.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _ns_pid(pid: int) -> int | None:
+    """The pid of host process ``pid`` in its innermost PID namespace."""
+    try:
+        with open(f"/proc/{pid}/status") as text:
+            for line in text:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def host_pid(root: int, ns_pid: int, depth: int = 3) -> int | None:
+    """The host pid of the descendant of ``root`` (``root`` included) known inside as ``ns_pid``."""
+    level = [root]
+    for _ in range(depth + 1):
+        for pid in level:
+            if _ns_pid(pid) == ns_pid:
+                return pid
+        level = [c for pid in level for c in _children(pid)]
+    return None
 
 
 class ZygoteClient:
@@ -27,7 +66,16 @@ class ZygoteClient:
         self.stderr: list[bytes] = []
         self.arena = None
         self.runtime: Path | None = None
-        self.workdir: str | None = None
+        self.scratch = ""  # a host directory of the sandbox (degraded mode), removed on stop
+        self.cgroup: Cgroup | None = None
+        self.no_cgroup = ""  # why there is none
+        self.zygote_pid: int | None = None  # the zygote's pid on the host
+        self.oom_kills = 0
+        self.forks = 0
+        self.starts = 0  # sandboxes started: each gets a cgroup of its own name
+        self.faults: list[str] = []  # the sandbox failed, not a child: what happened, in order
+        self.reset_ms: list[float] = []  # the zygote's reset after each child
+        self.check_ms: list[float] = []  # and its check before each fork
 
     # --- life cycle
 
@@ -38,7 +86,7 @@ class ZygoteClient:
 
         self.arena = wire.Arena.create()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv, cwd, self.workdir = self.sandbox.command(self.runtime, theirs.fileno(), self.arena, self.limits)
+        argv, cwd, self.scratch = self.sandbox.command(self.runtime, theirs.fileno(), self.arena, self.limits)
         self.proc = subprocess.Popen(
             argv,
             pass_fds=(theirs.fileno(), self.arena.fd),
@@ -52,13 +100,24 @@ class ZygoteClient:
         theirs.close()
         self.control = ours
         self.stderr = []
+        self.starts += 1
         threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
         message = self._hear(timeout=180)
         if not message or not message.get(protocol.READY):
             tail = b"".join(self.stderr).decode(errors="replace")[-2000:]
             self.stop()
+            self.faults.append(f"the sandbox did not start: {tail[-300:] or message}")
             raise SandboxError(f"the sandbox did not start: {tail or message}")
         self.info = message
+        self.zygote_pid = host_pid(self.proc.pid, message.get("pid"))
+        try:
+            if self.zygote_pid is None:
+                raise CgroupUnavailable("the zygote's pid on this machine was not found")
+            self.cgroup = Cgroup.create(
+                f"autograder-{os.getpid()}-{self.starts}", self.limits.memory, self.limits.processes
+            )
+        except CgroupUnavailable as error:
+            self.no_cgroup = str(error)
 
     def _drain(self, stream) -> None:
         kept = 0
@@ -85,7 +144,10 @@ class ZygoteClient:
             self.arena.map.close()
             os.close(self.arena.fd)
             self.arena = None
-        for path in (self.runtime, self.workdir):
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        for path in (self.runtime, self.scratch):
             if path and os.path.isdir(path) and str(path).startswith(tempfile.gettempdir()):
                 shutil.rmtree(path, ignore_errors=True)
 
@@ -109,33 +171,52 @@ class ZygoteClient:
         return message if isinstance(message, dict) else None
 
     def fork(self) -> socket.socket:
-        """A socket to a fresh child of the zygote (restarting the zygote if it died)."""
-        if not self.alive():
-            self.start()
-        self.arena.clear()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        limits = {
-            "memory": self.limits.memory,
-            "processes": self.limits.processes,
-            "file_size": self.limits.file_size,
-            "open_files": self.limits.open_files,
-            "cpu_seconds": int(self.limits.submission_timeout) + 5,
-            "workdir": self.workdir,
-        }
-        try:
-            self._tell({"op": protocol.FORK, "limits": limits}, [theirs.fileno()])
-        except OSError:
+        """A socket to a fresh child of the zygote, in the cgroup; a fresh sandbox when this one is unusable."""
+        for _ in range(FORK_ATTEMPTS):
+            if not self.alive():
+                self.start()
+            self.arena.clear()
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            limits = {
+                "memory": self.limits.memory,
+                "processes": self.limits.processes,
+                "file_size": self.limits.file_size,
+                "open_files": self.limits.open_files,
+                "cpu_seconds": int(self.limits.submission_timeout) + 5,
+            }
+            try:
+                self._tell({"op": protocol.FORK, "limits": limits}, [theirs.fileno()])
+                message = self._hear(timeout=30)
+            except OSError:
+                message = None
             theirs.close()
+            if message and protocol.FORKED in message and self._place(message[protocol.FORKED]):
+                self.forks += 1
+                if isinstance(message.get("check_ms"), (int, float)):
+                    self.check_ms.append(float(message["check_ms"]))
+                return ours
             ours.close()
+            if message and protocol.UNUSABLE in message:
+                self.faults.append(f"the sandbox was not usable: {str(message[protocol.UNUSABLE])[:300]}")
+            elif message and protocol.FORKED in message:
+                self.faults.append("a child could not be placed in its cgroup")
+                self.finish(kill=True)
             self.start()
-            return self.fork()
-        theirs.close()
-        message = self._hear(timeout=30)
-        if not message or protocol.FORKED not in message:
-            ours.close()
-            self.start()
-            return self.fork()
-        return ours
+        raise SandboxError(f"no usable sandbox after {FORK_ATTEMPTS} attempts: {self.faults[-1:]}")
+
+    def _place(self, ns_pid) -> bool:
+        """Put the new child in the cgroup (it waits for its first request: no student code ran yet)."""
+        if self.cgroup is None:
+            return True
+        pid = next((p for p in _children(self.zygote_pid) if _ns_pid(p) == ns_pid), None)
+        if pid is None:
+            return False
+        try:
+            self.cgroup.add(pid)
+        except OSError:
+            return False
+        self.oom_kills = self.cgroup.oom_kills()
+        return True
 
     def finish(self, kill: bool = False) -> str:
         """Wait for the current child to end (killing it if asked or if it lingers); how it ended."""
@@ -148,7 +229,12 @@ class ZygoteClient:
         if message is None or protocol.EXITED not in message:
             self.stop()  # the zygote no longer answers: a fresh one starts on the next fork
             return "the sandbox stopped answering"
-        return str(message.get("status"))
+        if isinstance(message.get("reset_ms"), (int, float)):
+            self.reset_ms.append(float(message["reset_ms"]))
+        status = str(message.get("status"))
+        if self.cgroup is not None and status == "killed by SIGKILL" and self.cgroup.oom_kills() > self.oom_kills:
+            return f"out of memory: it used more than {self.limits.memory / 2**30:g} GiB of memory"
+        return status
 
     def _tell_quietly(self, message: dict) -> None:
         try:
@@ -156,8 +242,16 @@ class ZygoteClient:
         except OSError:
             pass
 
+    @property
+    def memory_limit(self) -> str:
+        """How the memory limit holds: the cgroup, or the rlimit alone and why."""
+        if self.cgroup is not None:
+            return self.cgroup.label
+        return f"rlimit only (no cgroup: {self.no_cgroup or 'not started'})"
+
     def describe(self) -> dict:
-        return {"sandbox": self.sandbox.label, **{k: v for k, v in self.info.items() if k != protocol.READY}}
+        info = {k: v for k, v in self.info.items() if k not in (protocol.READY, "pid")}
+        return {"sandbox": self.sandbox.label, "memory_limit": self.memory_limit, **info}
 
     def __enter__(self) -> ZygoteClient:
         return self

@@ -4,7 +4,9 @@ pytest collects the four suites once; then, instead of running each test once, t
 loop takes submissions one by one, opens a ``Student`` for each of its parts, and runs that
 part's tests against it. Every test is one check: its ``group`` marker names the group of points
 it belongs to (the suite's ``POINTS``), its ``device`` parameter the device it ran on. A test
-fails with the message of the exception it raised (``CheckFailed`` carries a hint too).
+fails with the message of the exception it raised (``CheckFailed`` carries a hint too). When the
+sandbox fails while a submission is graded (``ZygoteClient.faults``), the submission is graded
+again in a fresh one; a record that still saw a failure says so in ``grader_error``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from autograder.suites.scan import suspicious_uses
 from autograder.suites.scoring import check_points, score
 
 EXCEPTION = pytest.StashKey[BaseException]()
+#: A submission during whose grading the sandbox failed is graded again from the start, this often at most.
+GRADING_ATTEMPTS = 3
 GRADING = pytest.StashKey["Grading"]()
 
 
@@ -240,9 +244,16 @@ class Batch:
             by_part.setdefault(part_of(item), []).append(item)
         points = {part: items[0].module.POINTS for part, items in by_part.items()}
         for task in self.tasks:
-            record = task.record()
-            for part in task.parts:
-                record.parts.append(self.grade_part(task, part, by_part[part], points[part]))
+            for _ in range(GRADING_ATTEMPTS):
+                seen = len(self.zygote.faults)
+                record = task.record()
+                for part in task.parts:
+                    record.parts.append(self.grade_part(task, part, by_part[part], points[part]))
+                faults = self.zygote.faults[seen:]
+                if not faults:  # graded in a sandbox that was usable before every child
+                    break
+            if faults:  # the grader's failure, not the student's: resume grades it again
+                record.grader_error = f"the sandbox failed while grading this submission: {faults[-1]}"
             self.deliver(task.index, record)
         return True
 

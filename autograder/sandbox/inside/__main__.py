@@ -9,6 +9,7 @@ import socket
 import sys
 
 from .. import protocol
+from .reset import empty
 from .zygote import (
     PR_SET_CHILD_SUBREAPER,
     PR_SET_DUMPABLE,
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
             __import__(name)
         except ImportError:
             pass
+    if args.isolated:  # what the warm-up left in /tmp (torch's caches) is not for the children
+        empty(os.path.dirname(args.workdir))
     if args.uid is not None:
         drop_privileges(args.uid, args.gid if args.gid is not None else args.uid)
     prctl(PR_SET_DUMPABLE, 0)  # children of the same user may not read or trace the zygote
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     zygote.tell(
         {
             protocol.READY: True,
+            "pid": os.getpid(),
             "uid": os.getuid(),
             "python": sys.version.split()[0],
             "torch": torch.__version__,

@@ -275,8 +275,7 @@ def child_main(sock_fd: int, control_fd: int, arena: wire.Arena | None, limits: 
     os.close(null)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the child)
     workdir = limits.get("workdir", "/tmp")
-    os.makedirs(workdir, exist_ok=True)
-    os.chdir(workdir)
+    os.chdir(workdir)  # made afresh by the zygote, and checked, before this fork
     os.environ["HOME"] = workdir
     os.environ["MPLCONFIGDIR"] = os.path.join(workdir, ".matplotlib")
     for name, value in (

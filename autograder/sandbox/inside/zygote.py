@@ -1,8 +1,8 @@
 """The zygote: a warm Python with torch imported that forks one fresh child per submission.
 
-For each submission it receives a socket from the grader, forks a child that owns that socket,
-waits for it, kills whatever the child left behind, wipes the temporary directory, and reports how
-the child ended.
+For each submission it receives a socket from the grader, checks that the sandbox is usable,
+forks a child that owns that socket, waits for it, kills whatever the child left behind, resets
+everything it could write (``reset``), and reports how the child ended.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import ctypes
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import time
 from typing import TYPE_CHECKING
 
 from .. import protocol
+from .reset import Reset
 
 if TYPE_CHECKING:
     from .. import wire
@@ -58,6 +58,9 @@ class Zygote:
         self.arena = arena
         self.isolated = isolated
         self.workdir = workdir
+        self.last_child = 0
+        self.reset = Reset(workdir, isolated, own_uid)
+        self.reset.start()
 
     def tell(self, message: dict) -> None:
         self.control.send(json.dumps(message).encode())
@@ -79,14 +82,24 @@ class Zygote:
                 for fd in fds:
                     os.close(fd)
                 continue
-            pid = os.fork()
+            start = time.perf_counter()
+            problem = self.reset.check(self.leftovers())
+            check_ms = round((time.perf_counter() - start) * 1000, 2)
+            if problem:  # the grader starts a fresh sandbox
+                os.close(fds[0])
+                self.tell({protocol.UNUSABLE: problem})
+                continue
+            pid = self.last_child = os.fork()
             if pid == 0:
-                child_main(fds[0], self.control.fileno(), self.arena, message.get("limits", {}), self.isolated)
+                limits = {**message.get("limits", {}), "workdir": self.workdir}
+                child_main(fds[0], self.control.fileno(), self.arena, limits, self.isolated)
             os.close(fds[0])
-            self.tell({protocol.FORKED: pid})
+            self.tell({protocol.FORKED: pid, "check_ms": check_ms})
             status = self.wait(pid)
+            start = time.perf_counter()
             self.clean(pid)
-            self.tell({protocol.EXITED: pid, "status": status})
+            reset_ms = round((time.perf_counter() - start) * 1000, 2)
+            self.tell({protocol.EXITED: pid, "status": status, "reset_ms": reset_ms})
             if status is None:  # the grader went away
                 return
 
@@ -121,7 +134,7 @@ class Zygote:
                 return
 
     def clean(self, pid: int) -> None:
-        """Kill every process the child left behind, and wipe the temporary directory."""
+        """Kill every process the child left behind, and reset what it could write."""
         if self.isolated or self.own_uid:  # our PID namespace, or a user of our own: everything but us goes
             for _ in range(500):
                 try:
@@ -136,13 +149,23 @@ class Zygote:
             except (ProcessLookupError, PermissionError):
                 pass
         self.reap()
-        for root in (self.workdir, "/dev/shm" if self.isolated else None):
-            if root and os.path.isdir(root):
-                for entry in os.scandir(root):
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            shutil.rmtree(entry.path, ignore_errors=True)
-                        else:
-                            os.unlink(entry.path)
-                    except OSError:
-                        pass
+        self.reset.reset()
+
+    def leftovers(self) -> list[int]:
+        """Processes of earlier children still alive (those this zygote can see as its children's)."""
+        if not (self.isolated or self.own_uid):  # only the last child's process group can be told
+            try:
+                os.killpg(self.last_child, 0)
+            except (ProcessLookupError, PermissionError, ValueError):
+                return []
+            return [self.last_child] if self.last_child else []
+        ours = {os.getpid(), os.getppid()}  # in our PID namespace the parent is bubblewrap's init
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) not in ours:
+                try:
+                    if self.isolated or os.stat(f"/proc/{name}").st_uid == self.reset.uid:
+                        found.append(int(name))
+                except OSError:
+                    continue
+        return found

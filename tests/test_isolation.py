@@ -1,0 +1,415 @@
+"""Can one submission affect a later one, or use more memory than its limit? It must not.
+
+Hostile submissions leave behind what a later child could trip over (a file, a symlink, a FIFO or
+a directory without permissions in place of the work directory; a full ``/tmp`` or ``/dev/shm``;
+System V and POSIX IPC objects) or touch 1.5 GiB of shared memory under a 0.5 GiB limit. They are
+graded first, in one batch with ``jobs=1``, through ``grade`` and bubblewrap; honest submissions
+(the reference of every part) follow in the same job and must get the records they get alone.
+"""
+
+import os
+import platform
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.dev.examples import reference_code
+from autograder.grade import grade
+from autograder.journal import previous_records
+from autograder.parts import PARTS
+from autograder.sandbox.launch import Limits, Sandbox
+from autograder.sandbox.student import Student
+from autograder.sandbox.zygote_client import ZygoteClient
+
+pytestmark = pytest.mark.slow
+
+GIB = 1 << 30
+LIMITS = Limits(memory=GIB // 2)
+
+FUNCTIONS = """
+
+def gaussian_kernel(size, sigma=1.0):
+    return attack()
+
+
+def smooth(signal, kernel):
+    return attack()
+"""
+
+# each runs at import, so that it happens even when the checks do not call the functions
+ATTACKS = {
+    "a file in place of the work directory": """
+import os
+work = os.getcwd()
+os.chdir("/")
+os.rmdir(work)
+with open(work, "w") as out:
+    out.write("not a directory")
+""",
+    "a symlink in place of the work directory": """
+import os
+work = os.getcwd()
+os.chdir("/")
+os.rmdir(work)
+os.symlink("/grader", work)
+os.symlink("/", "/tmp/root")
+""",
+    "a FIFO in place of the work directory": """
+import os
+work = os.getcwd()
+os.chdir("/")
+os.rmdir(work)
+os.mkfifo(work)
+""",
+    "directories without permissions": """
+import os
+os.makedirs("locked/deeper/deepest")
+for i in range(3):
+    open(f"locked/deeper/file{i}", "w").write("x")
+os.chmod("locked/deeper/deepest", 0)
+os.chmod("locked/deeper", 0)
+os.chmod("locked", 0)
+os.chmod(".", 0)
+os.mkdir("/tmp/elsewhere", 0)
+""",
+    "a deep tree of directories": """
+import os
+os.chdir("/tmp")
+for i in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+""",
+    "/dev/shm filled": """
+chunk = b"x" * (1 << 20)
+try:
+    with open("/dev/shm/full", "wb") as out:
+        while True:
+            out.write(chunk)
+except OSError:
+    pass
+""",
+    "/tmp filled to its limit": """
+chunk = b"x" * (1 << 20)
+try:
+    with open("/tmp/full", "wb") as out:
+        while True:
+            out.write(chunk)
+except OSError:
+    pass
+""",
+    "System V shared memory, semaphores and message queues left behind": """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+for key in (4242, 0):
+    segment = libc.shmget(key, 64 << 20, 0o1000 | 0o666)
+    address = libc.shmat(segment, None, 0)
+    ctypes.memset(address, 1, 64 << 20)
+    libc.semget(key, 8, 0o1000 | 0o666)
+    queue = libc.msgget(key, 0o1000 | 0o666)
+    message = ctypes.create_string_buffer(b"\\1\\0\\0\\0\\0\\0\\0\\0" + b"left for the next student", 64)
+    libc.msgsnd(queue, message, 40, 0)
+""",
+    "a POSIX message queue left behind": """
+import ctypes, os
+librt = ctypes.CDLL("librt.so.1", use_errno=True)
+queue = librt.mq_open(b"/left-behind", os.O_CREAT | os.O_RDWR, 0o666, None)
+librt.mq_send(queue, b"left for the next student", 25, 0)
+""",
+    # the file-size limit (16 MiB) holds one memfd or file, not many of them
+    "1.5 GiB of shared memory in memfds": """
+import os
+def attack():
+    chunk, kept = b"x" * (1 << 20), []
+    for _ in range(96):
+        kept.append(os.memfd_create("hog"))
+        for _ in range(16):
+            os.write(kept[-1], chunk)
+    return kept
+"""
+    + FUNCTIONS,
+    "1.5 GiB of anonymous shared memory": """
+import mmap
+def attack():
+    region = mmap.mmap(-1, 3 << 29, mmap.MAP_SHARED)
+    for offset in range(0, 3 << 29, 4096):
+        region[offset] = 1
+    return len(region)
+"""
+    + FUNCTIONS,
+    "a 1.5 GiB System V segment": """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+def attack():
+    segment = libc.shmget(0, 3 << 29, 0o1000 | 0o600)
+    ctypes.memset(libc.shmat(segment, None, 0), 1, 3 << 29)
+    return segment
+"""
+    + FUNCTIONS,
+}
+
+if platform.machine() == "x86_64":  # add_key(2) and keyctl(2) by their numbers there: 248 and 250
+    ATTACKS["keys left in the session's and the user's keyrings"] = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for keyring in (-3, -4, -5):  # the session's, the user's, the user's session keyring
+    libc.syscall(248, b"user", f"left-behind{keyring}".encode(), b"secret", 6, ctypes.c_long(keyring))
+"""
+
+# after the attacks: reads back what a child finds, in the message of a failed check
+PROBE = (
+    """
+import ctypes, os
+found = []
+for path in ("/tmp", "/dev/shm", "/dev/mqueue"):
+    found += [f"{path}/{name}" for name in os.listdir(path)]
+found += [f"cwd {os.getcwd()}: {sorted(os.listdir('.'))}"]
+for kind in ("shm", "sem", "msg"):
+    found += [f"{kind} {line.split()[0]}" for line in open(f"/proc/sysvipc/{kind}").readlines()[1:]]
+buffer = ctypes.create_string_buffer(4096)
+for keyring in (-3, -4, -5) if os.uname().machine == "x86_64" else ():
+    size = ctypes.CDLL(None).syscall(250, ctypes.c_long(11), ctypes.c_long(keyring), buffer, ctypes.c_long(4096))
+    found += [f"keyring {keyring}: {size // 4} keys"] if size > 0 else []
+vfs = os.statvfs("/tmp")
+found.append(f"/tmp free {vfs.f_bavail * vfs.f_frsize >> 20} MiB")
+def attack():
+    raise RuntimeError(f"found {found}")
+"""
+    + FUNCTIONS
+)
+
+
+def shmem() -> int:
+    """Bytes of shared memory on the host (tmpfs, memfd, System V), from /proc/meminfo."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1]) << 10
+    raise AssertionError("no Shmem in /proc/meminfo")
+
+
+def comparable(record: dict) -> list:
+    """A record without what differs between runs of the same code: its path and its timings."""
+    return [
+        (p["part"], p["score"], [(c["name"], c["device"], c["passed"], c["skipped"]) for c in p["checks"]])
+        for p in record["parts"]
+    ]
+
+
+def write_references(folder: Path) -> list[Path]:
+    paths = []
+    for part in PARTS:
+        path = folder / f"{part}.py"
+        path.write_text(reference_code(part))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, bwrap):
+    folder = tmp_path_factory.mktemp("isolation")
+    paths = []
+    for i, code in enumerate(ATTACKS.values()):
+        path = folder / f"attack-{i:02d}.py"
+        path.write_text(
+            code if "def attack" in code else code + "\ndef attack():\n    raise RuntimeError('no')\n" + FUNCTIONS
+        )
+        paths.append(path)
+    (folder / "probe.py").write_text(PROBE)
+    paths.append(folder / "probe.py")
+    paths += write_references(folder)
+    shared_before = shmem()
+    after_record: dict[str, int] = {}
+    report = grade(
+        submissions=paths,
+        sandbox="bubblewrap",
+        jobs=1,
+        progress=False,
+        limits=LIMITS,
+        on_record=lambda r: after_record.__setitem__(Path(r.path).name, shmem()),
+    ).to_json()
+    alone = grade(
+        submissions=write_references(tmp_path_factory.mktemp("alone")),
+        sandbox="bubblewrap",
+        jobs=1,
+        progress=False,
+        limits=LIMITS,
+    ).to_json()
+    uid = report["environment"]["uid"]
+    return {
+        "report": report,
+        "records": {Path(r["path"]).name: r for r in report["submissions"]},
+        "names": {f"attack-{i:02d}.py": name for i, name in enumerate(ATTACKS)},
+        "alone": {Path(r["path"]).name: r for r in alone["submissions"]},
+        "shared_before": shared_before,
+        "shared_after_record": after_record,
+        "host_dev_shm_of_the_sandbox": [p.name for p in Path("/dev/shm").iterdir() if p.lstat().st_uid == uid],
+    }
+
+
+def messages(record: dict) -> str:
+    return " ".join(c["message"] for p in record["parts"] for c in p["checks"])
+
+
+def test_the_batch_ran_in_bubblewrap_with_a_memory_cgroup(batch):
+    env = batch["report"]["environment"]
+    assert env["sandbox"] == "bubblewrap"
+    assert env["memory_limit"] == "cgroup v1 (0.5 GiB of all memory, no swap, 64 processes)"
+
+
+@pytest.mark.parametrize("part", list(PARTS))
+def test_honest_submissions_after_the_attacks_get_the_records_they_get_alone(batch, part):
+    record = batch["records"][f"{part}.py"]
+    parts = [part, *PARTS[part].uses]  # a reference file holds the parts it uses: they are graded too
+    assert (record["score"], record["max_score"]) == (10.0 * len(parts), 10.0 * len(parts)), messages(record)
+    assert "grader_error" not in record
+    assert comparable(record) == comparable(batch["alone"][f"{part}.py"])
+
+
+def test_a_later_child_finds_the_sandbox_as_new(batch):
+    record = batch["records"]["probe.py"]
+    assert "found ['/tmp/work', 'cwd /tmp/work: []', '/tmp free 128 MiB']" in messages(record)
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_each_attack_is_graded_as_its_own_failure_not_the_graders(batch, name):
+    file = next(f for f, n in batch["names"].items() if n == name)
+    record = batch["records"][file]
+    assert "grader_error" not in record
+    assert record["score"] == 0.0 and record["max_score"] == 10.0
+
+
+@pytest.mark.parametrize("name", [name for name in ATTACKS if name.startswith(("1.5 GiB", "a 1.5 GiB"))])
+def test_shared_memory_over_the_limit_is_stopped_with_a_memory_message(batch, name):
+    record = batch["records"][next(f for f, n in batch["names"].items() if n == name)]
+    assert "the process running your code was stopped during gaussian_kernel: it used more than 0.5 GiB of memory" in (
+        messages(record)
+    )
+
+
+def test_the_hosts_shared_memory_is_back_after_each_attack(batch):
+    grown = {name: after - batch["shared_before"] for name, after in batch["shared_after_record"].items()}
+    # each attack held 64 MiB to 1.5 GiB of shared memory; the job's own region and the machine's
+    # other work move the figure by a few MiB. The host's /dev/shm holds nothing of the sandbox's user
+    assert {name: size for name, size in grown.items() if size > 48 << 20} == {}
+    assert batch["host_dev_shm_of_the_sandbox"] == []
+
+
+def zygotes_below(pid: int) -> list[int]:
+    """Host pids of the zygotes (``python -m sandbox.inside``, not bwrap) below process ``pid``."""
+    found, level = [], [pid]
+    while level:
+        children = []
+        for p in level:
+            for task in Path(f"/proc/{p}/task").glob("*"):
+                try:
+                    children += [int(c) for c in (task / "children").read_text().split()]
+                except OSError:
+                    continue
+        found += [c for c in children if _is_zygote(c)]
+        level = children
+    return found
+
+
+def _is_zygote(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"sandbox.inside" in argv and not argv[0].endswith(b"bwrap")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a file the zygote cannot remove is made as root")
+def test_a_sandbox_found_unusable_is_replaced_before_the_next_child(bwrap):
+    with ZygoteClient(Sandbox.detect("bubblewrap"), LIMITS) as zygote:
+        zygote.start()
+        # root's file in the sticky /tmp: the zygote's user cannot remove it, so the sandbox is not as new
+        Path(f"/proc/{zygote.zygote_pid}/root/tmp/not-the-zygotes").write_text("x")
+        student = Student(zygote, reference_code("smoother"))
+        try:
+            assert student.call("gaussian_kernel", 3).shape == (3,)
+        finally:
+            student.close()
+        assert zygote.starts == 2
+        assert zygote.faults == ["the sandbox was not usable: /tmp still holds 1 entries of an earlier child"]
+
+
+class Breaker:
+    """From outside, makes every sandbox of this test's jobs unusable while a child of it runs.
+
+    The submission waits at import for ``go`` in its work directory; this thread writes it, and
+    first (``break_each``: in every sandbox, else only in the first) a root-owned file in the
+    sandbox's ``/tmp``, which the zygote cannot remove.
+    """
+
+    def __init__(self, break_each: bool) -> None:
+        self.break_each = break_each
+        self.children = 0
+        self.broken: set[int] = set()
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while self.running:
+            for zygote in zygotes_below(os.getpid()):
+                work = Path(f"/proc/{zygote}/root/tmp/work")
+                try:
+                    if (work / "ready").exists() and not (work / "go").exists():
+                        if self.break_each or not self.broken:
+                            if zygote not in self.broken:
+                                Path(f"/proc/{zygote}/root/tmp/broken").write_text("x")
+                                self.broken.add(zygote)
+                        (work / "go").write_text("x")
+                        self.children += 1
+                except OSError:
+                    continue
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+
+
+WAITS = """
+import os, time
+open("ready", "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.01)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a file the zygote cannot remove is made as root")
+def test_a_submission_graded_while_the_sandbox_broke_is_graded_again(tmp_path, bwrap):
+    path = tmp_path / "both.py"  # two parts: two children, the second after the sandbox broke
+    path.write_text(WAITS + reference_code("smoother") + "\n\n" + reference_code("vocab"))
+    breaker = Breaker(break_each=False)
+    try:
+        report = grade(submissions=[path], sandbox="bubblewrap", jobs=1, progress=False, limits=LIMITS).to_json()
+    finally:
+        breaker.close()
+    (record,) = report["submissions"]
+    assert (record["score"], record["max_score"], record.get("grader_error")) == (20.0, 20.0, None)
+    assert breaker.children == 4  # two children, then both again in a fresh sandbox
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a file the zygote cannot remove is made as root")
+def test_a_record_from_a_sandbox_that_kept_breaking_is_the_graders_error_and_not_kept(tmp_path, bwrap):
+    path = tmp_path / "both.py"
+    path.write_text(WAITS + reference_code("smoother") + "\n\n" + reference_code("vocab"))
+    json_path = tmp_path / "report.json"
+    breaker = Breaker(break_each=True)
+    try:
+        report = grade(
+            submissions=[path], sandbox="bubblewrap", jobs=1, progress=False, limits=LIMITS, json_path=json_path
+        ).to_json()
+    finally:
+        breaker.close()
+    (record,) = report["submissions"]
+    assert record["grader_error"] == (
+        "the sandbox failed while grading this submission: "
+        "the sandbox was not usable: /tmp still holds 1 entries of an earlier child"
+    )
+    assert previous_records(json_path) == {}
