@@ -5,6 +5,7 @@ A toy suite runs through ``Batch`` inside pytester, with a ``Student`` stand-in 
 """
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,32 @@ def test_a_check_outside_the_groups_of_points_is_refused(pytester, capsys):
     records, code = run_suite(pytester, SUITE.replace('@group("speed")', '@group("style")'), RIGHT)
     assert code == pytest.ExitCode.USAGE_ERROR and records == []
     assert "ERROR: smoother.py::test_speed has no group of smoother.POINTS" in capsys.readouterr().err
+
+
+def test_an_inconclusive_check_is_skipped_and_messages_keep_no_host_path_or_hidden_word(pytester):
+    grader = str(Path(suite_plugin.__file__).resolve().parents[2])
+    suite = SUITE.replace(
+        "from autograder.suites.compare import CheckFailed,",
+        "from autograder.suites.compare import Inconclusive, CheckFailed,",
+    )
+    suite = suite.replace("POINTS = {", 'HIDDEN = {"zebra"}\nPOINTS = {')
+    suite = suite.replace(
+        '"gaussian_kernel(0) should raise ValueError", "check size < 1 first"',
+        f'"zebra in {grader}/x.py", "not zebras"',
+    )
+    suite = suite.replace(
+        '    student.call("smooth", torch.zeros(2), None)',
+        '    raise Inconclusive("the timing was too noisy to decide")',
+    )
+    [record], code = run_suite(pytester, suite, RIGHT + "\ndef peek():\n    return torch._C\n")
+    assert code == 0
+    part = record.parts[0]
+    rejects, speed = part.checks[-2:]
+    assert (rejects.message, rejects.hint) == ("<a hidden word> in <grader>/x.py", "not zebras")
+    assert (speed.passed, speed.skipped, speed.points, speed.message) == (
+        False,
+        True,
+        0.0,
+        "the timing was too noisy to decide",
+    )
+    assert record.score == 6.0 and part.flags == ["it reaches into torch internals (torch._C)"]
