@@ -64,6 +64,14 @@ def test_a_line_is_cut_at_100_columns_with_an_ellipsis():
     assert [len(line) for line in lines[2:]] == [100, 100]
 
 
+def test_a_flag_for_a_ta_is_shown_after_the_notes():
+    flagged = PartResult("vocab", [check("x")], notes=["a note"], flags=["it reaches into torch internals (torch._C)"])
+    assert submission_table(record("a.py", [flagged])).splitlines()[2:] == [
+        "    note: a note",
+        "    flag for a TA: it reaches into torch internals (torch._C)",
+    ]
+
+
 def test_verbose_names_every_failed_check():
     lines = submission_table(record("alice/smoother.ipynb", [SMOOTHER]), verbose=True).splitlines()
     assert lines[3:7] == [
