@@ -8,6 +8,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.utils import determine_grade
 
 from autograder.nbgrader.bridge import HiddenSuites, notebook_part
+from autograder.records import Check, PartResult, SubmissionRecord
 
 ENVIRONMENT = {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}
 
@@ -17,31 +18,24 @@ def grade_cell(grade_id: str, points: float = 2.0) -> nbformat.NotebookNode:
     return new_code_cell("# the hidden tests score this cell", metadata=meta)
 
 
-def check(name: str, passed: bool, points: float, message: str = "", hint: str = "") -> dict:
-    """A check's record in its JSON form (README: ``--json FILE``)."""
-    return {
-        "name": name,
-        "device": "cpu",
-        "passed": passed,
-        "skipped": False,
-        "points": points if passed else 0.0,
-        "max_points": points,
-        "message": message,
-        "hint": hint,
-        "group": "matches the reference",
-    }
+def check(name: str, passed: bool, points: float, message: str = "", hint: str = "") -> Check:
+    """A scored check: ``points`` earned if it passed."""
+    earned = points if passed else 0.0
+    return Check(
+        name, "matches the reference", passed=passed, message=message, hint=hint, points=earned, max_points=points
+    )
 
 
-def part_record(score: float, **more) -> dict:
+def part_record(score: float, **more) -> PartResult:
     checks = [
         check("matches the reference", True, score),
         check("symmetric", False, 10.0 - score, "differs", "off-centre"),
     ]
-    return {"part": "smoother", "score": score, "max_score": 10.0, "checks": checks, **more}
+    return PartResult("smoother", checks, **more)
 
 
-def record(*parts: dict, **more) -> dict:
-    return {"path": "alice/attention/smoother.ipynb", "score": 0.0, "max_score": 10.0, "parts": list(parts), **more}
+def record(*parts: PartResult, **more) -> SubmissionRecord:
+    return SubmissionRecord("alice/attention/smoother.ipynb", wanted=["smoother"], parts=list(parts), **more)
 
 
 def test_the_grade_cell_names_the_notebooks_part():

@@ -11,6 +11,7 @@ import pytest
 
 from autograder.grade import UsageError, grade
 from autograder.journal import journal_path
+from autograder.records import Check, PartResult, Report
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError
 
 ENVIRONMENT = {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}
@@ -28,7 +29,7 @@ class Runner:
         self.graded: list[str] = []
         self.calls: list[tuple] = []
 
-    def __call__(self, todo, options, jobs, keep) -> dict:
+    def __call__(self, todo, options, jobs, keep) -> dict:  # keep(index, SubmissionRecord)
         self.calls.append((options, jobs))
         for sub in reversed(todo) if self.reverse else todo:
             if self.stop_after is not None and len(self.graded) == self.stop_after:
@@ -37,8 +38,9 @@ class Runner:
             record = sub.record()
             score = float(sub.code.split("# score ")[1].split()[0])
             for part in sub.parts:
-                record["parts"].append({"part": part, "score": score, "max_score": 10.0, "checks": []})
-            keep(sub.finish(record))
+                scored = Check("# score", "matches the reference", passed=True, points=score, max_points=score)
+                record.parts.append(PartResult(part, [scored]))
+            keep(sub.index, record)
         return dict(ENVIRONMENT)
 
 
@@ -52,8 +54,8 @@ def submissions(folder: Path, **scores: float) -> list[Path]:
     return paths
 
 
-def scores(report: dict) -> list[tuple[str, float]]:
-    return [(Path(r["path"]).name, r["score"]) for r in report["submissions"]]
+def scores(report: Report) -> list[tuple[str, float]]:
+    return [(Path(r.path).name, r.score) for r in report.submissions]
 
 
 def test_records_come_in_the_order_given_whatever_order_they_finish_in(tmp_path):
@@ -64,11 +66,11 @@ def test_records_come_in_the_order_given_whatever_order_they_finish_in(tmp_path)
     report = grade(submissions=paths, runner=runner, detect=found, progress=False)
     assert runner.graded == ["c.py", "b.py", "a.py"]  # an unreadable file never reaches the jobs
     assert scores(report) == [("a.py", 1.0), ("notes.txt", 0.0), ("b.py", 2.0), ("c.py", 3.0)]
-    assert report["submissions"][1]["error"] == (
-        "could not read notes.txt: it is neither a notebook (.ipynb) nor a Python file (.py)"
+    assert report.submissions[1].error == (
+        "notes.txt is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
     )
-    assert all("index" not in r for r in report["submissions"])
-    assert report["environment"] == {**ENVIRONMENT, "reused": 0}
+    assert all("index" not in r for r in report.to_json()["submissions"])
+    assert report.environment == {**ENVIRONMENT, "reused": 0}
 
 
 def test_the_runner_gets_the_options_and_the_number_of_jobs(tmp_path):
@@ -110,8 +112,8 @@ def test_a_second_run_grades_only_new_or_changed_files(tmp_path):
     report = grade(submissions=[a, b, c], json_path=out, runner=runner, detect=found, progress=False)
     assert runner.graded == ["b.py", "c.py"]
     assert scores(report) == [("a.py", 1.0), ("b.py", 7.0), ("c.py", 3.0)]
-    assert report["environment"]["reused"] == 1
-    assert json.loads(out.read_text()) == report
+    assert report.environment["reused"] == 1
+    assert json.loads(out.read_text()) == report.to_json()
 
 
 def test_a_run_with_nothing_new_starts_no_job(tmp_path):
@@ -121,7 +123,7 @@ def test_a_run_with_nothing_new_starts_no_job(tmp_path):
     runner = Runner()
     report = grade(submissions=paths, json_path=out, runner=runner, detect=found, progress=False)
     assert runner.calls == [] and scores(report) == [("a.py", 1.0), ("b.py", 2.0)]
-    assert report["environment"] == {"devices": [], "sandbox": "not started: nothing to grade", "reused": 2}
+    assert report.environment == {"devices": [], "sandbox": "not started: nothing to grade", "reused": 2}
 
 
 def test_force_grades_everything_again(tmp_path):
@@ -130,7 +132,7 @@ def test_force_grades_everything_again(tmp_path):
     grade(submissions=paths, json_path=out, runner=Runner(), detect=found, progress=False)
     runner = Runner()
     report = grade(submissions=paths, json_path=out, force=True, runner=runner, detect=found, progress=False)
-    assert runner.graded == ["a.py", "b.py"] and report["environment"]["reused"] == 0
+    assert runner.graded == ["a.py", "b.py"] and report.environment["reused"] == 0
 
 
 def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_grades_the_rest(tmp_path):
@@ -138,14 +140,14 @@ def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_grades_the_res
     paths = submissions(tmp_path, a=1, b=2, c=3, d=4)
     with pytest.raises(KeyboardInterrupt):
         grade(submissions=paths, json_path=out, runner=Runner(stop_after=2), detect=found, progress=False)
-    assert scores(json.loads(out.read_text())) == [("a.py", 1.0), ("b.py", 2.0)]
+    assert scores(Report.from_json(json.loads(out.read_text()))) == [("a.py", 1.0), ("b.py", 2.0)]
     journal = [json.loads(line) for line in journal_path(out).read_text().splitlines()]
     assert [(Path(r["path"]).name, r["score"]) for r in journal] == [("a.py", 1.0), ("b.py", 2.0)]
     runner = Runner()
     report = grade(submissions=paths, json_path=out, runner=runner, detect=found, progress=False)
     assert runner.graded == ["c.py", "d.py"]
     assert scores(report) == [("a.py", 1.0), ("b.py", 2.0), ("c.py", 3.0), ("d.py", 4.0)]
-    assert report["environment"]["reused"] == 2 and not journal_path(out).exists()
+    assert report.environment["reused"] == 2 and not journal_path(out).exists()
 
 
 def test_on_record_sees_each_record_as_it_is_kept(tmp_path):
@@ -157,7 +159,10 @@ def test_on_record_sees_each_record_as_it_is_kept(tmp_path):
         progress=False,
         on_record=seen.append,
     )
-    assert [(Path(r["path"]).name, r["score"]) for r in seen] == [("a.py", 1.0), ("b.py", 2.0)]
+    assert [(Path(r.path).name, r.score, r.part("smoother").score) for r in seen] == [
+        ("a.py", 1.0, 1.0),
+        ("b.py", 2.0, 2.0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -165,8 +170,8 @@ def test_on_record_sees_each_record_as_it_is_kept(tmp_path):
     [
         ({"submissions": []}, "no submission given"),
         ({"parts": ["nope"]}, "unknown part 'nope': choose from smoother, vocab, attention, masking"),
-        ({"device": "tpu"}, "unknown device 'tpu': choose auto, cpu or cuda"),
-        ({"sandbox": "docker"}, "unknown sandbox 'docker': choose auto, bubblewrap or none"),
+        ({"device": "tpu"}, "unknown device 'tpu': choose auto, cpu, cuda"),
+        ({"sandbox": "docker"}, "unknown sandbox 'docker': choose auto, bubblewrap, none"),
     ],
 )
 def test_bad_arguments_are_usage_errors(tmp_path, kwargs, says):

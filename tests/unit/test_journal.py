@@ -3,15 +3,22 @@
 import json
 
 from autograder.journal import journal_path, previous_records, write_json
+from autograder.records import Check, PartResult, Report, SubmissionRecord
 
 
-def record(path: str, sha256: str, score: float) -> dict:
-    """A submission's record in its JSON form (README: ``--json FILE``), without its checks."""
-    return {"path": path, "sha256": sha256, "score": score, "max_score": 10.0, "parts": []}
+def record(path: str, sha256: str, score: float) -> SubmissionRecord:
+    """A submission graded for one part, of one check that earned ``score`` points."""
+    check = Check("matches the reference", "matches the reference", passed=True, points=score, max_points=score)
+    return SubmissionRecord(path, sha256, wanted=["smoother"], parts=[PartResult("smoother", [check])])
 
 
-def report(*records: dict) -> dict:
-    return {"environment": {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}, "submissions": list(records)}
+def line(record: SubmissionRecord) -> str:
+    """A record as the journal holds it: its JSON form on one line."""
+    return json.dumps(record.to_json())
+
+
+def report(*records: SubmissionRecord) -> Report:
+    return Report({"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}, list(records))
 
 
 def test_the_journal_lies_beside_the_report(tmp_path):
@@ -22,14 +29,16 @@ def test_write_json_replaces_the_report_whole_and_leaves_no_temporary_file(tmp_p
     path = tmp_path / "out.json"
     path.write_text("an older report")
     write_json(path, report(record("a.py", "aa", 3.0)))
-    assert json.loads(path.read_text()) == report(record("a.py", "aa", 3.0))
+    written = json.loads(path.read_text())
+    assert written == report(record("a.py", "aa", 3.0)).to_json()
+    assert written["submissions"][0]["score"] == 3.0 and written["environment"]["sandbox"] == "bubblewrap"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
 
 
 def test_records_of_the_report_and_of_the_journal_are_read_back_by_path_and_content(tmp_path):
     path = tmp_path / "out.json"
     write_json(path, report(record("a.py", "aa", 3.0), record("b.py", "bb", 4.0)))
-    journal_path(path).write_text(json.dumps(record("c.py", "cc", 5.0)) + "\n")
+    journal_path(path).write_text(line(record("c.py", "cc", 5.0)) + "\n")
     assert previous_records(path) == {
         ("a.py", "aa"): record("a.py", "aa", 3.0),
         ("b.py", "bb"): record("b.py", "bb", 4.0),
@@ -39,7 +48,7 @@ def test_records_of_the_report_and_of_the_journal_are_read_back_by_path_and_cont
 
 def test_a_journal_line_cut_short_is_skipped_and_the_lines_around_it_are_kept(tmp_path):
     path = tmp_path / "out.json"
-    lines = [json.dumps(record(name, name * 2, 1.0)) for name in ("a.py", "b.py", "c.py")]
+    lines = [line(record(name, name * 2, 1.0)) for name in ("a.py", "b.py", "c.py")]
     journal_path(path).write_text(lines[0] + "\n" + lines[1][:25] + "\n" + lines[2] + "\n" + lines[1][:40])
     assert sorted(previous_records(path)) == [("a.py", "a.pya.py"), ("c.py", "c.pyc.py")]
 
@@ -47,15 +56,13 @@ def test_a_journal_line_cut_short_is_skipped_and_the_lines_around_it_are_kept(tm
 def test_the_journal_wins_over_the_report_for_the_same_submission(tmp_path):
     path = tmp_path / "out.json"
     write_json(path, report(record("a.py", "aa", 3.0)))
-    journal_path(path).write_text(json.dumps(record("a.py", "aa", 9.0)) + "\n")
-    assert previous_records(path)[("a.py", "aa")]["score"] == 9.0
+    journal_path(path).write_text(line(record("a.py", "aa", 9.0)) + "\n")
+    assert previous_records(path)[("a.py", "aa")].score == 9.0
 
 
 def test_the_same_path_with_other_content_is_another_submission(tmp_path):
     path = tmp_path / "out.json"
-    journal_path(path).write_text(
-        json.dumps(record("a.py", "old", 3.0)) + "\n" + json.dumps(record("a.py", "new", 8.0))
-    )
+    journal_path(path).write_text(line(record("a.py", "old", 3.0)) + "\n" + line(record("a.py", "new", 8.0)))
     assert sorted(previous_records(path)) == [("a.py", "new"), ("a.py", "old")]
 
 

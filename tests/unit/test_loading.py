@@ -177,7 +177,11 @@ def test_a_notebook_is_graded_for_its_grade_cells_part_or_else_its_files_name(tm
 @pytest.mark.parametrize(
     "name, data, error",
     [
-        ("notes.txt", b"text", "could not read notes.txt: it is neither a notebook (.ipynb) nor a Python file (.py)"),
+        (
+            "notes.txt",
+            b"text",
+            "notes.txt is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)",
+        ),
         (
             "latin1.py",
             b"# caf\xe9\n",
@@ -197,7 +201,8 @@ def test_an_unreadable_file_gives_an_error_and_the_part_its_name_says(tmp_path, 
     assert sub.error == error
     assert sub.parts == ([name.split(".")[0]] if name.endswith(".ipynb") else [])
     record = sub.record()
-    assert (record["error"], record["score"], record["max_score"]) == (sub.error, 0.0, 10.0 * len(sub.parts))
+    assert (record.error, record.score, record.max_score) == (sub.error, 0.0, 10.0 * len(sub.parts))
+    assert (record.path, record.wanted, record.parts) == (str(tmp_path / name), sub.parts, [])
 
 
 def test_a_missing_file_and_a_file_too_large_are_errors(tmp_path):

@@ -1,130 +1,195 @@
-"""Do the terminal tables say each part's score, every failed check once per cause, and the batch's summary?"""
+"""Do the terminal tables say each part's score, what lost points, the class's table and the batch's summary?"""
 
-from autograder.report import submission_table, summary
+from autograder.records import Check, PartResult, Report, SubmissionRecord
+from autograder.report import class_table, submission_table, summary
 
-
-def check(name: str, passed: bool = True, skipped: bool = False, message: str = "", hint: str = "", **more) -> dict:
-    """A check's record in its JSON form (README: ``--json FILE``)."""
-    record = {"name": name, "device": "cpu", "passed": passed, "skipped": skipped, "points": 1.0, "max_points": 1.0}
-    record.update(message=message, hint=hint, group="matches the reference", **more)
-    return record
+MATCHES = "matches the reference"
 
 
-def part(name: str, score: float, checks: list[dict], **more) -> dict:
-    return {"part": name, "score": score, "max_score": 10.0, "checks": checks, **more}
+def check(name: str, group: str = MATCHES, passed: bool = True, skipped: bool = False, worth: float = 1.0, **more):
+    """A scored check: ``worth`` points, earned if it passed; a skipped one is worth nothing."""
+    ran = passed and not skipped
+    worth = 0.0 if skipped else worth
+    return Check(name, group, passed=ran, skipped=skipped, points=worth if ran else 0.0, max_points=worth, **more)
 
 
-def record(path: str, score: float, parts: list[dict], **more) -> dict:
-    max_score = 10.0 * len(parts)
-    return {"path": path, "sha256": "0" * 64, "score": score, "max_score": max_score, "parts": parts, **more}
+def record(path: str, parts: list[PartResult], **more) -> SubmissionRecord:
+    return SubmissionRecord(path, sha256="0" * 64, wanted=[p.part for p in parts], parts=parts, **more)
 
 
 OFF_CENTRE = "gaussian_kernel(8): the result: values differ"
 HINT = "the kernel is off-centre"
 CUDA = "CUDA is not available on the grading machine"
+SIZE_0 = "gaussian_kernel(0) should raise ValueError, but returned (0,) float32"
+EDGES = "edge cases and bad input"
 
-SMOOTHER = part(
+SMOOTHER = PartResult(
     "smoother",
-    6.5,
     [
         check("matches the reference [size 5]"),
         check("matches the reference [size 8]", passed=False, message=OFF_CENTRE, hint=HINT),
         check("symmetric [size 8]", passed=False, message=OFF_CENTRE, hint=HINT),
         check("the notebook's example", passed=False, message=OFF_CENTRE, hint=HINT),
-        check(
-            "rejects size 0",
-            passed=False,
-            message="gaussian_kernel(0) should raise ValueError, but returned (0,) float32",
-        ),
-        check("runs on the GPU", passed=False, skipped=True, message=CUDA, device="cuda"),
-        check("speed", message="the timing was too noisy to decide"),
+        check("rejects size 0", EDGES, passed=False, worth=1.5, message=SIZE_0),
+        check("runs on the GPU", "device portability", skipped=True, message=CUDA, device="cuda"),
+        check("speed", "speed", worth=1.5, message="the timing was too noisy to decide"),
     ],
     notes=["line 4 raised NameError: name 'x' is not defined (the line was skipped)"],
 )
 
 
-def test_a_part_shows_its_score_counts_notes_and_each_cause_once():
-    assert submission_table(record("alice/smoother.ipynb", 6.5, [SMOOTHER])).splitlines() == [
-        "alice/smoother.ipynb  6.5 / 10",
-        "  smoother      6.5 / 10   2 passed, 4 failed, 1 skipped",
+def test_a_part_shows_its_score_counts_notes_and_one_line_per_group_that_lost_points():
+    assert submission_table(record("alice/smoother.ipynb", [SMOOTHER])).splitlines() == [
+        "alice/smoother.ipynb  2.5 / 10",
+        "  smoother      2.5 / 10   2 passed, 4 failed, 1 skipped",
         "    note: line 4 raised NameError: name 'x' is not defined (the line was skipped)",
-        f"    x 3 checks (matches the reference [size 8], ...): {OFF_CENTRE}",
+        f"    x matches the reference, -3 (+2 more): {OFF_CENTRE}",
         f"      hint: {HINT}",
-        "    x rejects size 0 (cpu): gaussian_kernel(0) should raise ValueError, but returned (0,) float32",
-        "    ~ speed (cpu): the timing was too noisy to decide",
+        "    x edge cases and bad input, -1.5: gaussian_kernel(0) should raise ValueError, but returned (0,)…",
+    ]
+
+
+def test_the_first_failed_check_of_a_group_gives_its_message_and_hint():
+    checks = [check("a", passed=False, message="first", worth=0.25), check("b", passed=False, message="second")]
+    checks.append(check("c", passed=False, message="third", hint="look here", worth=2.0))
+    assert submission_table(record("a.py", [PartResult("attention", checks)])).splitlines()[2:] == [
+        "    x matches the reference, -3.2 (+2 more): first",
+    ]
+
+
+def test_a_line_is_cut_at_100_columns_with_an_ellipsis():
+    failed = check("long", passed=False, message="m" * 200, hint="h" * 200)
+    lines = submission_table(record("a.py", [PartResult("vocab", [failed])])).splitlines()
+    assert lines[2:] == ["    x matches the reference, -1: " + "m" * 66 + "…", "      hint: " + "h" * 87 + "…"]
+    assert [len(line) for line in lines[2:]] == [100, 100]
+
+
+def test_a_flag_for_a_ta_is_shown_after_the_notes():
+    flagged = PartResult("vocab", [check("x")], notes=["a note"], flags=["it reaches into torch internals (torch._C)"])
+    assert submission_table(record("a.py", [flagged])).splitlines()[2:] == [
+        "    note: a note",
+        "    flag for a TA: it reaches into torch internals (torch._C)",
     ]
 
 
 def test_verbose_names_every_failed_check():
-    lines = submission_table(record("alice/smoother.ipynb", 6.5, [SMOOTHER]), verbose=True).splitlines()
+    lines = submission_table(record("alice/smoother.ipynb", [SMOOTHER]), verbose=True).splitlines()
     assert lines[3:7] == [
         f"    x matches the reference [size 8] (cpu): {OFF_CENTRE}",
         f"    x symmetric [size 8] (cpu): {OFF_CENTRE}",
         f"    x the notebook's example (cpu): {OFF_CENTRE}",
         f"      hint: {HINT}",
     ]
+    assert lines[-1] == "    ~ speed (cpu): the timing was too noisy to decide"
 
 
-def test_two_checks_of_one_cause_are_each_named():
+def test_verbose_names_two_checks_of_one_cause_each_where_the_default_says_their_group_once():
     checks = [check(f"check {i}", passed=False, message="wrong", device="meta") for i in (1, 2)]
-    assert submission_table(record("a.py", 0.0, [part("attention", 0.0, checks)])).splitlines() == [
+    two = record("a.py", [PartResult("attention", checks)])
+    assert submission_table(two, verbose=True).splitlines() == [
         "a.py  0 / 10",
         "  attention       0 / 10   0 passed, 2 failed, 0 skipped",
         "    x check 1 (meta): wrong",
         "    x check 2 (meta): wrong",
     ]
+    assert submission_table(two).splitlines()[2:] == ["    x matches the reference, -2 (+1 more): wrong"]
 
 
 def test_a_part_with_an_error_says_it_and_not_its_checks():
     checks = [check("matches the reference", passed=False, message="vocab is not implemented yet")]
-    failed = part("vocab", 0.0, checks, error="your code defines none of build_vocab, tokenize")
-    assert submission_table(record("b.py", 0.0, [failed])).splitlines() == [
+    failed = PartResult("vocab", checks, error="your code defines none of build_vocab, tokenize")
+    assert submission_table(record("b.py", [failed])).splitlines() == [
         "b.py  0 / 10",
         "  vocab           0 / 10   0 passed, 1 failed, 0 skipped",
         "    error: your code defines none of build_vocab, tokenize",
     ]
-    assert submission_table(record("b.py", 0.0, [failed]), verbose=True).splitlines()[-1] == (
+    assert submission_table(record("b.py", [failed]), verbose=True).splitlines()[-1] == (
         "    x matches the reference (cpu): vocab is not implemented yet"
     )
 
 
-def test_a_submission_that_could_not_be_read_shows_its_error_and_note():
-    unread = record("notes.txt", 0.0, [], error="could not read notes.txt: it is neither", note="a note")
-    assert submission_table(unread).splitlines() == [
-        "notes.txt  0 / 0",
-        "  error: could not read notes.txt: it is neither",
-        "  note: a note",
+def test_a_long_error_is_wrapped_whole_within_100_columns():
+    error = "your code defines none of " + ", ".join(f"name_{i}" for i in range(20))
+    lines = submission_table(record("b.py", [PartResult("vocab", error=error)])).splitlines()
+    assert lines[2:] == [
+        "    error: your code defines none of name_0, name_1, name_2, name_3, name_4, name_5, name_6, name_7,",
+        "        name_8, name_9, name_10, name_11, name_12, name_13, name_14, name_15, name_16, name_17,",
+        "        name_18, name_19",
     ]
 
 
+def test_a_file_with_no_part_to_grade_says_why_it_was_not_graded():
+    unread = record("notes.txt", [], error="notes.txt is not a submission: it is neither", note="a note")
+    assert submission_table(unread).splitlines() == [
+        "notes.txt  not graded: notes.txt is not a submission: it is neither",
+        "  note: a note",
+    ]
+    assert submission_table(record("misc.py", [])).splitlines() == ["misc.py  not graded: no part to grade it for"]
+
+
+def test_a_submission_that_could_not_be_read_shows_its_score_and_error():
+    unread = SubmissionRecord("smoother.ipynb", wanted=["smoother"], error="could not read smoother.ipynb")
+    assert submission_table(unread).splitlines() == ["smoother.ipynb  0 / 10", "  error: could not read smoother.ipynb"]
+
+
 def test_several_parts_each_get_a_line():
-    two = record("all.py", 16.5, [SMOOTHER, part("masking", 10.0, [check("matches")])])
+    two = record("all.py", [SMOOTHER, PartResult("masking", [check("matches", worth=10.0)])])
     lines = submission_table(two).splitlines()
-    assert lines[0] == "all.py  16.5 / 20"
+    assert lines[0] == "all.py  12.5 / 20"
     assert lines[-1] == "  masking        10 / 10   1 passed, 0 failed, 0 skipped"
 
 
+def test_the_class_table_has_a_row_per_student_with_a_dash_for_a_part_not_graded():
+    alicia = [record("alicia/s.ipynb", [SMOOTHER], student="alicia")]
+    alicia.append(record("alicia/a.ipynb", [PartResult("attention", [check("x", worth=10.0)])], student="alicia"))
+    bob = record("bob/s.ipynb", [PartResult("smoother", [check("x", worth=7.0)], max_score=10.0)], student="bob")
+    assert class_table(Report(submissions=[*alicia, bob])).splitlines() == [
+        "          smoother attention     total",
+        "alicia         2.5        10      12.5",
+        "bob              7         -         7",
+        "(out of)        10        10        20",
+    ]
+
+
+def test_the_class_table_has_a_row_per_file_outside_an_nbgrader_tree():
+    vocab = PartResult("vocab", [check("x", worth=4.0)])
+    report = Report(submissions=[record("a.py", [vocab]), record("b.py", [vocab]), record("notes.txt", [])])
+    assert class_table(report).splitlines() == [
+        "                vocab     total",
+        "a.py                4         4",
+        "b.py                4         4",
+        "notes.txt           -         0",
+        "(out of)           10        10",
+    ]
+    assert class_table(Report(submissions=[record("notes.txt", [])])) == ""
+
+
+def test_every_row_of_the_class_table_ends_in_the_same_column_even_with_short_names():
+    report = Report(submissions=[record("a.py", [PartResult("vocab", [check("x", worth=4.0)])])])
+    lines = class_table(report).splitlines()
+    assert lines[-1].startswith("(out of)") and {len(line) for line in lines} == {len(lines[0])}
+
+
 def test_the_summary_says_how_many_where_and_why_checks_were_skipped():
-    other = part(
-        "vocab", 10.0, [check("on the GPU", skipped=True, message=CUDA), check("fp16", skipped=True, message="half")]
+    other = PartResult(
+        "vocab", [check("on the GPU", skipped=True, message=CUDA), check("fp16", skipped=True, message="half")]
     )
-    report = {
-        "environment": {"devices": ["cpu", "meta"], "sandbox": "bubblewrap", "reused": 0},
-        "submissions": [record("a.ipynb", 6.5, [SMOOTHER]), record("b.py", 10.0, [other])],
-    }
+    report = Report(
+        {"devices": ["cpu", "meta"], "sandbox": "bubblewrap", "reused": 0},
+        [record("a.ipynb", [SMOOTHER]), record("b.py", [other]), record("notes.txt", [], error="not one")],
+    )
     assert summary(report, 12.34).splitlines() == [
         "Graded 2 submission(s) in 12.3 s on cpu, meta; sandbox: bubblewrap.",
+        "  not graded: notes.txt: not one",
         f"  2 check(s) skipped: {CUDA}",
         "  1 check(s) skipped: half",
     ]
 
 
 def test_the_summary_of_a_resumed_run_says_what_it_kept():
-    report = {
-        "environment": {"devices": [], "sandbox": "not started: nothing to grade", "reused": 3},
-        "submissions": [record("a.py", 0.0, [])],
-    }
+    report = Report({"devices": [], "sandbox": "not started: nothing to grade", "reused": 3}, [record("a.py", [])])
     assert summary(report, 0.04).splitlines() == [
-        "Graded 1 submission(s) in 0.0 s on -; sandbox: not started: nothing to grade.",
+        "Graded 0 submission(s) in 0.0 s on -; sandbox: not started: nothing to grade.",
+        "  not graded: a.py: no part to grade it for",
         "  3 submission(s) kept from the earlier report (--force grades them again)",
     ]
