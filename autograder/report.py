@@ -62,7 +62,7 @@ def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
 
 
 def _by_group(failed: list[Check]) -> list[str]:
-    """One line per group that lost points: how much, and the first failed check's message and hint."""
+    """One line per group with a failed check: the points lost, and the first failed check's message and hint."""
     groups: dict[str, list[Check]] = {}
     for check in failed:
         groups.setdefault(check.group, []).append(check)
@@ -71,7 +71,8 @@ def _by_group(failed: list[Check]) -> list[str]:
         lost = sum(c.max_points for c in checks)
         first = checks[0]
         more = f" (+{len(checks) - 1} more)" if len(checks) > 1 else ""
-        lines.append(_fit(f"    x {group}, -{lost:.2g}{more}: {first.message}"))
+        cost = f", -{lost:.2g}" if lost else ""  # a diagnostic (a group of 0 points) costs nothing
+        lines.append(_fit(f"    x {group}{cost}{more}: {first.message}"))
         if first.hint:
             lines.append(_fit(f"      hint: {first.hint}"))
     return lines
@@ -83,13 +84,10 @@ def _verbose(failed: list[Check], checks: list[Check]) -> list[str]:
     for check in failed:
         same.setdefault((check.message, check.hint), []).append(check)
     for (message, hint), group in same.items():
-        if len(group) > 2:  # one cause, many checks: say it once
-            lines.append(f"    x {len(group)} checks ({group[0].name}, ...): {message}")
-        else:
-            lines.extend(f"    x {c.name} ({c.device}): {message}" for c in group)
+        lines.extend(_wrap(f"    x {c.name} ({c.device}): {message}") for c in group)
         if hint:
-            lines.append(f"      hint: {hint}")
-    lines.extend(f"    ~ {c.name} ({c.device}): {c.message}" for c in checks if c.passed and c.message)
+            lines.append(_wrap(f"      hint: {hint}"))
+    lines.extend(_wrap(f"    ~ {c.name} ({c.device}): {c.message}") for c in checks if c.passed and c.message)
     return lines
 
 
@@ -115,7 +113,7 @@ def class_table(report: Report) -> str:
             maxima[part.part] = part.max_score
     if not rows or not parts:
         return ""
-    width = min(max(len(w) for w in rows) + 2, WIDTH - 10 * (len(parts) + 1))
+    width = min(max(len("(out of)"), *(len(w) for w in rows)) + 2, WIDTH - 10 * (len(parts) + 1))
     header = f"{'':<{width}}" + "".join(f"{p[:9]:>10}" for p in parts) + f"{'total':>10}"
     lines = [header]
     for who, row in rows.items():

@@ -6,6 +6,7 @@ A toy suite runs through ``Batch`` inside pytester, with a ``Student`` stand-in 
 
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -94,7 +95,10 @@ def run_suite(pytester, suite: str, *codes: str) -> tuple[list[SubmissionRecord]
     path = pytester.makepyfile(smoother=textwrap.dedent(suite))
     tasks = [Submission(path=f"s{i}.py", code=code, parts=["smoother"], index=i) for i, code in enumerate(codes)]
     delivered: list[tuple[int, SubmissionRecord]] = []
-    batch = Batch(iter(tasks), lambda *kept: delivered.append(kept), None, False, Limits(), student_factory=FakeStudent)
+    zygote = SimpleNamespace(faults=[])  # a sandbox that never fails: the plugin grades each submission once
+    batch = Batch(
+        iter(tasks), lambda *kept: delivered.append(kept), zygote, False, Limits(), student_factory=FakeStudent
+    )
     result = pytester.inline_run(str(path), "-p", "no:cacheprovider", "-q", plugins=[batch, suite_plugin])
     assert [index for index, _ in delivered] == list(range(len(delivered)))  # each under its submission's index
     return [record for _, record in delivered], result.ret

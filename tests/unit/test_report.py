@@ -144,10 +144,10 @@ def test_the_class_table_has_a_row_per_student_with_a_dash_for_a_part_not_graded
     alicia.append(record("alicia/a.ipynb", [PartResult("attention", [check("x", worth=10.0)])], student="alicia"))
     bob = record("bob/s.ipynb", [PartResult("smoother", [check("x", worth=7.0)], max_score=10.0)], student="bob")
     assert class_table(Report(submissions=[*alicia, bob])).splitlines() == [
-        "          smoother attention     total",
-        "alicia         2.5        10      12.5",
-        "bob              7         -         7",
-        "(out of)        10        10        20",
+        "            smoother attention     total",
+        "alicia           2.5        10      12.5",
+        "bob                7         -         7",
+        "(out of)          10        10        20",
     ]
 
 
