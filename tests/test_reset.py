@@ -8,6 +8,7 @@ import json
 import os
 
 from autograder.journal import previous_records
+from autograder.records import SubmissionRecord
 from autograder.sandbox.inside.reset import Reset, empty
 
 
@@ -81,4 +82,4 @@ def test_resume_grades_again_what_the_grader_failed(tmp_path):
     graded = {"path": "a.py", "sha256": "1", "score": 10.0, "max_score": 10.0, "parts": []}
     failed = {"path": "b.py", "sha256": "2", "score": 0.0, "max_score": 10.0, "parts": [], "grader_error": "it broke"}
     json_path.write_text(json.dumps({"environment": {}, "submissions": [graded, failed]}))
-    assert previous_records(json_path) == {("a.py", "1"): graded}
+    assert previous_records(json_path) == {("a.py", "1"): SubmissionRecord.from_json(graded)}
