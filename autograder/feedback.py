@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from autograder.records import PartResult
+from autograder.records import Check, PartResult
 
 # ---------------------------------------------------------------- pictures
 
@@ -35,8 +35,29 @@ def draw(suite, kept: dict) -> list[dict]:
 # ---------------------------------------------------------------- the report
 
 
+def devices_said(environment: dict) -> str:
+    """Where the checks ran, as a student can read it."""
+    devices = environment.get("devices", [])
+    said = ["the CPU"] if "cpu" in devices else []
+    said += [f"the GPU {d.removeprefix('cuda').strip(' ()')}".rstrip() for d in devices if d.startswith("cuda")]
+    if "meta" in devices:
+        said.append(
+            "the meta device of PyTorch for the device checks (this grader has no GPU: the meta device has no data, "
+            "but it catches a tensor created on the wrong device)"
+        )
+    return ", and ".join(said) or "-"
+
+
+def causes(failed: list[Check]) -> list[list[Check]]:
+    """Failed checks by cause, in order: a recognised mistake (its hint), else the same message."""
+    found: dict[str, list[Check]] = {}
+    for check in failed:
+        found.setdefault(check.hint or check.message, []).append(check)
+    return list(found.values())
+
+
 def part_html(part: PartResult, environment: dict) -> str:
-    """The report of one part, for the grade cell of an nbgrader notebook: what to fix first."""
+    """The report of one part, for the grade cell of an nbgrader notebook: what to fix first, each cause once."""
     e = html.escape
     groups: dict[str, list[float]] = {}
     for check in part.checks:
@@ -57,27 +78,44 @@ def part_html(part: PartResult, environment: dict) -> str:
     if part.flags:
         why = "; ".join(part.flags)
         out.append(f"<p><i>For your TA to look at (no points depend on it): {e(why)}.</i></p>")
-    devices = ", ".join(environment.get("devices", [])) or "-"
-    out.append(f"<p>Checked on: {e(devices)}. Sandbox: {e(environment.get('sandbox', '-'))}.</p>")
-    out.append("<table><tr><th style='text-align:left'>group of checks</th><th>points</th></tr>")
-    out += [f"<tr><td>{e(g)}</td><td>{p:.2f} / {m:.2f}</td></tr>" for g, (p, m) in groups.items()]
+    out.append(f"<p>Checked on {e(devices_said(environment))}. Sandbox: {e(environment.get('sandbox', '-'))}.</p>")
+    out.append(
+        "<table style='border-collapse:collapse'><tr><th style='text-align:left;padding-right:1em'>group of checks"
+        "</th><th style='text-align:right'>points</th></tr>"
+    )
+    out += [
+        f"<tr><td style='padding-right:1em'>{e(g)}</td><td style='text-align:right;font-variant-numeric:tabular-nums'>"
+        f"{p:.2f} / {m:.2f}</td></tr>"
+        for g, (p, m) in groups.items()
+    ]
     out.append("</table>")
     if failed:
-        out.append(f"<h4>{len(failed)} check(s) to look at</h4><ol>")
-        for check in failed:
-            hint = f"<br><b>Hint:</b> {e(check.hint)}" if check.hint else ""
-            out.append(
-                f"<li><b>{e(check.name)}</b> ({e(check.device)}, {check.max_points:.2f} points)"
-                f"<br><span style='color:#b22'>{e(check.message)}</span>{hint}</li>"
+        grouped = causes(failed)
+        out.append(f"<h4>{len(grouped)} thing(s) to fix ({len(failed)} failed check(s))</h4><ol>")
+        for same in grouped:
+            first = same[0]
+            lost = sum(c.max_points for c in same)
+            count = f"{len(same)} checks, {lost:.2f} points" if len(same) > 1 else f"{lost:.2f} points"
+            hint = f"<br><b>Hint:</b> {e(first.hint)}" if first.hint else ""
+            item = (
+                f"<li><b>{e(first.name)}</b> ({e(first.device)}; {count})"
+                f"<br><span style='color:#b22;overflow-wrap:anywhere'>{e(first.message)}</span>{hint}"
             )
+            if len(same) > 1:
+                more = "".join(
+                    f"<li>{e(c.name)} ({e(c.device)}): <span style='overflow-wrap:anywhere'>{e(c.message)}</span></li>"
+                    for c in same[1:]
+                )
+                item += f"<details><summary>▸ {len(same) - 1} more check(s) with this cause</summary><ul>{more}</ul></details>"
+            out.append(item + "</li>")
         out.append("</ol>")
     if passed:
         items = "".join(
             f"<li>{e(c.name)} ({e(c.device)})" + (f": {e(c.message)}" if c.message else "") + "</li>" for c in passed
         )
-        out.append(f"<details><summary>{len(passed)} check(s) passed</summary><ul>{items}</ul></details>")
+        out.append(f"<details><summary>▸ {len(passed)} check(s) passed</summary><ul>{items}</ul></details>")
     if skipped:
         items = "".join(f"<li>{count} check(s): {e(reason)}</li>" for reason, count in skipped.items())
-        out.append(f"<details><summary>not run on this grader</summary><ul>{items}</ul></details>")
+        out.append(f"<details><summary>▸ not run on this grader</summary><ul>{items}</ul></details>")
     out.append("</div>")
     return "".join(out)

@@ -162,7 +162,7 @@ def feedback(course: Path, student: str, part: str) -> str:
 def test_feedback_has_a_page_per_notebook_with_checks_and_a_picture(course, student):
     pages = {p: feedback(course, student, p) for p in PARTS}
     for part, page in pages.items():
-        assert f"{part}: " in page and "autograder-report" in page and "Checked on: cpu" in page
+        assert f"{part}: " in page and "autograder-report" in page and "Checked on the CPU" in page
     if student in ("alice", "bob"):
         assert all("data:image/png" in page for page in pages.values())
         assert all("check(s) passed" in page for page in pages.values())
@@ -170,7 +170,7 @@ def test_feedback_has_a_page_per_notebook_with_checks_and_a_picture(course, stud
 
 def test_feedback_names_the_mistake(course):
     page = feedback(course, "bob", "smoother")
-    assert "check(s) to look at" in page and "the kernel is flipped" in page
+    assert "thing(s) to fix" in page and "the kernel is flipped" in page
 
 
 def hidden_lines() -> set[str]:

@@ -59,7 +59,8 @@ def test_the_grade_cell_gets_the_report_the_pictures_and_the_score_scaled_to_its
     assert report.output_type == "display_data" and report.data["text/plain"] == "smoother: 1.5 points"
     html = report.data["text/html"]
     assert "<h3>smoother: 7.5 / 10 points</h3>" in html
-    assert "Checked on: cpu, meta. Sandbox: bubblewrap." in html
+    assert "Checked on the CPU, and the meta device of PyTorch for the device checks" in html
+    assert "Sandbox: bubblewrap." in html
     assert (
         "<b>symmetric</b> (cpu, 2.50 points)<br><span style='color:#b22'>differs</span><br><b>Hint:</b> off-centre"
         in html
