@@ -62,7 +62,7 @@ def test_the_grade_cell_gets_the_report_the_pictures_and_the_score_scaled_to_its
     assert "Checked on the CPU, and the meta device of PyTorch for the device checks" in html
     assert "Sandbox: bubblewrap." in html
     assert (
-        "<b>symmetric</b> (cpu, 2.50 points)<br><span style='color:#b22'>differs</span><br><b>Hint:</b> off-centre"
+        "<b>symmetric</b> (cpu; 2.50 points)<br><span style='color:#b22;overflow-wrap:anywhere'>differs</span><br><b>Hint:</b> off-centre"
         in html
     )
     assert picture.data == {"image/png": "iVBORw0KGgo=", "text/plain": "your kernel beside the reference's"}
