@@ -18,7 +18,7 @@ from _pytest.runner import runtestprotocol
 
 from autograder.parts import PARTS
 from autograder.sandbox.launch import Limits
-from autograder.sandbox.student import Student, StudentFailure
+from autograder.sandbox.student import Student, StudentFailure, printable
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.suites.compare import CheckFailed, Inconclusive
 from autograder.suites.scoring import check_points, score
@@ -128,8 +128,13 @@ def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     if isinstance(error, AssertionError):
         return (str(error).split("\nassert ")[0] or "the check's assertion failed"), ""
     if error is not None:  # a fault of the suite itself: say so, never blame the student silently
-        return f"internal error of the grader: {type(error).__name__}: {error}", ""
+        return f"internal error of the grader: {describe(error)}", ""
     return str(report.longrepr).splitlines()[-1][:500], ""
+
+
+def describe(error: BaseException) -> str:
+    """An exception of the grader's own, in one bounded line (its text may quote what the child sent)."""
+    return printable(f"{type(error).__name__}: {error}", 500)
 
 
 class Batch:
@@ -183,10 +188,16 @@ class Batch:
             by_part.setdefault(part_of(item), []).append(item)
         points = {part: items[0].module.POINTS for part, items in by_part.items()}
         for task in self.tasks:
-            record = task.record()
-            for part in task.parts:
-                record["parts"].append(self.grade_part(task, part, by_part[part], points[part]))
-            self.deliver(task.finish(record))
+            try:
+                record = task.record()
+                for part in task.parts:
+                    record["parts"].append(self.grade_part(task, part, by_part[part], points[part]))
+                record = task.finish(record)
+            except Exception as error:  # the grader's fault on this one submission: say so, grade the next
+                record = task.record()
+                record["error"] = f"internal error of the grader while grading this submission: {describe(error)}"
+                record["max_score"] = sum(sum(points[p].values()) for p in task.parts if p in points)
+            self.deliver(record)
         return True
 
     def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> dict:
