@@ -19,6 +19,7 @@ from autograder import submission
 from autograder.jobs import Options, run_jobs
 from autograder.journal import journal_path, previous_records, write_json
 from autograder.parts import PARTS
+from autograder.processes import Reaper
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
 
 
@@ -32,7 +33,8 @@ def job_options(device: str, sandbox: str, limits: Limits | None, figures: bool 
     In degraded mode student code may run as our user, so this process is made non-dumpable first.
     """
     try:
-        found = Sandbox.detect(sandbox)
+        with Reaper():  # bubblewrap's probe leaves its inner process to be reaped
+            found = Sandbox.detect(sandbox)
     except SandboxError as error:
         raise UsageError(f"--sandbox bubblewrap: {error}") from None
     if found.kind != "bubblewrap":
