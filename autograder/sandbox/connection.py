@@ -99,9 +99,9 @@ class ChildConnection:
             self.lose(kill=True)
             raise ChildTimeout from None
         except EOFError:
-            raise ChildLost(self.lose(kill=False)) from None
+            raise ChildLost(printable(self.lose(kill=False), 200)) from None
         except wire.WireError as error:
-            raise ChildLost(self.lose(kill=True), error) from None
+            raise ChildLost(printable(self.lose(kill=True), 200), error) from None
         return reply, encoder.shared
 
     def changed(self, shared: list[tuple[int, bytes]]) -> list[int]:

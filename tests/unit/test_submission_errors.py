@@ -39,3 +39,13 @@ def test_a_crafted_file_named_after_a_part_is_scored_zero_out_of_that_part(tmp_p
 
 def test_a_syntax_error_is_still_graded_for_every_part():
     assert submission.parts_defined("def smooth(:\n") is None
+
+
+@pytest.mark.parametrize("code", ["-" * 100_000 + "1", "1" + "+1" * 1_000_000, "def f(:\n"])
+def test_the_scan_for_forbidden_apis_survives_code_the_parser_gives_up_on(code):
+    from autograder.suites.kit import forbidden_uses
+
+    assert forbidden_uses(code) == set()
+    assert forbidden_uses("import torch\ntorch.nn.functional.scaled_dot_product_attention") == {
+        "scaled_dot_product_attention"
+    }
