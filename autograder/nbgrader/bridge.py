@@ -8,8 +8,9 @@ report of every check and the pictures. nbgrader's ``SaveAutoGrades`` then store
 gradebook, and ``generate_feedback`` renders it.
 
 The jobs stay warm for the whole ``nbgrader autograde`` run, and on the first notebook they start
-grading every submitted notebook of the assignment in parallel, so that the later notebooks find
-their result ready (a result is used only if the code it graded is the code nbgrader hands over).
+grading, once each, the notebooks this run will hand over later (``prefetch_all``), in parallel, so
+that the later notebooks find their result ready (a result is used only if the code it graded is
+the code nbgrader hands over).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class HiddenSuites(NbGraderPreprocessor):
         config=True
     )
     memory_gib = Float(Limits.memory / 2**30, help="memory of the process running a notebook, in GiB").tag(config=True)
-    prefetch = Bool(True, help="on the first notebook, grade every submitted notebook in parallel").tag(config=True)
+    prefetch = Bool(True, help="on the first notebook, grade the run's other notebooks in parallel").tag(config=True)
 
     def session(self) -> Session:
         global _session
