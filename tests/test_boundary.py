@@ -206,3 +206,22 @@ def test_the_tables_and_the_summary_keep_their_lines(batch):
 
 def test_no_process_started_by_grade_is_left_live_or_defunct(batch):
     assert batch["left"] == {}
+
+
+def test_an_error_of_the_grader_on_one_submission_leaves_the_job_grading_the_next(bwrap):
+    from autograder.grade import job_options
+    from autograder.jobs import Pool
+    from autograder.submission import Submission
+
+    pool = Pool(job_options("cpu", "bubblewrap", Limits(call_timeout=5.0, submission_timeout=60.0)), 1)
+    try:
+        pool.submit(Submission(path="broken", code=reference_code("smoother"), parts=["smoother", "nope"], index=1))
+        pool.submit(Submission(path="honest", code=reference_code("smoother"), parts=["smoother"], index=2))
+        broken, honest = pool.next(), pool.next()
+        jobs = pool.next_job
+    finally:
+        pool.close()
+    assert broken["error"] == "internal error of the grader while grading this submission: KeyError: 'nope'"
+    assert (broken["path"], broken["score"], broken["max_score"], broken["parts"]) == ("broken", 0.0, 10.0, [])
+    assert (honest["path"], honest["score"], honest["max_score"]) == ("honest", 10.0, 10.0)
+    assert jobs == 1  # the same job graded both: it was not restarted
