@@ -5,7 +5,9 @@ bytes. Every JSON object is a tagged node: ``{"$tuple": [...]}``, ``{"$dict": [[
 ``{"$tensor": {...}}``, ``{"$dtype": name}``, ``{"$device": name}``, ``{"$handle": id}``; lists,
 strings, numbers, booleans and null are themselves. Decoding checks every node: unknown tags,
 wrong sizes and deep nesting are errors, and tensors are rebuilt from bytes as plain
-``torch.Tensor``, whatever the other side claimed to send.
+``torch.Tensor``, whatever the other side claimed to send. No two tensors of a message may claim
+the same bytes, and all of them together may build at most ``max_bytes``: what a message costs
+the decoder is bounded by what was sent, not by what its descriptors say.
 
 This module runs on both sides: in the grader, and in the sandbox beside ``runtime.py``. It needs
 only the standard library and torch.
