@@ -20,6 +20,7 @@ from autograder.jobs import Options, run_jobs
 from autograder.journal import journal_path, previous_records, write_json
 from autograder.options import Device, SandboxMode
 from autograder.parts import PARTS
+from autograder.processes import Reaper
 from autograder.records import Report, SubmissionRecord
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
 
@@ -40,7 +41,8 @@ def job_options(
     In degraded mode student code may run as our user, so this process is made non-dumpable first.
     """
     try:
-        found = detect(sandbox)
+        with Reaper():  # bubblewrap's probe leaves its inner process to be reaped
+            found = detect(sandbox)
     except SandboxError as error:
         raise UsageError(f"--sandbox bubblewrap: {error}") from None
     if found.kind != "bubblewrap":

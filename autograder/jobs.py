@@ -9,6 +9,7 @@ submissions from a queue until it receives ``None``. It reports on a result queu
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autograder.parts import PARTS, SUITES, Part
+from autograder.processes import Reaper
 from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits, hide_from_same_user
 
@@ -33,6 +35,11 @@ class Options:
 
 
 def job_main(job: int, tasks, results, options: Options) -> None:
+    with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
+        _job(job, tasks, results, options)
+
+
+def _job(job: int, tasks, results, options: Options) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pytest's own report goes nowhere; records travel on the queue
@@ -104,8 +111,12 @@ class Pool:
     """
 
     def __init__(self, options: Options, jobs: int) -> None:
+        from multiprocessing import resource_tracker
+
         self.options = options
         self.jobs = max(1, jobs)
+        # spawned jobs need multiprocessing's resource tracker; if this pool starts it, it stops it
+        self.tracker = None if _tracker_running(resource_tracker) else resource_tracker
         self.context = multiprocessing.get_context("spawn")
         self.tasks = self.context.Queue()
         self.results = self.context.Queue()
@@ -171,7 +182,9 @@ class Pool:
         return None
 
     def close(self, now: bool = False) -> None:
-        """Stop the jobs: after their current submission, or ``now``."""
+        """Stop the jobs (after their current submission, or ``now``) and wait for each to end."""
+        if self.tasks is None:
+            return
         for _ in self.processes:
             self.tasks.put(None)
         for process in self.processes.values():
@@ -180,19 +193,38 @@ class Pool:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
+                process.join()
         self.processes.clear()
+        self.tasks.close()
+        self.tasks.join_thread()
+        self.results.close()
+        self.tasks = self.results = None  # their semaphores are released: the tracker has nothing left
+        if self.tracker is not None:
+            gc.collect()
+            stop = getattr(self.tracker._resource_tracker, "_stop", None)
+            if stop is not None:
+                stop()
+            self.tracker = None
+
+
+def _tracker_running(resource_tracker) -> bool:
+    return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
 
 
 def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[int, SubmissionRecord], None]) -> dict:
-    """Grade ``todo`` in ``jobs`` processes; give each finished record to ``keep``."""
-    pool = Pool(options, min(jobs, len(todo)))
-    try:
-        for sub in todo:
-            pool.submit(sub)
-        for _ in todo:
-            keep(*pool.next())
-    except BaseException:
-        pool.close(now=True)
-        raise
-    pool.close()
+    """Grade ``todo`` in ``jobs`` processes; give each finished (index, record) to ``keep``.
+
+    Returns after every process it started has ended and been reaped.
+    """
+    with Reaper():
+        pool = Pool(options, min(jobs, len(todo)))
+        try:
+            for sub in todo:
+                pool.submit(sub)
+            for _ in todo:
+                keep(*pool.next())
+        except BaseException:
+            pool.close(now=True)
+            raise
+        pool.close()
     return pool.environment

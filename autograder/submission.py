@@ -2,8 +2,9 @@
 
 A notebook is graded by the code of its nbgrader answer cells (``solution`` in the cell's nbgrader
 metadata), in order; a ``.py`` file by its whole text. Nothing here runs the code: names are
-found by parsing it. A file that cannot be read, or is not a submission, gives a ``Submission``
-with an ``error``. A directory stands for the notebooks and ``.py`` files in it (``expand``).
+found by parsing it. A file that cannot be read, decoded or parsed, or is not a submission, gives
+a ``Submission`` with an ``error``, whatever the reason: ``load`` never raises for a submission's
+content. A directory stands for the notebooks and ``.py`` files in it (``expand``).
 """
 
 from __future__ import annotations
@@ -43,12 +44,22 @@ class Submission:
         )
 
 
+class Unparsable(ValueError):
+    """Code that Python's parser gives up on for its size or depth, not for a syntax error."""
+
+
 def defined_names(code: str) -> set[str] | None:
-    """Top-level names a piece of code defines, or None if it does not parse."""
+    """Top-level names a piece of code defines, or None if it has a syntax error.
+
+    Unparsable if the parser itself fails on it (a crafted file nests deeply enough to exhaust the
+    parser's stack or the recursion limit): such a file is not graded at all.
+    """
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
+    except (MemoryError, RecursionError) as error:
+        raise Unparsable(f"Python's parser gives up on it ({type(error).__name__}: it is nested too deeply)") from None
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -136,26 +147,48 @@ def student_of(path: Path) -> str:
 
 
 def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Submission:
-    """Read a submission; ``parts`` overrides which parts it is graded for."""
+    """Read a submission; ``parts`` overrides which parts it is graded for. Never raises for its content."""
     path = Path(path)
     sub = Submission(path=str(path), index=index, student=student_of(path))
     if path.suffix not in SUFFIXES:
         sub.error = f"{path.name} is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
         return sub
     try:
-        data = path.read_bytes()[: MAX_BYTES + 1]
-        if len(data) > MAX_BYTES:
-            raise ValueError(f"it is larger than {MAX_BYTES >> 20} MiB")
-        sub.sha256 = hashlib.sha256(data).hexdigest()
-        text = data.decode("utf-8")
-        if path.suffix == ".ipynb":
-            sub.code, named, sub.note = notebook_code(json.loads(text))
-        else:
-            sub.code, named = text, ""
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as error:
-        sub.error = f"could not read {path.name}: {error}"
+        return _load(path, parts, sub)
+    except Exception as error:  # whatever a crafted file does to a parser: this submission's record says so
+        sub.code = ""
+        sub.error = f"could not read {path.name}: {_reason(error)}"
         sub.parts = list(parts) if parts else ([path.stem] if path.stem in PARTS else [])
         return sub
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, (ValueError, OSError)) and str(error):
+        return str(error)
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply to be read"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _load(path: Path, parts: list[str] | None, sub: Submission) -> Submission:
+    with path.open("rb") as file:
+        data = file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"it is larger than {MAX_BYTES >> 20} MiB")
+    sub.sha256 = hashlib.sha256(data).hexdigest()
+    text = data.decode("utf-8")
+    if path.suffix == ".ipynb":
+        nb = json.loads(text)
+        try:
+            sub.code, named, sub.note = notebook_code(nb)
+        except ValueError:
+            raise
+        except Exception as error:  # cells of a shape nbformat would not write
+            raise ValueError(f"it is not a well-formed notebook ({type(error).__name__}: {error})") from None
+    elif path.suffix == ".py":
+        sub.code, named = text, ""
+    else:
+        raise ValueError("it is neither a notebook (.ipynb) nor a Python file (.py)")
     if parts:
         sub.parts = list(parts)
     elif named in PARTS:  # a notebook is graded for its own part

@@ -33,6 +33,12 @@ NOISY = reference_code("masking").replace(
 )
 
 
+MARKDOWN_ATTACK = (
+    "My notes <script>document.title = 'pwned'</script> and <img src=x onerror=\"alert('pwned')\"> "
+    'and <a href="javascript:alert(\'pwned\')">a link</a>, with `"<pad>"` in a code span.'
+)
+
+
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
@@ -81,6 +87,12 @@ def course(tmp_path_factory):
     hand_in(root, "carol", {p: released(root, p) for p in PARTS})
     hand_in(root, "mallory", {"smoother": notebook("smoother", GRADEBOOK_ATTACK.code),
                               **{p: released(root, p) for p in PARTS if p != "smoother"}})  # fmt: skip
+    vocab = root / "submitted" / "mallory" / ASSIGNMENT / "vocab.ipynb"
+    nb = nbformat.read(vocab, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(MARKDOWN_ATTACK))
+    nbformat.write(nb, vocab)
+    for i in range(3):  # not notebooks of the assignment: nbgrader skips them, and so does the prefetch
+        nbformat.write(notebook("smoother", "while True:\n    pass\n"), vocab.with_name(f"scratch{i}.ipynb"))
     hand_in(root, "dave", edited(root))
     nbgrader(root, "autograde", ASSIGNMENT)
     nbgrader(root, "generate_feedback", ASSIGNMENT)
@@ -171,6 +183,20 @@ def test_feedback_has_a_page_per_notebook_with_checks_and_a_picture(course, stud
 def test_feedback_names_the_mistake(course):
     page = feedback(course, "bob", "smoother")
     assert "thing(s) to fix" in page and "the kernel is flipped" in page
+
+
+def test_a_students_markdown_is_inert_in_the_feedback_and_the_report_is_intact(course):
+    page = feedback(course, "mallory", "vocab")
+    notes = page[page.index("My notes") :].split("</p>", 1)[0]
+    assert notes == (
+        "My notes &lt;script&gt;document.title = 'pwned'&lt;/script&gt; and "
+        '<img alt="No description has been provided for this image" src="x"/> and <a>a link</a>, '
+        'with <code>"&lt;pad&gt;"</code> in a code span.'
+    )
+    assert "<script>document" not in page and "onerror" not in page and "javascript:alert" not in page
+    # the report as HiddenSuites built it, styles and all (nbconvert writes its attributes with double quotes)
+    assert '<div class="autograder-report"><h3>vocab: 0 / 10 points</h3><p>Checked on: cpu' in page
+    assert '<th style="text-align:left">group of checks</th>' in page
 
 
 def hidden_lines() -> set[str]:

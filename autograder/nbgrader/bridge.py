@@ -8,17 +8,18 @@ report of every check and the pictures. nbgrader's ``SaveAutoGrades`` then store
 gradebook, and ``generate_feedback`` renders it.
 
 The jobs stay warm for the whole ``nbgrader autograde`` run, and on the first notebook they start
-grading every submitted notebook of the assignment in parallel, so that the later notebooks find
-their result ready (a result is used only if the code it graded is the code nbgrader hands over).
+grading, once each, the notebooks this run will hand over later (``prefetch_all``), in parallel, so
+that the later notebooks find their result ready (a result is used only if the code it graded is
+the code nbgrader hands over).
 """
 
 from __future__ import annotations
 
 import atexit
+import fnmatch
 import glob
 import hashlib
 import html
-import json
 import os
 from pathlib import Path
 
@@ -30,20 +31,33 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from autograder import options, submission
 from autograder.feedback import part_html
 from autograder.parts import PARTS
+from autograder.processes import Reaper
 from autograder.records import SubmissionRecord
 
 
 class Session:
-    """The grading jobs of one nbgrader run, and the results already known, by (part, code)."""
+    """The grading jobs of one nbgrader run, and the results already known, by (part, code).
+
+    It ends with the run (``atexit``): the jobs stop, and every process they started has ended and
+    been reaped before nbgrader exits.
+    """
 
     def __init__(self, options, jobs: int) -> None:
         from autograder.jobs import Pool
 
+        self.reaper = Reaper().__enter__()
         self.pool = Pool(options, jobs)
         self.known: dict[tuple[str, str], SubmissionRecord] = {}
         self.wanted: dict[int, tuple[str, str]] = {}
         self.count = 0
-        atexit.register(self.pool.close)
+        self.prefetched = False
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        try:
+            self.pool.close()
+        finally:
+            self.reaper.__exit__(None, None, None)
 
     def submit(self, path: str, code: str, part: str) -> tuple[str, str]:
         key = (part, hashlib.sha256(code.encode()).hexdigest())
@@ -96,19 +110,45 @@ class HiddenSuites(HiddenSuitesOptions):
         return _session
 
     def prefetch_all(self, session: Session, resources: ResourcesDict) -> None:
-        """Start grading every submitted notebook of this assignment (for the students being graded)."""
-        info = resources["nbgrader"]
-        root = self.config.CourseDirectory.get("root", os.getcwd())
-        submitted = self.config.CourseDirectory.get("submitted_directory", "submitted")
-        student = self.config.CourseDirectory.get("student_id", "*") or "*"
-        pattern = os.path.join(root, submitted, student, info["assignment"], "*.ipynb")
-        for path in sorted(glob.glob(pattern)):
+        """Start grading, once, every notebook this nbgrader run will grade after this one.
+
+        Those are the assignment's notebooks (the names in ``source/<assignment>/``, as nbgrader's
+        ``notebook_id`` selects them) of the students it autogrades (``student_id``; only those in
+        the gradebook when nbgrader does not create students). Other files in a student's folder
+        are never read. A notebook that cannot be read is skipped here, at no cost to anyone else:
+        nbgrader hands it over in its turn, and it gets its own record then.
+        """
+        session.prefetched = True
+        try:
+            wanted = self.notebooks_to_grade(resources["nbgrader"]["assignment"])
+        except Exception as error:  # prefetching is a speed-up: without it every notebook is still graded
+            self.log.warning("autograder: no prefetch (%s: %s)", type(error).__name__, error)
+            return
+        for path in wanted:
             try:
-                code, part, _ = submission.notebook_code(json.loads(Path(path).read_text()))
-            except (OSError, ValueError):
-                continue
-            if part in PARTS:
-                session.submit(path, code, part)
+                sub = submission.load(path)
+                if not sub.error and len(sub.parts) == 1 and sub.parts[0] in PARTS:
+                    session.submit(path, sub.code, sub.parts[0])
+            except Exception as error:
+                self.log.warning("autograder: %s not prefetched (%s: %s)", path, type(error).__name__, error)
+
+    def notebooks_to_grade(self, assignment: str) -> list[str]:
+        """The submitted notebooks nbgrader's autograde of ``assignment`` will hand over, in its order."""
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+        names = sorted(p.stem for p in source.glob("*.ipynb") if fnmatch.fnmatchcase(p.stem, coursedir.notebook_id))
+        folders = glob.glob(coursedir.format_path(coursedir.submitted_directory, coursedir.student_id, assignment))
+        students = {Path(folder).parent.name: folder for folder in folders if os.path.isdir(folder)}
+        if not self.config.Autograde.get("create_student", True):
+            from nbgrader.api import Gradebook
+
+            with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+                known = {student.id for student in gb.students}
+            students = {s: folder for s, folder in students.items() if s in known}
+        paths = [os.path.join(students[s], f"{name}.ipynb") for s in sorted(students) for name in names]
+        return [path for path in paths if os.path.isfile(path)]
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         part, cell = notebook_part(nb)
@@ -116,12 +156,18 @@ class HiddenSuites(HiddenSuitesOptions):
             self.log.warning("autograder: %s has no hidden-tests grade cell", resources["nbgrader"]["notebook"])
             return nb, resources
         session = self.session()
-        if self.prefetch and session.count == 0:
+        if self.prefetch and not session.prefetched:
             self.prefetch_all(session, resources)
-        code, _, note = submission.notebook_code(nb)
         info = resources["nbgrader"]
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
-        record = session.result(session.submit(path, code, part))
+        try:
+            code, _, note = submission.notebook_code(nb)
+        except Exception as error:  # answer cells of a shape no notebook has: this notebook scores 0, and says why
+            code, note = None, ""
+            record = SubmissionRecord(path, wanted=[part])
+            record.error = f"could not read the answer cells: {type(error).__name__}: {error}"
+        if code is not None:
+            record = session.result(session.submit(path, code, part))
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
             raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)
@@ -172,3 +218,12 @@ def use_hidden_suites(c) -> None:
         CheckCellMetadata,
     ]
     c.OverwriteCells.add_missing_cells = True  # a deleted grade cell comes back, and is scored
+
+    # feedback pages: what the student wrote (markdown, outputs) is never live HTML; the report is ours
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from autograder.nbgrader.sanitize import FeedbackHTML, SanitizeOutputs
+
+    c.GenerateFeedback.exporter_class = FeedbackHTML
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeOutputs]

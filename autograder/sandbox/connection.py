@@ -3,10 +3,17 @@
 Each exchange has a deadline. A child that does not answer in time is killed; a child that dies
 or sends something that is not plain data is lost. The caller (``Student``) decides what that
 means for the student.
+
+Everything a reply holds is cleaned here, where it enters the grader: each string (values, dict
+keys, the type names of objects left in the sandbox, error messages, notes) loses its control
+characters, escape sequences and lone surrogates and is bounded in length, and the tensors of one
+reply may build at most ``Limits.reply_size`` bytes. What the suites, the tables, the JSON and the
+HTML receive from a child is therefore plain, printable and of bounded size.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -15,6 +22,44 @@ import torch
 from autograder.sandbox import wire
 from autograder.sandbox.launch import Limits
 from autograder.sandbox.zygote_client import ZygoteClient
+
+MAX_TEXT = 2000  # characters of one string from the child
+SPACES = "\t\n\r\v\f"
+
+# ANSI escape sequences (CSI ``ESC [ ... final``, OSC ``ESC ] ... BEL|ESC \\``, two-character
+# ``ESC x``) and their one-byte C1 forms: removed whole, so that no half of one is left to print
+ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b.?")
+
+
+def printable(text, limit: int = MAX_TEXT) -> str:
+    """Text from the sandbox, safe to print and to show: one line, no control characters, bounded.
+
+    Escape sequences are removed; newlines and tabs become spaces (a message stays on its line of
+    a table); any other character that is not printable (control characters, lone surrogates,
+    format characters such as bidirectional overrides) becomes U+FFFD; text longer than ``limit``
+    is cut and ends with an ellipsis.
+    """
+    text = text if isinstance(text, str) else str(text)
+    text = ESCAPES.sub("", text[: 4 * limit])
+    text = "".join(c if c.isprintable() else " " if c in SPACES else "\ufffd" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def clean(value):
+    """A decoded reply with every string in it made ``printable``: values, keys, handle types."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(clean(v) for v in value)
+    if isinstance(value, wire.Lookup):
+        return wire.Lookup({clean(k): clean(v) for k, v in value.items()}, clean(value.default))
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, wire.Handle):
+        return wire.Handle(value.id, printable(value.type, 100))
+    return value  # numbers, None, tensors, dtypes, devices
 
 
 class ChildTimeout(Exception):
@@ -49,14 +94,14 @@ class ChildConnection:
         try:
             wire.send(self.sock, frame, time.monotonic() + timeout)
             text, blob = wire.receive(self.sock, time.monotonic() + timeout, self.limits.reply_size)
-            reply = wire.decode(text, blob, place=_place)
+            reply = clean(wire.decode(text, blob, place=_place, max_bytes=self.limits.reply_size))
         except TimeoutError:
             self.lose(kill=True)
             raise ChildTimeout from None
         except EOFError:
-            raise ChildLost(self.lose(kill=False)) from None
+            raise ChildLost(printable(self.lose(kill=False), 200)) from None
         except wire.WireError as error:
-            raise ChildLost(self.lose(kill=True), error) from None
+            raise ChildLost(printable(self.lose(kill=True), 200), error) from None
         return reply, encoder.shared
 
     def changed(self, shared: list[tuple[int, bytes]]) -> list[int]:

@@ -6,7 +6,8 @@ data. Objects that are not plain data (a ``Vocab``, a module) stay in the child 
 ``Remote`` handles. Failures of the student's code raise ``StudentFailure`` with a message meant
 for the student. A child that crashes or hangs is replaced by a fresh one on the next call; a
 function that hangs or crashes twice is not called again; the submission has an overall time
-budget.
+budget. Every string of a reply has been cleaned by ``ChildConnection`` before it gets here
+(``printable``): the lengths below only shorten it further for a message.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from autograder.sandbox import protocol, wire
-from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout
+from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout, printable
 from autograder.sandbox.launch import Limits, SandboxError
 from autograder.sandbox.zygote_client import ZygoteClient
 
@@ -28,12 +29,6 @@ MAX_FAILURES_PER_FUNCTION = 2
 
 class StudentFailure(Exception):
     """The student's code failed; the message is written for the student."""
-
-
-def printable(text, limit: int = 2000) -> str:
-    """Text from the sandbox, safe to print and to show: no control characters, bounded."""
-    text = text if isinstance(text, str) else str(text)
-    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text[:limit])
 
 
 class StudentError(StudentFailure):

@@ -5,7 +5,9 @@ bytes. Every JSON object is a tagged node: ``{"$tuple": [...]}``, ``{"$dict": [[
 ``{"$tensor": {...}}``, ``{"$dtype": name}``, ``{"$device": name}``, ``{"$handle": id}``; lists,
 strings, numbers, booleans and null are themselves. Decoding checks every node: unknown tags,
 wrong sizes and deep nesting are errors, and tensors are rebuilt from bytes as plain
-``torch.Tensor``, whatever the other side claimed to send.
+``torch.Tensor``, whatever the other side claimed to send. No two tensors of a message may claim
+the same bytes, and all of them together may build at most ``max_bytes``: what a message costs
+the decoder is bounded by what was sent, not by what its descriptors say.
 
 This module runs on both sides: in the grader, and in the sandbox beside ``runtime.py``. It needs
 only the standard library and torch.
@@ -24,6 +26,8 @@ import torch
 HEADER = struct.Struct("!IQ")
 MAX_JSON = 16 << 20
 MAX_DEPTH = 40
+MAX_BUILT = 1 << 30  # bytes of tensors one message may build (the grader passes its own, smaller limit)
+TENSOR_COST = 256  # what a tensor object costs besides its bytes: thousands of empty ones are not free
 DTYPES = {
     name: getattr(torch, name)
     for name in (
@@ -221,11 +225,20 @@ def encode(message: dict, arena: Arena | None = None, export=None) -> tuple[byte
 class Decoder:
     """Rebuilds plain data from a tree and a blob, checking every node."""
 
-    def __init__(self, blob: bytes, arena: Arena | None = None, resolve=None, place=None) -> None:
+    def __init__(
+        self, blob: bytes, arena: Arena | None = None, resolve=None, place=None, max_bytes: int = MAX_BUILT
+    ) -> None:
         self.blob = blob
         self.arena = arena
         self.resolve = resolve  # handle id -> object (sandbox side); default: a Handle
         self.place = place  # (tensor, device string) -> tensor on the device it should be on
+        self.left = max_bytes  # bytes this message may still build, over all its tensors
+        self.max_bytes = max_bytes
+
+    def spend(self, nbytes: int) -> None:
+        self.left -= nbytes + TENSOR_COST
+        if self.left < 0:
+            raise WireError(f"the message builds more than {self.max_bytes} bytes of tensors")
 
     def node(self, x, depth: int = 0):
         if depth > MAX_DEPTH:
@@ -275,11 +288,15 @@ class Decoder:
         if not isinstance(shape, list) or len(shape) > 32 or not all(_is_size(n) for n in shape):
             raise WireError("malformed tensor shape")
         device = _device_name(desc.get("device"))
-        if device == "meta":
-            return torch.empty(shape, dtype=dtype, device="meta")
         nbytes = _numel(shape) * _itemsize(dtype)
+        if device == "meta":  # no memory behind it, but what is computed from it may have some
+            if nbytes > self.max_bytes:
+                raise WireError(f"a meta tensor of {_numel(shape)} elements is over the limit")
+            self.spend(0)
+            return torch.empty(shape, dtype=dtype, device="meta")
         if desc.get("nbytes") != nbytes:
             raise WireError("tensor size does not match its shape")
+        self.spend(nbytes)
         if "shared" in desc:
             if self.arena is None or not _is_size(desc["shared"]):
                 raise WireError("no shared region")
@@ -294,6 +311,35 @@ class Decoder:
                 raw = bytearray(self.blob[offset : offset + nbytes])
                 t = torch.frombuffer(raw, dtype=torch.uint8).view(dtype).reshape(shape)
         return self.place(t, device) if self.place is not None else t
+
+
+def claimed_ranges(tree) -> None:
+    """WireError if two tensors of a message claim overlapping or repeated bytes of the blob or region.
+
+    Checked on the JSON tree, before any tensor is built: a message whose thousands of tensors all
+    point at the same bytes is refused at once, not after thousands of copies.
+    """
+    ranges: dict[str, list[tuple[int, int]]] = {"offset": [], "shared": []}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            desc = node.get("$tensor")
+            if isinstance(desc, dict):
+                nbytes = desc.get("nbytes")
+                for source, found in ranges.items():
+                    start = desc.get(source)
+                    if _is_size(start) and _is_size(nbytes) and nbytes > 0:
+                        found.append((start, start + nbytes))
+            else:
+                stack.extend(node.values())
+    for found in ranges.values():
+        found.sort()
+        for (_, end), (start, _) in zip(found, found[1:]):
+            if start < end:
+                raise WireError("tensors overlap: the same bytes are claimed twice")
 
 
 def _list(x) -> list:
@@ -314,15 +360,17 @@ def _device_name(name) -> str:
     raise WireError(f"unexpected device {name[:20]!r}")
 
 
-def decode(text: bytes, blob: bytes, arena=None, resolve=None, place=None) -> dict:
+def decode(text: bytes, blob: bytes, arena=None, resolve=None, place=None, max_bytes: int = MAX_BUILT) -> dict:
+    """A message from a frame; ``max_bytes`` bounds what its tensors build, whatever the frame claims."""
     try:
         tree = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise WireError("malformed JSON") from error
     if not isinstance(tree, dict):
         raise WireError("a message must be an object")
-    dec = Decoder(blob, arena, resolve, place)
+    dec = Decoder(blob, arena, resolve, place, max_bytes)
     try:
+        claimed_ranges(tree)
         return {key: dec.node(value) for key, value in tree.items()}
     except RecursionError as error:
         raise WireError("data nested too deeply") from error

@@ -25,7 +25,7 @@ from _pytest.runner import runtestprotocol
 from autograder.parts import PARTS
 from autograder.records import Check, PartResult, SubmissionRecord
 from autograder.sandbox.launch import Limits
-from autograder.sandbox.student import Student, StudentFailure
+from autograder.sandbox.student import Student, StudentFailure, printable
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.suites.compare import CheckFailed, Inconclusive
 from autograder.suites.scan import suspicious_uses
@@ -187,8 +187,13 @@ def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     if isinstance(error, AssertionError):
         return (str(error).split("\nassert ")[0] or "the check's assertion failed"), ""
     if error is not None:  # a fault of the suite itself: say so, never blame the student silently
-        return f"internal error of the grader: {type(error).__name__}: {error}", ""
+        return f"internal error of the grader: {describe(error)}", ""
     return str(report.longrepr).splitlines()[-1][:500], ""
+
+
+def describe(error: BaseException) -> str:
+    """An exception of the grader's own, in one bounded line (its text may quote what the child sent)."""
+    return printable(f"{type(error).__name__}: {error}", 500)
 
 
 class Batch:
@@ -244,16 +249,21 @@ class Batch:
             by_part.setdefault(part_of(item), []).append(item)
         points = {part: items[0].module.POINTS for part, items in by_part.items()}
         for task in self.tasks:
-            for _ in range(GRADING_ATTEMPTS):
-                seen = len(self.zygote.faults)
+            try:
+                for _ in range(GRADING_ATTEMPTS):
+                    seen = len(self.zygote.faults)
+                    record = task.record()
+                    for part in task.parts:
+                        record.parts.append(self.grade_part(task, part, by_part[part], points[part]))
+                    faults = self.zygote.faults[seen:]
+                    if not faults:  # graded in a sandbox that was usable before every child
+                        break
+                if faults:  # the grader's failure, not the student's: resume grades it again
+                    record.grader_error = f"the sandbox failed while grading this submission: {faults[-1]}"
+            except Exception as error:  # the grader's fault on this one submission: say so, grade the next
                 record = task.record()
-                for part in task.parts:
-                    record.parts.append(self.grade_part(task, part, by_part[part], points[part]))
-                faults = self.zygote.faults[seen:]
-                if not faults:  # graded in a sandbox that was usable before every child
-                    break
-            if faults:  # the grader's failure, not the student's: resume grades it again
-                record.grader_error = f"the sandbox failed while grading this submission: {faults[-1]}"
+                record.error = f"internal error of the grader while grading this submission: {describe(error)}"
+                record.grader_error = record.error  # not the student's doing: graded again on resume
             self.deliver(task.index, record)
         return True
 

@@ -1,0 +1,72 @@
+"""Does the bridge prefetch only the notebooks nbgrader will grade, and survive any it cannot read?"""
+
+import logging
+
+import nbformat
+from traitlets.config import Config
+
+from autograder.dev.examples import notebook, reference_code
+from autograder.nbgrader.bridge import HiddenSuites
+from autograder.nbgrader.notebooks import nbgrader_env
+
+
+class Recorder:
+    """A Session that records what is submitted to it."""
+
+    def __init__(self):
+        self.submitted = []
+        self.prefetched = False
+
+    def submit(self, path, code, part):
+        self.submitted.append((path, part))
+
+
+def course(tmp_path, create_student=True):
+    for name in ("smoother", "vocab"):
+        (tmp_path / "source" / "attention").mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook(name, ""), tmp_path / "source" / "attention" / f"{name}.ipynb")
+    for student in ("ann", "ben", "zoe"):
+        folder = tmp_path / "submitted" / student / "attention"
+        folder.mkdir(parents=True)
+        nbformat.write(notebook("smoother", reference_code("smoother")), folder / "smoother.ipynb")
+    ben = tmp_path / "submitted" / "ben" / "attention"
+    (ben / "vocab.ipynb").write_text("[" * 100_000)  # a crafted file: JSON nested beyond the parser
+    for i in range(50):  # extra notebooks: never read
+        nbformat.write(notebook("smoother", reference_code("smoother")), ben / f"extra{i}.ipynb")
+    c = Config()
+    c.CourseDirectory.root = str(tmp_path)
+    c.CourseDirectory.course_id = "attention"
+    c.Autograde.create_student = create_student
+    return HiddenSuites(config=c)
+
+
+def test_only_the_assignments_notebooks_are_prefetched_and_a_bad_one_is_skipped(tmp_path, caplog):
+    suites, session = course(tmp_path), Recorder()
+    with caplog.at_level(logging.WARNING):
+        suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
+    root = tmp_path / "submitted"
+    assert session.submitted == [
+        (str(root / s / "attention" / "smoother.ipynb"), "smoother") for s in ("ann", "ben", "zoe")
+    ]
+    assert session.prefetched is True
+
+
+def test_without_creating_students_only_those_in_the_gradebook_are_prefetched(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", nbgrader_env()["PATH"])  # nbgrader runs alembic to create a gradebook
+    suites = course(tmp_path, create_student=False)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "attention") as gb:
+        gb.add_student("zoe")
+    session = Recorder()
+    suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
+    assert session.submitted == [(str(tmp_path / "submitted" / "zoe" / "attention" / "smoother.ipynb"), "smoother")]
+
+
+def test_a_course_that_cannot_be_read_costs_only_the_prefetch(tmp_path, caplog):
+    suites, session = course(tmp_path, create_student=False), Recorder()
+    (tmp_path / "gradebook.db").write_text("not a database")
+    with caplog.at_level(logging.WARNING):
+        suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
+    assert session.submitted == [] and session.prefetched is True
+    assert "autograder: no prefetch (DatabaseError" in caplog.text
