@@ -44,6 +44,7 @@ sandbox-deps:
 
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy --follow-imports=silent $(MYPY_FILES)
 	$(PY) -m pytest
 
