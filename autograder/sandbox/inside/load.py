@@ -25,7 +25,7 @@ def load_answers(code: str, module: types.ModuleType, describe: Callable[[BaseEx
     linecache.cache[SUBMISSION] = (len(code), None, code.splitlines(True), SUBMISSION)
     exec(compile(PRELUDE, "<prelude>", "exec"), module.__dict__)
     tree = compile(code, SUBMISSION, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)  # SyntaxError: no load
-    assert isinstance(tree, ast.Module)
+    assert isinstance(tree, ast.Module)  # what compile gives with PyCF_ONLY_AST in "exec" mode
     flags, notes = 0, []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
