@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
 from autograder import __version__, options
 from autograder.parts import PARTS
@@ -48,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     return course(args)
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def grade(args) -> int:
+def grade(args: argparse.Namespace) -> int:
     from autograder.grade import UsageError, grade
     from autograder.report import class_table, submission_table, summary
 
@@ -101,7 +102,7 @@ def grade(args) -> int:
     return 0
 
 
-def course(args) -> int:
+def course(args: argparse.Namespace) -> int:
     from autograder.nbgrader.course import CourseError, configured_exchange, init
 
     try:

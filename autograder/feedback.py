@@ -10,13 +10,14 @@ student's code is escaped.
 from __future__ import annotations
 
 import html
+from types import ModuleType
 
 from autograder.records import Check, PartResult
 
 # ---------------------------------------------------------------- pictures
 
 
-def draw(suite, kept: dict) -> list[dict]:
+def draw(suite: ModuleType, kept: dict) -> list[dict]:
     """Pictures for the feedback of one part, drawn by its suite's ``pictures``: ``[{"title", "png" (base64)}]``."""
     if not kept or not hasattr(suite, "pictures"):
         return []

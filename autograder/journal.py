@@ -8,6 +8,7 @@ graded (same path, same content), unless told to grade again. A record with a ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -41,10 +42,8 @@ def previous_records(json_path: Path | None) -> dict[tuple[str, str], Submission
         found = _records(report.get("submissions", []) if isinstance(report, dict) else [])
     except (OSError, ValueError):
         found = {}
-    try:
+    with contextlib.suppress(OSError):
         found.update(_records(journal_path(json_path).read_text().splitlines()))
-    except OSError:
-        pass
     return found
 
 

@@ -68,7 +68,7 @@ OPTIONS: tuple[Option, ...] = (
         "seconds one call of a student function may take",
         "--call-timeout",
         "S",
-    ),  # fmt: skip
+    ),
     Option(
         "submission_timeout",
         float,
@@ -76,7 +76,7 @@ OPTIONS: tuple[Option, ...] = (
         "seconds all the checks of one part may take",
         "--submission-timeout",
         "S",
-    ),  # fmt: skip
+    ),
     Option(
         "memory_gib",
         float,
@@ -84,7 +84,7 @@ OPTIONS: tuple[Option, ...] = (
         "memory of the process running a submission, in GiB",
         "--memory",
         "GIB",
-    ),  # fmt: skip
+    ),
     Option("prefetch", bool, True, "on the first notebook, grade every submitted notebook in parallel"),
 )
 

@@ -52,6 +52,8 @@ def suite_module(part: str) -> ModuleType:
     name = f"autograder_suite_{part}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, PARTS[part].suite_path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load the suite of {part} from {PARTS[part].suite_path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

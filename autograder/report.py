@@ -79,7 +79,7 @@ def _by_group(failed: list[Check]) -> list[str]:
 
 
 def _verbose(failed: list[Check], checks: list[Check]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     same: dict[tuple[str, str], list[Check]] = {}
     for check in failed:
         same.setdefault((check.message, check.hint), []).append(check)

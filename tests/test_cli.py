@@ -22,11 +22,12 @@ def run(*args, cwd=None):
 
 def test_the_command_is_installed():
     done = run("--version")
-    assert done.returncode == 0 and "autograder" in done.stdout
+    assert done.returncode == 0
+    assert "autograder" in done.stdout
 
 
 @pytest.mark.parametrize(
-    "args, says",
+    ("args", "says"),
     [
         (["grade"], "the following arguments are required"),
         (["grade", "x.py", "--part", "nope"], "invalid choice: 'nope'"),
@@ -39,7 +40,8 @@ def test_the_command_is_installed():
 )
 def test_usage_errors_exit_2(args, says):
     done = run(*args)
-    assert done.returncode == 2 and says in done.stderr
+    assert done.returncode == 2
+    assert says in done.stderr
     assert done.stdout == ""
 
 
@@ -61,7 +63,8 @@ def test_a_file_that_is_not_a_submission_is_reported_not_graded_and_not_as_0_of_
 def test_device_cuda_without_cuda_is_a_usage_error(tmp_path):
     (tmp_path / "a.py").write_text("def smooth(s, k):\n    return s\n")
     done = run("grade", tmp_path / "a.py", "--device", "cuda")
-    assert done.returncode == 2 and "CUDA is not available" in done.stderr
+    assert done.returncode == 2
+    assert "CUDA is not available" in done.stderr
 
 
 @pytest.mark.slow
@@ -73,8 +76,11 @@ def test_a_batch_prints_tables_progress_and_writes_json(tmp_path):
     assert "good.py  10 / 10" in done.stdout
     assert "stub.ipynb  0 / 10" in done.stdout
     assert "gaussian_kernel is not implemented yet" in done.stdout
-    assert "Graded 2 submission(s)" in done.stdout and "sandbox: bubblewrap" in done.stdout
-    assert "2/2" in done.stderr and "s/submission" in done.stderr and "ETA" in done.stderr
+    assert "Graded 2 submission(s)" in done.stdout
+    assert "sandbox: bubblewrap" in done.stdout
+    assert "2/2" in done.stderr
+    assert "s/submission" in done.stderr
+    assert "ETA" in done.stderr
     report = json.loads((tmp_path / "out.json").read_text())
     assert [r["score"] for r in report["submissions"]] == [10.0, 0.0]
     assert not (tmp_path / "out.json.journal").exists()
@@ -108,4 +114,5 @@ def test_part_restricts_a_py_to_one_part(tmp_path):
     done = run("grade", "masking.py", "--part", "attention", "--json", "out.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     record = json.loads((tmp_path / "out.json").read_text())["submissions"][0]
-    assert [p["part"] for p in record["parts"]] == ["attention"] and record["score"] == 10.0
+    assert [p["part"] for p in record["parts"]] == ["attention"]
+    assert record["score"] == 10.0

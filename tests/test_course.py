@@ -51,7 +51,8 @@ def test_course_init_exchange_puts_the_exchange_where_the_teacher_says(tmp_path)
         text=True,
         timeout=600,
     )
-    assert again.returncode == 0 and f"exchange in {exchange}." in again.stdout, again.stderr
+    assert again.returncode == 0, again.stderr
+    assert f"exchange in {exchange}." in again.stdout, again.stderr
     assert f"c.Exchange.root = {str(exchange)!r}\n" in (tmp_path / "course" / "nbgrader_config.py").read_text()
 
 

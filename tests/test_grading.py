@@ -122,7 +122,8 @@ def test_correct_solutions_written_differently_get_full_marks(graded, index):
 
 
 def test_there_are_enough_examples():
-    assert len(MISTAKES) >= 30 and len(CORRECT) >= 6
+    assert len(MISTAKES) >= 30
+    assert len(CORRECT) >= 6
     assert {m.part for m in MISTAKES} == set(PARTS) == {c.part for c in CORRECT}
 
 
@@ -157,11 +158,12 @@ def test_the_json_report_has_the_documented_fields(graded):
 
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
-    assert names[-1] == "latin1.py" and len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + len(BROKEN)
+    assert names[-1] == "latin1.py"
+    assert len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + len(BROKEN)
 
 
 @pytest.mark.parametrize(
-    "name, says",
+    ("name", "says"),
     [
         ("corrupt.ipynb", "could not read corrupt.ipynb"),
         ("notes.txt", "notes.txt is not a submission: it is neither a notebook"),
@@ -170,20 +172,23 @@ def test_every_submission_given_has_a_record_in_order(graded):
 )
 def test_unreadable_submissions_get_zero_and_the_reason(graded, name, says):
     record = graded[0][name]
-    assert record["score"] == 0 and says in record["error"]
+    assert record["score"] == 0
+    assert says in record["error"]
 
 
 def test_a_missing_function_fails_only_what_needs_it(graded):
     part = part_of(graded[0]["smoother_without_smooth.py"], "smoother")
     failed = failures(part)
-    assert failed and all("smooth" in c["name"] and "does not define smooth" in c["message"] for c in failed)
+    assert failed
+    assert all("smooth" in c["name"] and "does not define smooth" in c["message"] for c in failed)
     assert any(c["passed"] and c["name"].startswith("gaussian_kernel") for c in part["checks"])
     assert 0 < part["score"] < 10
 
 
 def test_a_syntax_error_is_reported_for_every_part(graded):
     record = graded[0]["syntax_error.py"]
-    assert record["score"] == 0 and len(record["parts"]) == 4
+    assert record["score"] == 0
+    assert len(record["parts"]) == 4
     assert all("SyntaxError" in p["error"] for p in record["parts"])
 
 
@@ -198,7 +203,9 @@ def test_a_failing_test_line_in_an_answer_cell_is_skipped_with_a_note(graded):
 
 def test_wrong_return_types_are_explained(graded):
     said = " ".join(c["message"] for c in failures(part_of(graded[0]["wrong_types.py"], "smoother")))
-    assert "expected a tensor" in said and "got a list of" in said and "got a ndarray object" in said
+    assert "expected a tensor" in said
+    assert "got a list of" in said
+    assert "got a ndarray object" in said
 
 
 def test_nan_outputs_are_named(graded):
@@ -219,7 +226,9 @@ def test_without_cuda_the_cuda_checks_skip_with_the_reason_and_meta_runs(graded)
         for part in record["parts"]:
             for check in part["checks"]:
                 if check["device"] == "cuda":
-                    assert check["skipped"] and check["message"] == "CUDA is not available on the grading machine"
+                    assert check["skipped"]
+                    assert check["message"] == "CUDA is not available on the grading machine"
     assert graded[1]["environment"]["devices"] == ["cpu", "meta"]
     meta = [c for c in part_of(graded[0]["reference-attention.ipynb"], "attention")["checks"] if c["device"] == "meta"]
-    assert meta and all(c["passed"] for c in meta)
+    assert meta
+    assert all(c["passed"] for c in meta)

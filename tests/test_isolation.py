@@ -278,7 +278,8 @@ def test_each_attack_is_graded_as_its_own_failure_not_the_graders(batch, name):
     file = next(f for f, n in batch["names"].items() if n == name)
     record = batch["records"][file]
     assert "grader_error" not in record
-    assert record["score"] == 0.0 and record["max_score"] == 10.0
+    assert record["score"] == 0.0
+    assert record["max_score"] == 10.0
 
 
 @pytest.mark.parametrize("name", [name for name in ATTACKS if name.startswith(("1.5 GiB", "a 1.5 GiB"))])
@@ -358,10 +359,9 @@ class Breaker:
                 work = Path(f"/proc/{zygote}/root/tmp/work")
                 try:
                     if (work / "ready").exists() and not (work / "go").exists():
-                        if self.break_each or not self.broken:
-                            if zygote not in self.broken:
-                                Path(f"/proc/{zygote}/root/tmp/broken").write_text("x")
-                                self.broken.add(zygote)
+                        if (self.break_each or not self.broken) and zygote not in self.broken:
+                            Path(f"/proc/{zygote}/root/tmp/broken").write_text("x")
+                            self.broken.add(zygote)
                         (work / "go").write_text("x")
                         self.children += 1
                 except OSError:

@@ -191,7 +191,7 @@ CLAIMS = [
 ]
 
 
-@pytest.mark.parametrize("part, pattern, facts", CLAIMS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CLAIMS)])
+@pytest.mark.parametrize(("part", "pattern", "facts"), CLAIMS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CLAIMS)])
 def test_notebook_text_agrees_with_the_code(part, pattern, facts):
     """Does each number the text states hold for the reference (the original said "bank gets 6")?"""
     match = re.search(pattern, _markdown(part), flags=re.IGNORECASE)

@@ -62,7 +62,8 @@ def test_a_reset_makes_the_work_directory_afresh_and_the_check_passes(tmp_path):
     os.symlink("/", tmp_path / "work")
     assert reset.check([]) == f"the work directory {tmp_path / 'work'} is not an empty directory of ours"
     reset.reset()
-    assert os.path.isdir(tmp_path / "work") and not os.path.islink(tmp_path / "work")
+    assert os.path.isdir(tmp_path / "work")
+    assert not os.path.islink(tmp_path / "work")
     assert reset.check([]) == ""
 
 

@@ -356,7 +356,7 @@ def contained(tmp_path_factory):
 def test_the_batch_ran_in_bubblewrap_as_an_unprivileged_user(contained):
     env = contained["report"]["environment"]
     assert env["sandbox"] == "bubblewrap"
-    assert env["uid"] != 0 and env["uid"] != os.getuid() or os.getuid() != 0
+    assert (env["uid"] != 0 and env["uid"] != os.getuid()) or os.getuid() != 0
 
 
 def test_honest_submissions_around_the_attacks_get_full_marks(contained):
@@ -369,8 +369,10 @@ def test_honest_submissions_around_the_attacks_get_full_marks(contained):
 def test_each_attack_scores_zero_with_a_record(contained, name):
     file = next(f for f, n in contained["names"].items() if n == name)
     record = contained["records"][file]
-    assert record["score"] == 0 and record["max_score"] == 10.0
-    assert record["parts"][0]["checks"] and all(not c["passed"] for c in record["parts"][0]["checks"])
+    assert record["score"] == 0
+    assert record["max_score"] == 10.0
+    assert record["parts"][0]["checks"]
+    assert all(not c["passed"] for c in record["parts"][0]["checks"])
 
 
 def test_no_process_started_by_student_code_survives(contained):
@@ -411,7 +413,8 @@ def test_no_report_carries_the_graders_secret(contained):
 def test_the_reference_and_the_suites_are_not_visible(contained):
     record = contained["records"][next(f for f, n in contained["names"].items() if "search for" in n)]
     messages = {c["message"] for c in record["parts"][0]["checks"] if "found" in c["message"]}
-    assert messages and all(m.endswith("found [])") or "found []" in m for m in messages), messages
+    assert messages
+    assert all(m.endswith("found [])") or "found []" in m for m in messages), messages
 
 
 def test_an_infinite_loop_costs_one_timeout_per_function(contained):

@@ -29,7 +29,8 @@ def test_gaussian_kernel_is_the_normalised_density_at_centred_offsets(size, sigm
     offsets = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     density = normal.log_prob(offsets).exp()
     kernel = gaussian_kernel(size, sigma)
-    assert kernel.dtype == torch.float32 and kernel.shape == (size,)
+    assert kernel.dtype == torch.float32
+    assert kernel.shape == (size,)
     torch.testing.assert_close(kernel, (density / density.sum()).float())
     torch.testing.assert_close(kernel, kernel.flip(0))
 
@@ -37,18 +38,19 @@ def test_gaussian_kernel_is_the_normalised_density_at_centred_offsets(size, sigm
 def test_gaussian_kernel_of_size_8_is_centred_between_samples_3_and_4():
     """Is the kernel of the notebook symmetric (the original's arange(-4, 4) was not)?"""
     kernel = gaussian_kernel(8)
-    assert kernel[3] == kernel[4] and kernel.argmax() in (3, 4)
+    assert kernel[3] == kernel[4]
+    assert kernel.argmax() in (3, 4)
 
 
-@pytest.mark.parametrize("size, sigma", [(0, 1.0), (-3, 1.0), (5, 0.0), (5, -1.0), (5, math.nan)])
+@pytest.mark.parametrize(("size", "sigma"), [(0, 1.0), (-3, 1.0), (5, 0.0), (5, -1.0), (5, math.nan)])
 def test_gaussian_kernel_rejects_bad_arguments(size, sigma):
     """Do size < 1 and sigma <= 0 raise ValueError?"""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^(size must be at least 1|sigma must be greater than 0), got "):
         gaussian_kernel(size, sigma)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("shape, size", [((50,), 5), ((3, 40), 8), ((1, 7), 7), ((2, 9), 1)])
+@pytest.mark.parametrize(("shape", "size"), [((50,), 5), ((3, 40), 8), ((1, 7), 7), ((2, 9), 1)])
 def test_smooth_equals_conv1d_without_bias(shape, size, dtype):
     """Is smooth exactly F.conv1d with no bias and no flip, in the signal's dtype?"""
     generator = torch.Generator().manual_seed(sum(shape) * size)
@@ -57,7 +59,8 @@ def test_smooth_equals_conv1d_without_bias(shape, size, dtype):
     out = smooth(signal, kernel)
     rows = signal.reshape(-1, 1, shape[-1])
     expected = F.conv1d(rows, kernel.to(dtype).view(1, 1, size)).reshape(*shape[:-1], -1)
-    assert out.dtype == dtype and out.shape == (*shape[:-1], shape[-1] - size + 1)
+    assert out.dtype == dtype
+    assert out.shape == (*shape[:-1], shape[-1] - size + 1)
     torch.testing.assert_close(out, expected)
 
 
@@ -84,7 +87,8 @@ def test_smooth_leaves_inputs_unchanged():
     signal, kernel = torch.randn(2, 30), gaussian_kernel(5)
     before = signal.clone(), kernel.clone()
     smooth(signal, kernel)
-    assert torch.equal(signal, before[0]) and torch.equal(kernel, before[1])
+    assert torch.equal(signal, before[0])
+    assert torch.equal(kernel, before[1])
 
 
 # vocab
@@ -95,8 +99,12 @@ def test_build_vocab_on_the_notebook_corpus():
     v = build_vocab(CORPUS, max_size=11)
     assert (v["bank"], v["test"], len(v)) == (3, 1, 11)
     assert (v["<pad>"], v["<unk>"], v["de"], v["ik"], v["bij"]) == (0, 1, 2, 4, 5)
-    assert "bank" in v and "<pad>" in v and "<unk>" in v
-    assert "test" not in v and "druk" not in v and "heel" not in v
+    assert "bank" in v
+    assert "<pad>" in v
+    assert "<unk>" in v
+    assert "test" not in v
+    assert "druk" not in v
+    assert "heel" not in v
     assert len(v) == 11, "looking up unknown words must not add them"
 
 
@@ -109,7 +117,7 @@ def test_build_vocab_breaks_ties_by_first_appearance_and_counts_specials():
 
 @pytest.mark.parametrize("max_size", [1, 0, -5])
 def test_build_vocab_rejects_max_size_below_2(max_size):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="so it must be at least 2, got"):
         build_vocab(CORPUS, max_size)
 
 
@@ -124,7 +132,8 @@ def test_tokenize_edge_cases_keep_int64():
     v = build_vocab(CORPUS, max_size=11)
     for corpus, shape in [([], (0, 0)), ([""], (1, 0)), (["", "ik"], (2, 1)), (["zz zz"], (1, 2))]:
         tokens = tokenize(corpus, v)
-        assert tokens.shape == shape and tokens.dtype == torch.int64
+        assert tokens.shape == shape
+        assert tokens.dtype == torch.int64
     assert tokenize(["", "ik zz"], v).tolist() == [[0, 0], [4, 1]]
 
 
@@ -140,7 +149,7 @@ def _inputs(shape_q, shape_k, dv, seed, dtype=torch.float64):
 
 
 @pytest.mark.parametrize(
-    "shape_q, shape_k, dv",
+    ("shape_q", "shape_k", "dv"),
     [((2, 5, 8), (2, 7, 8), 3), ((2, 3, 4, 6), (2, 3, 9, 6), 6), ((1, 1, 4), (1, 1, 4), 2)],
 )
 def test_attention_equals_torch_sdpa_with_the_mask_inverted(shape_q, shape_k, dv):
@@ -162,7 +171,9 @@ def test_attention_fully_masked_rows_give_zeros_and_finite_gradients():
     mask[1] = True  # every key of the second batch element is ignored
     q, k, v = (t.requires_grad_() for t in (q, k, v))
     out, weights = scaled_dot_product_attention(q, k, v, mask)
-    assert (out[1] == 0).all() and (weights[1] == 0).all() and not out.isnan().any()
+    assert (out[1] == 0).all()
+    assert (weights[1] == 0).all()
+    assert not out.isnan().any()
     (out.sum() + weights.sum()).backward()
     assert all(t.grad.isfinite().all() for t in (q, k, v))
     assert (q.grad[1] == 0).all()
@@ -195,7 +206,9 @@ def _torch_mha(mha: MultiHeadAttention) -> nn.MultiheadAttention:
     return reference
 
 
-@pytest.mark.parametrize("batch, length, source, embed, heads", [(3, 7, 7, 4, 2), (2, 5, 9, 12, 3), (1, 1, 1, 8, 8)])
+@pytest.mark.parametrize(
+    ("batch", "length", "source", "embed", "heads"), [(3, 7, 7, 4, 2), (2, 5, 9, 12, 3), (1, 1, 1, 8, 8)]
+)
 def test_mha_equals_torch_multihead_attention_with_copied_weights(batch, length, source, embed, heads):
     torch.manual_seed(batch * embed + heads)
     mha = MultiHeadAttention(embed, heads).double().eval()
@@ -228,7 +241,9 @@ def test_mha_submodules_and_bad_heads():
     mha = MultiHeadAttention(12, 3)
     for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
         layer = getattr(mha, name)
-        assert isinstance(layer, nn.Linear) and layer.weight.shape == (12, 12) and layer.bias is not None
+        assert isinstance(layer, nn.Linear)
+        assert layer.weight.shape == (12, 12)
+        assert layer.bias is not None
     for embed, heads in [(4, 3), (10, 4), (4, 0)]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"must be divisible by num_heads"):
             MultiHeadAttention(embed, heads)

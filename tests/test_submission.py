@@ -38,7 +38,7 @@ def test_a_file_given_by_name_is_kept_whatever_its_suffix(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make, says",
+    ("make", "says"),
     [
         (lambda tmp: tmp / "missing.ipynb", "{}: no such file or directory"),
         (lambda tmp: touch(tmp / "empty" / "notes.txt").parent, "{} holds no notebook (.ipynb) or .py file"),
@@ -62,7 +62,7 @@ def test_a_file_that_is_not_a_submission_gets_a_record_that_says_so(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "where, student",
+    ("where", "student"),
     [
         ("submitted/ada/attention/smoother.ipynb", "ada"),
         ("course/autograded/bob/attention/vocab.ipynb", "bob"),  # the course has an nbgrader_config.py

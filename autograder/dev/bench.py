@@ -36,7 +36,7 @@ def synthetic(n: int) -> list[tuple[str, str | None]]:
     """N (part, code) pairs, parts in turn: 5 in 10 correct, 3 in 10 buggy, 2 in 10 untouched (code None)."""
     mistakes = {part: [m for m in MISTAKES if m.part == part] for part in PARTS}
     correct = {part: [reference_code(part)] + [c.code for c in CORRECT if c.part == part] for part in PARTS}
-    out = []
+    out: list[tuple[str, str | None]] = []
     for i in range(n):
         part = list(PARTS)[i % len(PARTS)]
         kind = "cbcscbcbcs"[i % 10]  # correct, buggy, stub
@@ -94,12 +94,12 @@ def hand_in(course: Path, subs: list[tuple[str, str | None]]) -> None:
 def tree_memory(root: int) -> int:
     """Bytes of the process tree under ``root``: PSS where readable, else RSS."""
     children: dict[int, list[int]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(ppid, []).append(int(pid))
+        children.setdefault(ppid, []).append(int(entry))
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
@@ -122,7 +122,7 @@ def measure_batch(paths: list[Path], out: Path) -> dict:
     peak = 0
     samples = []
 
-    def sample():
+    def sample() -> None:
         nonlocal peak
         while process.poll() is None:
             peak = max(peak, tree_memory(process.pid))

@@ -36,7 +36,7 @@ def _mistake(name: str) -> str:
 
 def students() -> dict[str, dict[str, str | None]]:
     """Student -> part -> code of the answer cells (None: the notebook as released)."""
-    different = {e.part: e.code for e in reversed(CORRECT)}
+    different: dict[str, str | None] = {e.part: e.code for e in reversed(CORRECT)}
     return {
         "ada": {part: reference_code(part) for part in PARTS},
         "barbara": different,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def _docstring_end(node: ast.FunctionDef | ast.ClassDef) -> int | None:
     return None
 
 
-def _functions(tree: ast.Module):
+def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef]]:
     """(qualname, node) for every top-level function and every method of a top-level class."""
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):

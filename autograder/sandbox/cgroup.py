@@ -10,6 +10,7 @@ says so. cgroup v1 (``memory.limit_in_bytes``, ``memory.memsw.limit_in_bytes``) 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -41,7 +42,7 @@ def _own() -> dict[str, str]:
     own = {}
     with open("/proc/self/cgroup") as table:
         for line in table:
-            number, controllers, path = line.rstrip("\n").split(":", 2)
+            _number, controllers, path = line.rstrip("\n").split(":", 2)
             for name in controllers.split(",") if controllers else [""]:
                 own[name] = path
     return own
@@ -53,9 +54,12 @@ def _directory(controller: str) -> str:
     if path is None:
         raise CgroupUnavailable(f"this process is in no {controller or 'cgroup v2'} hierarchy")
     for point, root, kind, options in _mounts():
-        if (kind == "cgroup2") == (controller == "") and (not controller or controller in options):
-            if path == root or path.startswith(root.rstrip("/") + "/"):
-                return os.path.join(point, os.path.relpath(path, root))
+        if (
+            (kind == "cgroup2") == (controller == "")
+            and (not controller or controller in options)
+            and (path == root or path.startswith(root.rstrip("/") + "/"))
+        ):
+            return os.path.join(point, os.path.relpath(path, root))
     raise CgroupUnavailable(f"the {controller or 'cgroup v2'} hierarchy is not mounted here")
 
 
@@ -170,10 +174,8 @@ def _rmdir(path: str) -> None:
     for _ in range(200):  # killed processes leave the cgroup a moment after the signal
         try:
             for pid in _read(os.path.join(path, "cgroup.procs")).split():
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
             os.rmdir(path)
             return
         except FileNotFoundError:
@@ -191,9 +193,7 @@ def _remove_stale(parent: str, name: str) -> None:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                try:
+                with contextlib.suppress(OSError):
                     os.rmdir(os.path.join(parent, entry))
-                except OSError:
-                    pass
             except PermissionError:
                 pass

@@ -20,6 +20,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .wire import Arena
 
 HERE = Path(__file__).resolve().parent  # autograder/sandbox
 PACKAGE = HERE.parent  # autograder
@@ -105,7 +109,7 @@ class Sandbox:
                     env[name] = os.environ[name]
         return env
 
-    def command(self, runtime: Path, control_fd: int, arena, limits: Limits) -> tuple[list[str], str, str]:
+    def command(self, runtime: Path, control_fd: int, arena: Arena, limits: Limits) -> tuple[list[str], str, str]:
         """The argv of a zygote, the directory to start it in, and the host directory to remove when it stops (or "").
 
         ``runtime`` is a copy of what runs inside (``copy_runtime``), started as ``python -m sandbox.inside``.
@@ -118,7 +122,7 @@ class Sandbox:
             # the zygote empties this directory between children and makes its work directory in it;
             # as root it is ours with the zygote's group, so that a child cannot move it away
             scratch = tempfile.mkdtemp(prefix="autograder-work-")
-            if root:
+            if uid is not None:  # as root
                 os.chown(scratch, 0, uid)
                 os.chmod(scratch, 0o1770)
                 zygote += ["--uid", str(uid)]

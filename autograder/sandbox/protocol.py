@@ -11,6 +11,8 @@ This module runs on both sides and imports nothing but the standard library.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 # ---------------------------------------------------------------- the zygote's control socket
 
 #: grader -> zygote: {"op": "fork", "limits": {memory, processes, file_size, open_files, cpu_seconds, workdir}}
@@ -65,7 +67,7 @@ def forbidden_names() -> set[str]:
     return names
 
 
-def exact_float32(torch) -> None:
+def exact_float32(torch: ModuleType) -> None:
     """No TF32 on the GPU, for the reference in the grader and for the student in the sandbox alike."""
     for backend in (getattr(torch.backends.cuda, "matmul", None), getattr(torch.backends.cudnn, "conv", None)):
         if backend is not None and hasattr(backend, "fp32_precision"):

@@ -7,6 +7,8 @@ finds its sandbox unusable before a fork, the client starts a fresh sandbox and 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -14,11 +16,16 @@ import socket
 import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.sandbox import protocol
 from autograder.sandbox.cgroup import Cgroup, CgroupUnavailable
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, copy_runtime
+
+if TYPE_CHECKING:
+    from autograder.sandbox.wire import Arena
 
 FORK_ATTEMPTS = 3
 
@@ -64,7 +71,7 @@ class ZygoteClient:
         self.control: socket.socket | None = None
         self.info: dict = {}
         self.stderr: list[bytes] = []
-        self.arena = None
+        self.arena: Arena | None = None
         self.runtime: Path | None = None
         self.scratch = ""  # a host directory of the sandbox (degraded mode), removed on stop
         self.cgroup: Cgroup | None = None
@@ -84,12 +91,12 @@ class ZygoteClient:
         self.runtime = copy_runtime()
         from autograder.sandbox import wire  # torch: only where a zygote runs, not in the command's own process
 
-        self.arena = wire.Arena.create()
+        self.arena = arena = wire.Arena.create()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv, cwd, self.scratch = self.sandbox.command(self.runtime, theirs.fileno(), self.arena, self.limits)
+        argv, cwd, self.scratch = self.sandbox.command(self.runtime, theirs.fileno(), arena, self.limits)
         self.proc = subprocess.Popen(
             argv,
-            pass_fds=(theirs.fileno(), self.arena.fd),
+            pass_fds=(theirs.fileno(), arena.fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -109,7 +116,8 @@ class ZygoteClient:
             self.faults.append(f"the sandbox did not start: {tail[-300:] or message}")
             raise SandboxError(f"the sandbox did not start: {tail or message}")
         self.info = message
-        self.zygote_pid = host_pid(self.proc.pid, message.get("pid"))
+        ns_pid = message.get("pid")
+        self.zygote_pid = host_pid(self.proc.pid, ns_pid) if isinstance(ns_pid, int) else None
         try:
             if self.zygote_pid is None:
                 raise CgroupUnavailable("the zygote's pid on this machine was not found")
@@ -119,7 +127,7 @@ class ZygoteClient:
         except CgroupUnavailable as error:
             self.no_cgroup = str(error)
 
-    def _drain(self, stream) -> None:
+    def _drain(self, stream: io.BufferedIOBase) -> None:
         kept = 0
         for chunk in iter(lambda: stream.read1(65536), b""):
             if kept < 65536:
@@ -131,10 +139,8 @@ class ZygoteClient:
 
     def stop(self) -> None:
         if self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
             self.proc.wait()
             self.proc = None
         if self.control is not None:
@@ -153,10 +159,12 @@ class ZygoteClient:
 
     # --- the control channel
 
-    def _tell(self, message: dict, fds: list[int] = ()) -> None:
+    def _tell(self, message: dict, fds: Sequence[int] = ()) -> None:
+        assert self.control is not None, "the zygote is not started"
         socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
 
     def _hear(self, timeout: float) -> dict | None:
+        assert self.control is not None, "the zygote is not started"
         self.control.settimeout(timeout)
         try:
             data = self.control.recv(1 << 16)
@@ -175,6 +183,7 @@ class ZygoteClient:
         for _ in range(FORK_ATTEMPTS):
             if not self.alive():
                 self.start()
+            assert self.arena is not None  # start() made it
             self.arena.clear()
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             limits = {
@@ -204,10 +213,11 @@ class ZygoteClient:
             self.start()
         raise SandboxError(f"no usable sandbox after {FORK_ATTEMPTS} attempts: {self.faults[-1:]}")
 
-    def _place(self, ns_pid) -> bool:
+    def _place(self, ns_pid: Any) -> bool:
         """Put the new child in the cgroup (it waits for its first request: no student code ran yet)."""
         if self.cgroup is None:
             return True
+        assert self.zygote_pid is not None  # a cgroup is made only for a zygote found on the host
         pid = next((p for p in _children(self.zygote_pid) if _ns_pid(p) == ns_pid), None)
         if pid is None:
             return False
@@ -237,10 +247,8 @@ class ZygoteClient:
         return status
 
     def _tell_quietly(self, message: dict) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._tell(message)
-        except OSError:
-            pass
 
     @property
     def memory_limit(self) -> str:
@@ -256,5 +264,5 @@ class ZygoteClient:
     def __enter__(self) -> ZygoteClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

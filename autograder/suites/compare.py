@@ -70,16 +70,7 @@ def _index(flat: int, shape) -> list[int]:
 def difference(got, expected, label: str = "the result") -> str | None:
     """None if ``got`` matches ``expected`` (kind, shape, dtype, device, values); else what differs."""
     if isinstance(expected, tuple):
-        if not isinstance(got, (tuple, list)):
-            return f"expected a tuple of {len(expected)}, got {describe(got)}"
-        if len(got) != len(expected):
-            return f"expected a tuple of {len(expected)}, got {len(got)} values"
-        labels = label if isinstance(label, (list, tuple)) else [f"element {i}" for i in range(len(expected))]
-        for g, e, name in zip(got, expected, labels):
-            found = difference(g, e, name)
-            if found:
-                return found
-        return None
+        return _tuple_difference(got, expected, label)
     if not isinstance(expected, torch.Tensor):
         return None if got == expected else f"{label}: expected {expected!r}, got {got!r}"
     if not isinstance(got, torch.Tensor):
@@ -93,14 +84,38 @@ def difference(got, expected, label: str = "the result") -> str | None:
     if expected.device.type == "meta" or expected.numel() == 0:
         return None
     if not expected.is_floating_point():
-        if torch.equal(got, expected):
-            return None
-        wrong = (got != expected).nonzero()
-        where = wrong[0].tolist()
-        return (
-            f"{label}: {len(wrong)} of {expected.numel()} values differ; at {where} "
-            f"expected {expected[tuple(where)].item()}, got {got[tuple(where)].item()}"
-        )
+        return _exact_difference(got, expected, label)
+    return _close_difference(got, expected, label)
+
+
+def _tuple_difference(got, expected: tuple, label) -> str | None:
+    """What differs between ``got`` and a tuple ``expected``, element by element (the first difference)."""
+    if not isinstance(got, (tuple, list)):
+        return f"expected a tuple of {len(expected)}, got {describe(got)}"
+    if len(got) != len(expected):
+        return f"expected a tuple of {len(expected)}, got {len(got)} values"
+    labels = label if isinstance(label, (list, tuple)) else [f"element {i}" for i in range(len(expected))]
+    for g, e, name in zip(got, expected, labels):
+        found = difference(g, e, name)
+        if found:
+            return found
+    return None
+
+
+def _exact_difference(got: torch.Tensor, expected: torch.Tensor, label: str) -> str | None:
+    """Tensors of integers or bools, of the same shape, dtype and device: equal, or where they differ."""
+    if torch.equal(got, expected):
+        return None
+    wrong = (got != expected).nonzero()
+    where = wrong[0].tolist()
+    return (
+        f"{label}: {len(wrong)} of {expected.numel()} values differ; at {where} "
+        f"expected {expected[tuple(where)].item()}, got {got[tuple(where)].item()}"
+    )
+
+
+def _close_difference(got: torch.Tensor, expected: torch.Tensor, label: str) -> str | None:
+    """Floating-point tensors of the same shape, dtype and device: close within the dtype's tolerance, or not."""
     rtol, atol = TOLERANCES.get(expected.dtype, (1e-4, 1e-5))
     g, e = got.detach().double().cpu(), expected.detach().double().cpu()
     nan_got, nan_expected = g.isnan(), e.isnan()

@@ -65,7 +65,7 @@ def random_tokens(shape, seed: int) -> torch.Tensor:
 
 @group("matches the reference")
 @pytest.mark.parametrize(
-    "shape, pad_idx",
+    ("shape", "pad_idx"),
     [(None, 0), (None, 1), ((4, 9), 0), ((4, 9), 3), ((2, 3, 5), 2)],
     ids=["notebook", "notebook, pad_idx=1", "random", "random, pad_idx=3", "3-D, pad_idx=2"],
 )
@@ -289,7 +289,7 @@ def test_multi_head_attention_in_other_dtypes(student, device, dtype, seed):
 
 
 @group("shapes and dtypes")
-@pytest.mark.parametrize("embed, heads", [(8, 2), (12, 3)], ids=["E=8, H=2", "E=12, H=3"])
+@pytest.mark.parametrize(("embed", "heads"), [(8, 2), (12, 3)], ids=["E=8, H=2", "E=12, H=3"])
 def test_submodules_are_linear_layers_with_bias(student, embed, heads):
     """q_proj, k_proj, v_proj and out_proj are nn.Linear(E, E) with bias"""
     module = student.call("MultiHeadAttention", embed, heads)
@@ -323,7 +323,7 @@ def test_padding_mask_is_bool_of_the_tokens_shape(student, seed):
 
 
 @group("edge cases and bad input")
-@pytest.mark.parametrize("embed, heads", [(4, 3), (10, 4), (6, 4)], ids=["E=4, H=3", "E=10, H=4", "E=6, H=4"])
+@pytest.mark.parametrize(("embed", "heads"), [(4, 3), (10, 4), (6, 4)], ids=["E=4, H=3", "E=10, H=4", "E=6, H=4"])
 def test_heads_must_divide_the_embedding(student, embed, heads):
     """MultiHeadAttention raises ValueError when num_heads does not divide embed_dim"""
     expect_error(student, "MultiHeadAttention", embed, heads, what=f"MultiHeadAttention({embed}, {heads})")
@@ -331,7 +331,7 @@ def test_heads_must_divide_the_embedding(student, embed, heads):
 
 @group("edge cases and bad input")
 @pytest.mark.parametrize(
-    "embed, heads, batch, length, source, mask",
+    ("embed", "heads", "batch", "length", "source", "mask"),
     [
         (8, 2, 3, 4, 5, "a sentence all padding"),
         (6, 1, 2, 3, 3, "padding"),

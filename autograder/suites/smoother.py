@@ -138,7 +138,7 @@ def case_inputs(case: str, seed: int, dtype=torch.float32):
 
 @group("matches the reference")
 @pytest.mark.parametrize(
-    "size, sigma",
+    ("size", "sigma"),
     [(1, 1.0), (2, 1.0), (5, 0.7), (8, 1.0), (9, 2.5), (16, 3.0)],
     ids=["size=1", "size=2", "size=5, sigma=0.7", "notebook: size=8", "size=9, sigma=2.5", "size=16, sigma=3"],
 )
@@ -193,7 +193,7 @@ def test_gaussian_kernel_is_float32_of_shape_size(student, size):
 
 @group("shapes and dtypes")
 @pytest.mark.parametrize(
-    "signal_dtype, kernel_dtype, shape",
+    ("signal_dtype", "kernel_dtype", "shape"),
     [
         (torch.float64, torch.float32, (30,)),
         (torch.float32, torch.float64, (2, 30)),
@@ -216,7 +216,7 @@ def test_smooth_follows_the_signal_dtype(student, signal_dtype, kernel_dtype, sh
 
 @group("edge cases and bad input")
 @pytest.mark.parametrize(
-    "size, sigma", [(0, 1.0), (-2, 1.0), (5, 0.0), (5, -1.5)], ids=["size=0", "size=-2", "sigma=0", "sigma=-1.5"]
+    ("size", "sigma"), [(0, 1.0), (-2, 1.0), (5, 0.0), (5, -1.5)], ids=["size=0", "size=-2", "sigma=0", "sigma=-1.5"]
 )
 def test_gaussian_kernel_rejects_bad_arguments(student, size, sigma):
     """gaussian_kernel raises ValueError for size < 1 or sigma <= 0"""
@@ -237,7 +237,9 @@ def test_gaussian_kernel_wide_sigma_is_nearly_flat(student):
 
 
 @group("edge cases and bad input")
-@pytest.mark.parametrize("shape, size", [((5,), 1), ((2, 9), 9), ((1, 1), 1)], ids=["kernel of 1", "K = L", "L = 1"])
+@pytest.mark.parametrize(
+    ("shape", "size"), [((5,), 1), ((2, 9), 9), ((1, 1), 1)], ids=["kernel of 1", "K = L", "L = 1"]
+)
 def test_smooth_edge_lengths(student, shape, size, seed):
     """smooth handles the shortest windows"""
     g = generator(seed)

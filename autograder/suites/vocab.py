@@ -331,7 +331,7 @@ def test_build_vocab_rejects_max_size_below_2(student, max_size):
 
 @group("edge cases and bad input")
 @pytest.mark.parametrize(
-    "corpus, max_size",
+    ("corpus", "max_size"),
     [([], 5), (NOTEBOOK, 2), (["een twee een", ""], 10)],
     ids=["empty corpus", "max_size=2", "with an empty sentence"],
 )

@@ -42,7 +42,8 @@ def test_the_grade_cell_names_the_notebooks_part():
     cell = grade_cell("masking_hidden_tests")
     nb = new_notebook(cells=[new_markdown_cell("# masking"), grade_cell("masking_visible"), cell])
     part, found = notebook_part(nb)
-    assert part == "masking" and found is cell
+    assert part == "masking"
+    assert found is cell
 
 
 def test_a_notebook_without_a_grade_cell_of_a_part_has_none():
@@ -56,7 +57,8 @@ def test_the_grade_cell_gets_the_report_the_pictures_and_the_score_scaled_to_its
     figures = [{"title": "your kernel beside the reference's", "png": "iVBORw0KGgo="}]
     HiddenSuites().write(cell, record(part_record(7.5, figures=figures)), "smoother", ENVIRONMENT, "")
     report, picture, result = cell.outputs
-    assert report.output_type == "display_data" and report.data["text/plain"] == "smoother: 1.5 points"
+    assert report.output_type == "display_data"
+    assert report.data["text/plain"] == "smoother: 1.5 points"
     html = report.data["text/html"]
     assert "<h3>smoother: 7.5 / 10 points</h3>" in html
     assert "Checked on the CPU, and the meta device of PyTorch for the device checks" in html

@@ -84,7 +84,7 @@ def test_float32_values_within_the_tolerance_match_and_beyond_it_are_named():
 
 
 @pytest.mark.parametrize(
-    "dtype, close, far",
+    ("dtype", "close", "far"),
     [(torch.float64, 1e-9, 1e-6), (torch.float16, 4e-3, 5e-2), (torch.bfloat16, 4e-2, 0.5)],
 )
 def test_each_dtype_has_its_own_tolerance(dtype, close, far):

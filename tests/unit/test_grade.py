@@ -122,7 +122,8 @@ def test_a_run_with_nothing_new_starts_no_job(tmp_path):
     grade(submissions=paths, json_path=out, runner=Runner(), detect=found, progress=False)
     runner = Runner()
     report = grade(submissions=paths, json_path=out, runner=runner, detect=found, progress=False)
-    assert runner.calls == [] and scores(report) == [("a.py", 1.0), ("b.py", 2.0)]
+    assert runner.calls == []
+    assert scores(report) == [("a.py", 1.0), ("b.py", 2.0)]
     assert report.environment == {"devices": [], "sandbox": "not started: nothing to grade", "reused": 2}
 
 
@@ -132,7 +133,8 @@ def test_force_grades_everything_again(tmp_path):
     grade(submissions=paths, json_path=out, runner=Runner(), detect=found, progress=False)
     runner = Runner()
     report = grade(submissions=paths, json_path=out, force=True, runner=runner, detect=found, progress=False)
-    assert runner.graded == ["a.py", "b.py"] and report.environment["reused"] == 0
+    assert runner.graded == ["a.py", "b.py"]
+    assert report.environment["reused"] == 0
 
 
 def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_grades_the_rest(tmp_path):
@@ -147,7 +149,8 @@ def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_grades_the_res
     report = grade(submissions=paths, json_path=out, runner=runner, detect=found, progress=False)
     assert runner.graded == ["c.py", "d.py"]
     assert scores(report) == [("a.py", 1.0), ("b.py", 2.0), ("c.py", 3.0), ("d.py", 4.0)]
-    assert report.environment["reused"] == 2 and not journal_path(out).exists()
+    assert report.environment["reused"] == 2
+    assert not journal_path(out).exists()
 
 
 def test_on_record_sees_each_record_as_it_is_kept(tmp_path):
@@ -166,7 +169,7 @@ def test_on_record_sees_each_record_as_it_is_kept(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, says",
+    ("kwargs", "says"),
     [
         ({"submissions": []}, "no submission given"),
         ({"parts": ["nope"]}, "unknown part 'nope': choose from smoother, vocab, attention, masking"),
@@ -178,4 +181,5 @@ def test_bad_arguments_are_usage_errors(tmp_path, kwargs, says):
     runner = Runner()
     with pytest.raises(UsageError) as refused:
         grade(**{"submissions": submissions(tmp_path, a=1), **kwargs}, runner=runner, detect=found)
-    assert str(refused.value) == says and runner.calls == []
+    assert str(refused.value) == says
+    assert runner.calls == []

@@ -31,7 +31,8 @@ def test_write_json_replaces_the_report_whole_and_leaves_no_temporary_file(tmp_p
     write_json(path, report(record("a.py", "aa", 3.0)))
     written = json.loads(path.read_text())
     assert written == report(record("a.py", "aa", 3.0)).to_json()
-    assert written["submissions"][0]["score"] == 3.0 and written["environment"]["sandbox"] == "bubblewrap"
+    assert written["submissions"][0]["score"] == 3.0
+    assert written["environment"]["sandbox"] == "bubblewrap"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
 
 

@@ -159,7 +159,8 @@ def test_a_py_that_defines_no_exercise_name_is_an_error(tmp_path):
     path = tmp_path / "other.py"
     path.write_text("x = 1\n")
     sub = load(path)
-    assert sub.parts == [] and sub.error == (
+    assert sub.parts == []
+    assert sub.error == (
         "other.py defines none of the exercise names (gaussian_kernel, smooth, build_vocab, tokenize, "
         "scaled_dot_product_attention, padding_mask, MultiHeadAttention)"
     )
@@ -175,7 +176,7 @@ def test_a_notebook_is_graded_for_its_grade_cells_part_or_else_its_files_name(tm
 
 
 @pytest.mark.parametrize(
-    "name, data, error",
+    ("name", "data", "error"),
     [
         (
             "notes.txt",

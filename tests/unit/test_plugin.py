@@ -162,13 +162,15 @@ def test_a_fault_of_the_suite_itself_is_named_as_the_graders(pytester):
 
 def test_a_suite_whose_points_do_not_add_up_to_10_is_refused(pytester, capsys):
     records, code = run_suite(pytester, SUITE.replace('"speed": 1.0', '"speed": 0.5'), RIGHT)
-    assert code == pytest.ExitCode.USAGE_ERROR and records == []
+    assert code == pytest.ExitCode.USAGE_ERROR
+    assert records == []
     assert "ERROR: the POINTS of smoother add up to 9.5, not 10, or one is negative" in capsys.readouterr().err
 
 
 def test_a_check_outside_the_groups_of_points_is_refused(pytester, capsys):
     records, code = run_suite(pytester, SUITE.replace('@group("speed")', '@group("style")'), RIGHT)
-    assert code == pytest.ExitCode.USAGE_ERROR and records == []
+    assert code == pytest.ExitCode.USAGE_ERROR
+    assert records == []
     assert "ERROR: smoother.py::test_speed has no group of smoother.POINTS" in capsys.readouterr().err
 
 
@@ -198,4 +200,5 @@ def test_an_inconclusive_check_is_skipped_and_messages_keep_no_host_path_or_hidd
         0.0,
         "the timing was too noisy to decide",
     )
-    assert record.score == 6.0 and part.flags == ["it reaches into torch internals (torch._C)"]
+    assert record.score == 6.0
+    assert part.flags == ["it reaches into torch internals (torch._C)"]

@@ -167,7 +167,8 @@ def test_the_class_table_has_a_row_per_file_outside_an_nbgrader_tree():
 def test_every_row_of_the_class_table_ends_in_the_same_column_even_with_short_names():
     report = Report(submissions=[record("a.py", [PartResult("vocab", [check("x", worth=4.0)])])])
     lines = class_table(report).splitlines()
-    assert lines[-1].startswith("(out of)") and {len(line) for line in lines} == {len(lines[0])}
+    assert lines[-1].startswith("(out of)")
+    assert {len(line) for line in lines} == {len(lines[0])}
 
 
 def test_the_summary_says_how_many_where_and_why_checks_were_skipped():

@@ -38,13 +38,15 @@ def test_shares_are_rounded_and_the_total_of_a_perfect_part_is_its_points():
     checks = [check("matches the reference") for _ in range(7)] + [check("speed") for _ in range(3)]
     checks.append(check("devices"))
     scored = score(checks, POINTS)
-    assert scored[0].max_points == 0.8571 and scored[7].max_points == 1.0
+    assert scored[0].max_points == 0.8571
+    assert scored[7].max_points == 1.0
     assert part_score(scored) == 10.0
 
 
 def test_a_part_whose_checks_all_fail_scores_0():
     scored = score([check(group, passed=False) for group in POINTS], POINTS)
-    assert [c.points for c in scored] == [0.0, 0.0, 0.0] and part_score(scored) == 0.0
+    assert [c.points for c in scored] == [0.0, 0.0, 0.0]
+    assert part_score(scored) == 0.0
 
 
 def test_a_group_of_0_points_is_reported_but_never_scored():
@@ -60,10 +62,10 @@ def test_points_that_add_up_to_10_are_accepted():
 
 
 @pytest.mark.parametrize(
-    "points, total",
+    ("points", "total"),
     [({"a": 6.0, "b": 3.0}, "9"), ({"a": 6.0, "b": 4.5}, "10.5"), ({"a": 11.0, "b": -1.0}, "10"), ({}, "0")],
 )
 def test_points_that_do_not_add_up_to_10_or_are_negative_are_refused(points, total):
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="the POINTS of smoother add up to") as refused:
         check_points("smoother", points)
     assert str(refused.value) == f"the POINTS of smoother add up to {total}, not 10, or one is negative"

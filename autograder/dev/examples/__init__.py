@@ -14,8 +14,12 @@ import copy
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.parts import PARTS
+
+if TYPE_CHECKING:
+    import nbformat
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def mutant(name: str, part: str, edits: list[tuple[str, str]], expect: str) -> E
     return Example(name, part, code, expect)
 
 
-def notebook(part: str, code: str):
+def notebook(part: str, code: str) -> nbformat.NotebookNode:
     """The released notebook of ``part`` with ``code`` in its first answer cell, the others left as comments."""
     import nbformat  # here: grading .py files needs no Jupyter packages
 

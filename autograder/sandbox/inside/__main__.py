@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
 import sys
+from types import ModuleType
 
 from .. import protocol
 from .reset import empty
@@ -24,7 +26,7 @@ from .zygote import (
 PREIMPORT = ("collections", "itertools", "functools", "typing", "dataclasses", "string", "re", "numpy")
 
 
-def warm_up(torch) -> None:
+def warm_up(torch: ModuleType) -> None:
     """Run once what the checks use, so that torch's lazy imports happen here, not in every child."""
     from .watch import Watch, forbidden_functions
 
@@ -70,10 +72,8 @@ def main(argv: list[str] | None = None) -> None:
 
     forbid()  # before any student code: every child inherits the stubs
     for name in PREIMPORT:
-        try:
+        with contextlib.suppress(ImportError):
             __import__(name)
-        except ImportError:
-            pass
     if args.isolated:  # what the warm-up left in /tmp (torch's caches) is not for the children
         empty(os.path.dirname(args.workdir))
     if args.uid is not None:

@@ -14,6 +14,8 @@ import socket
 import sys
 import traceback
 import types
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -35,7 +37,7 @@ class Child:
 
     # --- plain data in and out
 
-    def export(self, obj):
+    def export(self, obj: Any) -> Any:
         """What to send for an object that is not plain data: a number, or a handle."""
         if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:  # a numpy scalar: its number
             return obj.item()
@@ -46,12 +48,12 @@ class Child:
             self.ids[key] = handle
         return wire.Handle(self.ids[key], type(obj).__name__)
 
-    def resolve(self, handle: int):
+    def resolve(self, handle: int) -> object:
         if handle not in self.objects:
             raise LookupError(f"no object #{handle}")
         return self.objects[handle]
 
-    def place(self, t, device: str):
+    def place(self, t: torch.Tensor, device: str) -> torch.Tensor:
         return t if device in ("cpu", "meta") else t.to(device)
 
     # --- requests
@@ -94,7 +96,7 @@ class Child:
         self.module = module
         return {"ok": True, "names": public_callables(module), "notes": notes[:10]}
 
-    def target(self, message: dict):
+    def target(self, message: dict) -> Any:
         if "handle" in message:  # already resolved when the message was decoded
             obj = message["handle"]
         else:
@@ -110,7 +112,7 @@ class Child:
         fn = self.target(message)
         args, kwargs = message.get("args", []), message.get("kwargs", {})
         grad = message.get("grad")
-        leaves: list = []
+        leaves: list[torch.Tensor] = []
         if grad is not None:
             args, kwargs = _map_tensors((args, kwargs), lambda t: _leaf(t, leaves))
         watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
@@ -129,7 +131,7 @@ class Child:
             reply["modules"] = _module_types(result)
         return reply
 
-    def gradients(self, fn, result, leaves, grad) -> dict:
+    def gradients(self, fn: Any, result: Any, leaves: list[torch.Tensor], grad: dict[str, Any]) -> dict:
         outputs = [t for t in _tensors(result) if t.is_floating_point()]
         upstream = list(grad.get("upstream", []))
         if len(outputs) != len(upstream):
@@ -187,7 +189,7 @@ class Child:
         return {"ok": True, "bye": True}
 
 
-def _copy_plain(obj):
+def _copy_plain(obj: Any) -> Any:
     """A deep copy of plain data, for comparing before and after: a tensor by its metadata (shape,
     strides, storage offset, dtype, device), lists and dicts by their items, anything else by identity."""
     if isinstance(obj, torch.Tensor):
@@ -199,20 +201,20 @@ def _copy_plain(obj):
     return obj if type(obj) in (str, int, float, bool, type(None)) else id(obj)
 
 
-def _snapshot(args, kwargs) -> dict:
+def _snapshot(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict:
     """Every argument (position or keyword) as ``_copy_plain`` sees it."""
     found: dict = {i: _copy_plain(a) for i, a in enumerate(args)}
     found.update({k: _copy_plain(v) for k, v in kwargs.items()})
     return found
 
 
-def _module_types(obj) -> list[str]:
+def _module_types(obj: object) -> list[str]:
     if not isinstance(obj, torch.nn.Module):
         return []
     return sorted({type(m).__module__ + "." + type(m).__name__ for m in obj.modules()})
 
 
-def _tensors(obj):
+def _tensors(obj: object) -> Iterator[torch.Tensor]:
     if isinstance(obj, torch.Tensor):
         yield obj
     elif isinstance(obj, (list, tuple)):
@@ -223,7 +225,7 @@ def _tensors(obj):
             yield from _tensors(x)
 
 
-def _map_tensors(obj, fn):
+def _map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
     if isinstance(obj, torch.Tensor):
         return fn(obj)
     if isinstance(obj, tuple):
@@ -235,7 +237,7 @@ def _map_tensors(obj, fn):
     return obj
 
 
-def _leaf(t, leaves: list):
+def _leaf(t: torch.Tensor, leaves: list[torch.Tensor]) -> torch.Tensor:
     if not t.is_floating_point():
         return t
     leaf = t.detach().requires_grad_()
@@ -296,7 +298,7 @@ def child_main(sock_fd: int, control_fd: int, arena: wire.Arena | None, limits: 
 
 
 def _lower(kind: int, value: int) -> None:
-    soft, hard = resource.getrlimit(kind)
+    _soft, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     resource.setrlimit(kind, (value, value))

@@ -11,18 +11,21 @@ import __future__
 import ast
 import linecache
 import types
+from collections.abc import Callable
+from typing import Any
 
 from ..protocol import PRELUDE
 
 SUBMISSION = "<submission>"
 
 
-def load_answers(code: str, module: types.ModuleType, describe) -> list[str]:
+def load_answers(code: str, module: types.ModuleType, describe: Callable[[BaseException], dict[str, Any]]) -> list[str]:
     """Run ``code`` in ``module``; the notes on the statements that raised (``describe``: error -> dict)."""
     module.__file__ = SUBMISSION
     linecache.cache[SUBMISSION] = (len(code), None, code.splitlines(True), SUBMISSION)
     exec(compile(PRELUDE, "<prelude>", "exec"), module.__dict__)
     tree = compile(code, SUBMISSION, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)  # SyntaxError: no load
+    assert isinstance(tree, ast.Module)  # what compile gives with PyCF_ONLY_AST in "exec" mode
     flags, notes = 0, []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":

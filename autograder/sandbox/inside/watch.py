@@ -13,6 +13,10 @@ without a GPU. CPU scalars (0-dim) are allowed, as on CUDA.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from typing import Any, NoReturn
+
 import torch
 from torch.overrides import TorchFunctionMode
 
@@ -21,8 +25,8 @@ from ..protocol import FORBIDDEN_APIS
 MIXING_ALLOWED = ("to", "copy_", "type_as", "__getitem__", "__setitem__", "new_tensor", "__repr__", "__format__")
 
 
-def _resolve(path: str):
-    obj = torch
+def _resolve(path: str) -> Any:
+    obj: Any = torch
     for attr in path.split(".")[1:]:
         obj = getattr(obj, attr, None)
         if obj is None:
@@ -30,12 +34,12 @@ def _resolve(path: str):
     return obj
 
 
-_ORIGINALS: dict = {}
+_ORIGINALS: dict[Any, str] = {}
 #: Forbidden APIs that student code called (through a stub), for the report.
 CALLED: set[str] = set()
 
 
-def forbidden_functions() -> dict:
+def forbidden_functions() -> dict[Any, str]:
     """The original function objects -> the name a report uses, for every forbidden API this torch has."""
     if not _ORIGINALS:
         for name, paths in FORBIDDEN_APIS.items():
@@ -46,8 +50,8 @@ def forbidden_functions() -> dict:
     return _ORIGINALS
 
 
-def _stub(name: str):
-    def forbidden(*args, **kwargs):
+def _stub(name: str) -> Callable[..., NoReturn]:
+    def forbidden(*args: Any, **kwargs: Any) -> NoReturn:
         CALLED.add(name)
         raise RuntimeError(f"this exercise does not allow {name}: write it with tensor operations")
 
@@ -55,11 +59,10 @@ def _stub(name: str):
     return forbidden
 
 
-def _replace(owner, attr: str, value) -> None:
-    try:
+def _replace(owner: Any, attr: str, value: Any) -> None:
+    # an extension type that takes no attributes: nothing to reach there
+    with contextlib.suppress(AttributeError, TypeError):
         setattr(owner, attr, value)
-    except (AttributeError, TypeError):  # an extension type that takes no attributes: nothing to reach there
-        pass
 
 
 def forbid() -> None:
@@ -80,21 +83,28 @@ def forbid() -> None:
                 if hasattr(owner, base):
                     _replace(owner, base, stub)
 
-    def no_multihead_attention(self, *args, **kwargs):
+    def no_multihead_attention(self: torch.nn.MultiheadAttention, *args: Any, **kwargs: Any) -> NoReturn:
         CALLED.add("nn.MultiheadAttention")
         raise RuntimeError("this exercise does not allow nn.MultiheadAttention: write the heads yourself")
 
-    torch.nn.MultiheadAttention.__init__ = no_multihead_attention
+    # the constructor is replaced on purpose: nothing can build one
+    torch.nn.MultiheadAttention.__init__ = no_multihead_attention  # type: ignore[method-assign]
 
 
 class Watch:
     """A TorchFunctionMode: ``seen`` collects the forbidden APIs called; ``meta_guard`` forbids mixing devices."""
 
-    def __init__(self, forbidden: dict, meta_guard: bool) -> None:
+    def __init__(self, forbidden: dict[Any, str], meta_guard: bool) -> None:
         watch = self
 
         class Mode(TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
+            def __torch_function__(
+                self,
+                func: Callable[..., Any],
+                types: Any,
+                args: tuple[Any, ...] = (),
+                kwargs: dict[str, Any] | None = None,
+            ) -> Any:
                 kwargs = kwargs or {}
                 api = forbidden.get(func)
                 if api is not None:
@@ -108,16 +118,16 @@ class Watch:
         self.seen: set[str] = set()
         self.mode = Mode()
 
-    def __enter__(self):
+    def __enter__(self) -> Watch:
         self.mode.__enter__()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> bool | None:
         return self.mode.__exit__(*exc)
 
 
-def guard_devices(func, args, kwargs) -> None:
-    devices = set()
+def guard_devices(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    devices: set[str] = set()
     for value in [*args, *kwargs.values()]:
         for t in value if isinstance(value, (list, tuple)) else (value,):
             if isinstance(t, torch.Tensor) and not (t.device.type == "cpu" and t.dim() == 0):

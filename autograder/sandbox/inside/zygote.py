@@ -7,6 +7,7 @@ everything it could write (``reset``), and reports how the child ended.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -14,7 +15,7 @@ import select
 import signal
 import socket
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import protocol
 from .reset import Reset
@@ -65,7 +66,7 @@ class Zygote:
     def tell(self, message: dict) -> None:
         self.control.send(json.dumps(message).encode())
 
-    def listen(self):
+    def listen(self) -> tuple[dict[str, Any] | None, list[int]]:
         data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
         if not data:
             return None, []
@@ -107,7 +108,8 @@ class Zygote:
         pidfd = os.pidfd_open(pid)
         try:
             while True:
-                ready, _, _ = select.select([self.control, pidfd], [], [])
+                watched: list[socket.socket | int] = [self.control, pidfd]
+                ready, _, _ = select.select(watched, [], [])
                 if pidfd in ready:
                     _, status = os.waitpid(pid, 0)
                     return describe_status(status)
@@ -144,10 +146,8 @@ class Zygote:
                 self.reap()
                 time.sleep(0.001)
         else:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         self.reap()
         self.reset.reset()
 
