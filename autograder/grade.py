@@ -89,6 +89,29 @@ class Progress:
         sys.stderr.flush()
 
 
+def _check_arguments(
+    submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str
+) -> list[Path]:
+    """The files to grade; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
+    if not submissions:
+        raise UsageError("no submission given")
+    for part in parts or ():
+        if part not in PARTS:
+            raise UsageError(f"unknown part {part!r}: choose from {', '.join(PARTS)}")
+    for label, value, kind in (("device", device, Device), ("sandbox", sandbox, SandboxMode)):
+        if value not in {m.value for m in kind}:
+            raise UsageError(f"unknown {label} {value!r}: choose {', '.join(m.value for m in kind)}")
+    if device == "cuda":
+        import torch  # the jobs are spawned, not forked: asking CUDA here is safe
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: CUDA is not available on this machine")
+    try:
+        return submission.expand(submissions)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+
+
 def grade(
     *,
     submissions: Sequence[Path | str],
@@ -112,23 +135,7 @@ def grade(
     options, jobs, keep)`` grades the ``Submission``s of ``todo``, gives each finished (index, record) to
     ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
     """
-    if not submissions:
-        raise UsageError("no submission given")
-    for part in parts or ():
-        if part not in PARTS:
-            raise UsageError(f"unknown part {part!r}: choose from {', '.join(PARTS)}")
-    for label, value, kind in (("device", device, Device), ("sandbox", sandbox, SandboxMode)):
-        if value not in {m.value for m in kind}:
-            raise UsageError(f"unknown {label} {value!r}: choose {', '.join(m.value for m in kind)}")
-    if device == "cuda":
-        import torch  # the jobs are spawned, not forked: asking CUDA here is safe
-
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: CUDA is not available on this machine")
-    try:
-        paths = submission.expand(submissions)
-    except FileNotFoundError as error:
-        raise UsageError(str(error)) from None
+    paths = _check_arguments(submissions, parts, device, sandbox)
     json_path = Path(json_path) if json_path is not None else None
     subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(paths)]
     records: list[SubmissionRecord | None] = [None] * len(subs)
@@ -160,13 +167,13 @@ def grade(
         bar.step(Path(record.path).name)
 
     try:
-        if todo:
+        if todo and options is not None:
             environment = runner(todo, options, jobs or default_jobs(), keep)
     finally:
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content
         report = Report(environment, [r for r in records if r is not None])
-        if journal is not None:
+        if journal is not None and json_path is not None:
             journal.close()
             write_json(json_path, report)
             if len(report.submissions) == len(subs):

@@ -14,12 +14,19 @@ import multiprocessing
 import os
 import queue
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from autograder.parts import PARTS, SUITES, Part
 from autograder.processes import Reaper
 from autograder.records import SubmissionRecord
+
+if TYPE_CHECKING:
+    from autograder.submission import Submission
 from autograder.sandbox.launch import Limits, hide_from_same_user
 
 
@@ -34,12 +41,12 @@ class Options:
     parts: dict[str, Part] = field(default_factory=lambda: dict(PARTS))
 
 
-def job_main(job: int, tasks, results, options: Options) -> None:
+def job_main(job: int, tasks: Queue, results: Queue, options: Options) -> None:
     with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
         _job(job, tasks, results, options)
 
 
-def _job(job: int, tasks, results, options: Options) -> None:
+def _job(job: int, tasks: Queue, results: Queue, options: Options) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pytest's own report goes nowhere; records travel on the queue
@@ -75,7 +82,7 @@ def _job(job: int, tasks, results, options: Options) -> None:
         devices[1] = f"cuda ({torch.cuda.get_device_name()})"
     results.put(("hello", job, {"devices": devices, **zygote.describe()}))
 
-    def stream():
+    def stream() -> Iterator[Submission]:
         while True:
             task = tasks.get()
             if task is None:
@@ -83,11 +90,11 @@ def _job(job: int, tasks, results, options: Options) -> None:
             results.put(("start", job, task.index))
             yield task
 
-    draw = None
-    if options.figures:
-        from autograder.feedback import draw
+    from autograder.feedback import draw as draw_pictures
 
-    def deliver(index: int, record) -> None:
+    draw = draw_pictures if options.figures else None
+
+    def deliver(index: int, record: SubmissionRecord) -> None:
         results.put(("done", job, (index, record)))
 
     plugin = Batch(stream(), deliver, zygote, cuda, options.limits, draw)
@@ -120,7 +127,7 @@ class Pool:
         self.context = multiprocessing.get_context("spawn")
         self.tasks = self.context.Queue()
         self.results = self.context.Queue()
-        self.processes: dict[int, multiprocessing.Process] = {}
+        self.processes: dict[int, BaseProcess] = {}
         self.running: dict[int, int] = {}  # job -> index of the submission it grades
         self.pending: dict = {}  # index -> submission
         self.environment: dict = {}
@@ -134,7 +141,7 @@ class Pool:
         process.start()
         self.processes[job] = process
 
-    def submit(self, sub) -> None:
+    def submit(self, sub: Submission) -> None:
         self.pending[sub.index] = sub
         self.tasks.put(sub)
         while len(self.processes) < min(self.jobs, len(self.pending)):
@@ -173,7 +180,7 @@ class Pool:
             if self.pending:
                 self._launch()
             index = self.running.pop(job, None)
-            if index in self.pending:
+            if index is not None and index in self.pending:
                 record = self.pending.pop(index).record()
                 record.error = record.grader_error = "the grader's job stopped while grading this submission"
                 return index, record
@@ -198,7 +205,7 @@ class Pool:
         self.tasks.close()
         self.tasks.join_thread()
         self.results.close()
-        self.tasks = self.results = None  # their semaphores are released: the tracker has nothing left
+        self.tasks = self.results = None  # type: ignore[assignment]  # their semaphores are released: the tracker has nothing left
         if self.tracker is not None:
             gc.collect()
             stop = getattr(self.tracker._resource_tracker, "_stop", None)
@@ -207,7 +214,7 @@ class Pool:
             self.tracker = None
 
 
-def _tracker_running(resource_tracker) -> bool:
+def _tracker_running(resource_tracker: ModuleType) -> bool:
     return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
 
 

@@ -9,6 +9,7 @@ as a live process or a defunct one.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -69,7 +70,7 @@ class Reaper:
         self.before = set(children())
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         try:
             self.reap()
         finally:
@@ -88,10 +89,8 @@ class Reaper:
             if not found:
                 break
             for pid in found:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 try:
                     os.waitpid(pid, 0)  # the orphans it had come to us meanwhile: the next round has them
                 except ChildProcessError:  # reaped by its owner meanwhile

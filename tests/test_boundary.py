@@ -152,7 +152,8 @@ def test_honest_submissions_in_the_batch_keep_full_marks(batch):
 
 def test_tensors_claiming_the_same_bytes_are_refused_and_cost_only_their_submission(batch):
     record = batch["records"]["same-bytes.py"]
-    assert record["score"] == 0.0 and record["max_score"] == 10.0
+    assert record["score"] == 0.0
+    assert record["max_score"] == 10.0
     refused = "sent back something that is not plain data (tensors overlap: the same bytes are claimed twice)"
     assert any(refused in m for m in messages(record)), messages(record)[:3]
 
@@ -165,7 +166,7 @@ def test_a_huge_meta_tensor_is_refused(batch):
 
 
 @pytest.mark.parametrize(
-    "name, error",
+    ("name", "error"),
     [("unary.py", "MemoryError"), ("sums.py", "RecursionError")],
 )
 def test_a_file_that_breaks_the_parser_gets_an_error_record(batch, name, error):
@@ -178,9 +179,11 @@ def test_a_file_that_breaks_the_parser_gets_an_error_record(batch, name, error):
 
 def test_a_hostile_class_name_and_strings_reach_the_report_cleaned(batch):
     record = batch["records"]["vocab-evil.py"]
-    assert record["score"] == 0.0 and record["max_score"] == 10.0
+    assert record["score"] == 0.0
+    assert record["max_score"] == 10.0
     said = " ".join(messages(record))
-    assert "\x1b" not in said and "pwned" not in said  # (the frame quotes the source: its text "\\x1b[31m" is fine)
+    assert "\x1b" not in said
+    assert "pwned" not in said
     # the class name on one line, its escapes gone, its newline a space, its surrogate and override replaced
     assert "looking words up in Vocab smoother.py  10 / 10\ufffd\ufffd raised KeyError: 'ik'" in said
     assert "raised ValueError: red \ufffd yyy" in said
@@ -198,7 +201,8 @@ def test_every_string_of_the_report_and_the_json_is_printable(batch):
 def test_the_tables_and_the_summary_keep_their_lines(batch):
     for record in batch["typed"].submissions:
         lines = submission_table(record).splitlines()
-        assert lines[0].startswith(record.path) and all(line.startswith("  ") for line in lines[1:])
+        assert lines[0].startswith(record.path)
+        assert all(line.startswith("  ") for line in lines[1:])
         assert all(line.isprintable() for line in lines)
     text = summary(batch["typed"], 1.0)
     assert text.splitlines()[0] == "Graded 8 submission(s) in 1.0 s on cpu, meta; sandbox: bubblewrap."

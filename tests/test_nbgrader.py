@@ -113,7 +113,8 @@ def test_init_refuses_an_existing_course_and_force_keeps_grades(course):
     before = scores(course)
     init(directory=course, force=True)
     assert scores(course) == before
-    assert (course / "gradebook.db").exists() and (course / "submitted" / "alice").exists()
+    assert (course / "gradebook.db").exists()
+    assert (course / "submitted" / "alice").exists()
 
 
 def test_the_gradebook_holds_full_marks_partial_credit_and_zeros(course, tmp_path):
@@ -136,7 +137,8 @@ def test_the_attacker_found_no_gradebook_and_changed_no_score(course):
     )
     assert "gradebooks touched: []" in report
     got = scores(course)
-    assert got["alice"]["smoother"] == 10.0 and got["carol"]["smoother"] == 0.0
+    assert got["alice"]["smoother"] == 10.0
+    assert got["carol"]["smoother"] == 0.0
 
 
 def test_edited_and_deleted_grade_cells_are_restored_and_scored(course):
@@ -162,7 +164,8 @@ def test_the_grade_cell_holds_a_plain_float_for_nbgrader(course):
     nb = nbformat.read(course / "autograded" / "bob" / ASSIGNMENT / "smoother.ipynb", as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
     result = [o for o in cell.outputs if o.output_type == "execute_result"]
-    assert len(result) == 1 and float(result[0].data["text/plain"]) == scores(course)["bob"]["smoother"]
+    assert len(result) == 1
+    assert float(result[0].data["text/plain"]) == scores(course)["bob"]["smoother"]
     assert not [o for o in cell.outputs if o.output_type in ("error", "stream")]
 
 
@@ -174,7 +177,9 @@ def feedback(course: Path, student: str, part: str) -> str:
 def test_feedback_has_a_page_per_notebook_with_checks_and_a_picture(course, student):
     pages = {p: feedback(course, student, p) for p in PARTS}
     for part, page in pages.items():
-        assert f"{part}: " in page and "autograder-report" in page and "Checked on the CPU" in page
+        assert f"{part}: " in page
+        assert "autograder-report" in page
+        assert "Checked on the CPU" in page
     if student in ("alice", "bob"):
         assert all("data:image/png" in page for page in pages.values())
         assert all("check(s) passed" in page for page in pages.values())
@@ -182,7 +187,8 @@ def test_feedback_has_a_page_per_notebook_with_checks_and_a_picture(course, stud
 
 def test_feedback_names_the_mistake(course):
     page = feedback(course, "bob", "smoother")
-    assert "thing(s) to fix" in page and "the kernel is flipped" in page
+    assert "thing(s) to fix" in page
+    assert "the kernel is flipped" in page
 
 
 def test_a_students_markdown_is_inert_in_the_feedback_and_the_report_is_intact(course):
@@ -193,7 +199,9 @@ def test_a_students_markdown_is_inert_in_the_feedback_and_the_report_is_intact(c
         '<img alt="No description has been provided for this image" src="x"/> and <a>a link</a>, '
         'with <code>"&lt;pad&gt;"</code> in a code span.'
     )
-    assert "<script>document" not in page and "onerror" not in page and "javascript:alert" not in page
+    assert "<script>document" not in page
+    assert "onerror" not in page
+    assert "javascript:alert" not in page
     # the report as HiddenSuites built it, styles and all (nbconvert writes its attributes with double quotes)
     assert '<div class="autograder-report"><h3>vocab: 0 / 10 points</h3><p>Checked on: cpu' in page
     assert '<th style="text-align:left">group of checks</th>' in page
@@ -227,7 +235,9 @@ def test_feedback_shows_no_suite_reference_or_hidden_input(course, student):
         leaked = [line for line in secret if line in text]
         assert leaked == [], leaked[:5]
         report = feedback(course, student, part).split("autograder-report", 1)[1].split("</div>", 1)[0]
-        assert "tensor(" not in report and "Generator" not in report and "seed" not in report
+        assert "tensor(" not in report
+        assert "Generator" not in report
+        assert "seed" not in report
 
 
 def test_export_lists_every_student_with_their_total(course):
@@ -238,7 +248,8 @@ def test_export_lists_every_student_with_their_total(course):
     assert set(totals) == {"alice", "bob", "carol", "dave", "mallory"}
     for student, total in totals.items():
         assert total == pytest.approx(sum(got[student].values()))
-    assert totals["alice"] == 40.0 and totals["carol"] == 0.0
+    assert totals["alice"] == 40.0
+    assert totals["carol"] == 0.0
 
 
 def test_no_student_code_ran_in_a_kernel(course):
@@ -248,4 +259,5 @@ def test_no_student_code_ran_in_a_kernel(course):
         for cell in nb["cells"]:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
                 continue
-            assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, path
+            assert cell.get("outputs", []) == [], path
+            assert cell.get("execution_count") is None, path

@@ -27,9 +27,11 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets.config import Config
 
 from autograder import options, submission
 from autograder.feedback import part_html
+from autograder.jobs import Options
 from autograder.parts import PARTS
 from autograder.processes import Reaper
 from autograder.records import SubmissionRecord
@@ -42,7 +44,7 @@ class Session:
     been reaped before nbgrader exits.
     """
 
-    def __init__(self, options, jobs: int) -> None:
+    def __init__(self, options: Options, jobs: int) -> None:
         from autograder.jobs import Pool
 
         self.reaper = Reaper().__enter__()
@@ -92,7 +94,7 @@ def notebook_part(nb: NotebookNode) -> tuple[str, NotebookNode | None]:
 HiddenSuitesOptions = type(NbGraderPreprocessor)("HiddenSuitesOptions", (NbGraderPreprocessor,), options.traits())
 
 
-class HiddenSuites(HiddenSuitesOptions):
+class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a base made from the options table
     """Score the grade cell of each notebook with the hidden suite of its part, in the sandbox."""
 
     def session(self) -> Session:
@@ -196,7 +198,7 @@ class HiddenSuites(HiddenSuitesOptions):
         cell.execution_count = 1
 
 
-def use_hidden_suites(c) -> None:
+def use_hidden_suites(c: Config) -> None:
     """Wire an nbgrader configuration to the hidden suites (``nbgrader_config.py`` calls this)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (

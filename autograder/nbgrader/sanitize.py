@@ -10,10 +10,13 @@ cell's report, which ``HiddenSuites`` built from escaped text.
 
 from __future__ import annotations
 
+from typing import Any
+
 import bleach
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors.sanitize import SanitizeHTML
+from nbformat import NotebookNode
 
 from autograder.parts import PARTS
 
@@ -49,11 +52,11 @@ class FeedbackHTML(HTMLExporter):
     """nbgrader's feedback exporter, whose rendered markdown is cleaned (``clean_html``)."""
 
     @pass_context
-    def markdown2html(self, context, source):
+    def markdown2html(self, context: Any, source: str) -> str:
         return clean_html(super().markdown2html(context, source))
 
 
-def is_report(cell) -> bool:
+def is_report(cell: NotebookNode) -> bool:
     """The grade cell whose outputs ``HiddenSuites`` wrote (its part's ``<part>_hidden_tests``)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     grade_id = str(meta.get("grade_id", ""))
@@ -68,7 +71,7 @@ class SanitizeOutputs(SanitizeHTML):
     markdown source would escape the ``<`` of code spans, which would then show as ``&lt;``.
     """
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> tuple[NotebookNode, Any]:
         if cell.cell_type == "markdown" or (cell.cell_type == "code" and is_report(cell)):
             return cell, resources
         return super().preprocess_cell(cell, resources, index)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from typing import Any
 
 import torch
 
@@ -31,7 +32,7 @@ SPACES = "\t\n\r\v\f"
 ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b.?")
 
 
-def printable(text, limit: int = MAX_TEXT) -> str:
+def printable(text: object, limit: int = MAX_TEXT) -> str:
     """Text from the sandbox, safe to print and to show: one line, no control characters, bounded.
 
     Escape sequences are removed; newlines and tabs become spaces (a message stays on its line of
@@ -45,7 +46,7 @@ def printable(text, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def clean(value):
+def clean(value: Any) -> Any:
     """A decoded reply with every string in it made ``printable``: values, keys, handle types."""
     if isinstance(value, str):
         return printable(value)
@@ -86,14 +87,16 @@ class ChildConnection:
     def open(self) -> bool:
         return self.sock is not None
 
-    def exchange(self, message: dict, timeout: float) -> tuple[dict, list[tuple[int, bytes]]]:
+    def exchange(self, message: dict[str, Any], timeout: float) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
         """(reply, the inputs placed in the shared region as (offset, bytes sent))."""
-        arena = self.zygote.arena
+        arena, sock = self.zygote.arena, self.sock
+        if arena is None or sock is None:
+            raise ChildLost("the child is gone")
         arena.reset()
         frame, encoder = wire.encode(message, arena=arena)
         try:
-            wire.send(self.sock, frame, time.monotonic() + timeout)
-            text, blob = wire.receive(self.sock, time.monotonic() + timeout, self.limits.reply_size)
+            wire.send(sock, frame, time.monotonic() + timeout)
+            text, blob = wire.receive(sock, time.monotonic() + timeout, self.limits.reply_size)
             reply = clean(wire.decode(text, blob, place=_place, max_bytes=self.limits.reply_size))
         except TimeoutError:
             self.lose(kill=True)
@@ -107,11 +110,14 @@ class ChildConnection:
     def changed(self, shared: list[tuple[int, bytes]]) -> list[int]:
         """Positions of the shared inputs whose bytes are no longer what was sent (read by the grader)."""
         arena = self.zygote.arena
+        if arena is None:  # the zygote stopped: nothing can be read back, and nothing was seen changed
+            return []
         return [i for i, (offset, data) in enumerate(shared) if arena.view(offset, len(data)) != data]
 
     def lose(self, kill: bool) -> str:
         """Close the socket; how the child ended."""
-        self.sock.close()
+        if self.sock is not None:
+            self.sock.close()
         self.sock = None
         return self.zygote.finish(kill=kill)
 

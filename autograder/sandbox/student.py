@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -89,7 +90,7 @@ class Outcome:
     reported_changes: list[int | str] = field(default_factory=list)
 
 
-def describe_target(target, attr: str = "") -> str:
+def describe_target(target: str | Remote, attr: str = "") -> str:
     name = target if isinstance(target, str) else target.type
     return f"{name}.{attr}" if attr else name
 
@@ -150,6 +151,8 @@ class Student:
             )
         timeout = min(self.limits.call_timeout, remaining)
         try:
+            if self.child is None:
+                raise ChildLost("the child is gone")
             return self.child.exchange(message, timeout)
         except ChildTimeout:
             self.restarts += 1
@@ -178,7 +181,7 @@ class Student:
 
     # --- requests
 
-    def _handle(self, obj):
+    def _handle(self, obj: Any) -> Any:
         if isinstance(obj, Remote):
             if obj.student is not self or obj.generation != self.generation:
                 raise StudentFailure(f"the {obj.type} made earlier no longer exists: your code crashed since")
@@ -189,7 +192,7 @@ class Student:
             return {k: self._handle(v) for k, v in obj.items()}
         return obj
 
-    def _remote(self, obj):
+    def _remote(self, obj: Any) -> Any:
         if isinstance(obj, wire.Handle):
             return Remote(self, self.generation, obj.id, obj.type)
         if isinstance(obj, list):
@@ -200,7 +203,9 @@ class Student:
             return {k: self._remote(v) for k, v in obj.items()}
         return obj
 
-    def request(self, op: str, target, attr: str = "", what: str | None = None, **fields) -> tuple[dict, list]:
+    def request(
+        self, op: str, target: str | Remote, attr: str = "", what: str | None = None, **fields: Any
+    ) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
         """Send one request about ``target`` (a name or a Remote); the reply and the arena record."""
         what = what or describe_target(target, attr)
         key = describe_target(target if isinstance(target, str) else target.type, attr)
@@ -233,17 +238,23 @@ class Student:
 
     def run(
         self,
-        target,
-        *args,
+        target: str | Remote,
+        *args: Any,
         attr: str = "",
         grad: dict | None = None,
         meta_guard: bool = False,
         modules: bool = False,
         watch: bool = True,
-        **kwargs,
+        **kwargs: Any,
     ) -> Outcome:
         """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given)."""
-        fields = {"args": list(args), "kwargs": kwargs, "meta_guard": meta_guard, "modules": modules, "watch": watch}
+        fields: dict[str, Any] = {
+            "args": list(args),
+            "kwargs": kwargs,
+            "meta_guard": meta_guard,
+            "modules": modules,
+            "watch": watch,
+        }
         if grad is not None:
             fields["grad"] = grad
         start = time.perf_counter()
@@ -260,25 +271,25 @@ class Student:
             reported_changes=_changed_args(reply.get("changed_args")),
         )
 
-    def call(self, target, *args, attr: str = "", **kwargs):
+    def call(self, target: str | Remote, *args: Any, attr: str = "", **kwargs: Any) -> Any:
         """The value of ``target(*args, **kwargs)``, run in the sandbox."""
         return self.run(target, *args, attr=attr, **kwargs).value
 
-    def echo(self, *args) -> float:
+    def echo(self, *args: Any) -> float:
         """Seconds for a round trip that carries ``args`` both ways and runs nothing of the student's."""
         self._ensure()
         start = time.perf_counter()
         self._exchange({"op": protocol.ECHO, "args": list(args)}, "the grader's echo")
         return time.perf_counter() - start
 
-    def get(self, target, attr: str):
+    def get(self, target: str | Remote, attr: str) -> Any:
         reply, _ = self.request(protocol.GET, target, attr, what=f"{describe_target(target)}.{attr}")
         return self._remote(reply.get("result"))
 
-    def len(self, target) -> object:
+    def len(self, target: str | Remote) -> object:
         return self.request(protocol.LEN, target, what=f"len({describe_target(target)})")[0].get("result")
 
-    def lookup(self, target, keys: list, how: str = "getitem") -> list:
+    def lookup(self, target: str | Remote, keys: list, how: str = "getitem") -> list:
         """``[target[k] for k in keys]`` (or ``k in target``), in one round trip."""
         what = f"looking words up in {describe_target(target)}"
         values = self.request(protocol.LOOKUP, target, what=what, keys=list(keys), how=how)[0].get("result")
@@ -290,7 +301,7 @@ class Student:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
 
 
-def _changed_args(value) -> list[int | str]:
+def _changed_args(value: object) -> list[int | str]:
     """The child's list of changed arguments, kept only as far as it names real positions and keywords."""
     if not isinstance(value, list):
         return []

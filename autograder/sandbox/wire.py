@@ -15,11 +15,14 @@ only the standard library and torch.
 
 from __future__ import annotations
 
+import itertools
 import json
 import mmap
 import socket
 import struct
 import time
+from collections.abc import Callable
+from typing import Any, TypeGuard
 
 import torch
 
@@ -68,11 +71,11 @@ class Handle:
 class Lookup(dict):
     """A word-to-index map that answers ``default`` for missing keys: how a reference vocabulary travels."""
 
-    def __init__(self, mapping=(), default=None) -> None:
+    def __init__(self, mapping: Any = (), default: Any = None) -> None:
         super().__init__(mapping)
         self.default = default
 
-    def __missing__(self, key):
+    def __missing__(self, key: Any) -> Any:
         return self.default
 
 
@@ -133,7 +136,7 @@ class Arena:
         return flat.view(dtype).reshape(shape)
 
 
-def _numel(shape) -> int:
+def _numel(shape: list[int] | tuple[int, ...]) -> int:
     count = 1
     for n in shape:
         count *= n
@@ -154,7 +157,7 @@ def tensor_bytes(t: torch.Tensor) -> bytes:
 class Encoder:
     """Turns plain data into a JSON-able tree and a blob; tensors may go to an Arena."""
 
-    def __init__(self, arena: Arena | None = None, export=None) -> None:
+    def __init__(self, arena: Arena | None = None, export: Callable[[Any], Any] | None = None) -> None:
         self.parts: list[bytes] = []
         self.size = 0
         self.arena = arena
@@ -169,7 +172,7 @@ class Encoder:
         self.size = offset + len(data)
         return offset
 
-    def node(self, obj, depth: int = 0):
+    def node(self, obj: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             raise WireError("data nested too deeply")
         if obj is None or type(obj) in (bool, int, float, str):
@@ -199,7 +202,7 @@ class Encoder:
     def tensor(self, t: torch.Tensor) -> dict:
         if t.dtype not in DTYPE_NAMES:
             raise WireError(f"unsupported dtype {t.dtype}")
-        desc = {"dtype": DTYPE_NAMES[t.dtype], "shape": list(t.shape), "device": str(t.device)}
+        desc: dict[str, Any] = {"dtype": DTYPE_NAMES[t.dtype], "shape": list(t.shape), "device": str(t.device)}
         if t.device.type == "meta":
             return {"$tensor": desc}
         data = tensor_bytes(t)
@@ -213,7 +216,9 @@ class Encoder:
         return {"$tensor": desc}
 
 
-def encode(message: dict, arena: Arena | None = None, export=None) -> tuple[bytes, Encoder]:
+def encode(
+    message: dict[str, Any], arena: Arena | None = None, export: Callable[[Any], Any] | None = None
+) -> tuple[bytes, Encoder]:
     enc = Encoder(arena, export)
     tree = {key: enc.node(value) for key, value in message.items()}
     text = json.dumps(tree, separators=(",", ":")).encode()
@@ -226,7 +231,12 @@ class Decoder:
     """Rebuilds plain data from a tree and a blob, checking every node."""
 
     def __init__(
-        self, blob: bytes, arena: Arena | None = None, resolve=None, place=None, max_bytes: int = MAX_BUILT
+        self,
+        blob: bytes,
+        arena: Arena | None = None,
+        resolve: Callable[[int], Any] | None = None,
+        place: Callable[[torch.Tensor, str], torch.Tensor] | None = None,
+        max_bytes: int = MAX_BUILT,
     ) -> None:
         self.blob = blob
         self.arena = arena
@@ -240,7 +250,7 @@ class Decoder:
         if self.left < 0:
             raise WireError(f"the message builds more than {self.max_bytes} bytes of tensors")
 
-    def node(self, x, depth: int = 0):
+    def node(self, x: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             raise WireError("data nested too deeply")
         if x is None or isinstance(x, (bool, int, float, str)):
@@ -252,15 +262,7 @@ class Decoder:
         if "$tuple" in x:
             return tuple(self.node(v, depth + 1) for v in _list(x["$tuple"]))
         if "$dict" in x or "$lookup" in x:
-            out = {} if "$dict" in x else Lookup(default=self.node(x.get("default"), depth + 1))
-            for pair in _list(x["$dict"] if "$dict" in x else x["$lookup"]):
-                if not isinstance(pair, list) or len(pair) != 2:
-                    raise WireError("malformed dict")
-                key = self.node(pair[0], depth + 1)
-                if not isinstance(key, (str, int, float, bool, type(None))):
-                    raise WireError("unhashable dict key")
-                out[key] = self.node(pair[1], depth + 1)
-            return out
+            return self.mapping(x, depth)
         if "$tensor" in x:
             return self.tensor(x["$tensor"])
         if "$dtype" in x:
@@ -270,17 +272,33 @@ class Decoder:
         if "$device" in x:
             return torch.device(_device_name(x["$device"]))
         if "$handle" in x:
-            if not isinstance(x["$handle"], int) or isinstance(x["$handle"], bool):
-                raise WireError("malformed handle")
-            kind = x.get("type", "object")
-            if not isinstance(kind, str):
-                raise WireError("malformed handle")
-            if self.resolve is not None:
-                return self.resolve(x["$handle"])
-            return Handle(x["$handle"], kind[:100])
+            return self.handle(x)
         raise WireError("unknown tag")
 
-    def tensor(self, desc) -> torch.Tensor:
+    def mapping(self, x: dict, depth: int) -> dict:
+        """A ``$dict`` (or a ``$lookup``, with its default) of plain keys."""
+        out = {} if "$dict" in x else Lookup(default=self.node(x.get("default"), depth + 1))
+        for pair in _list(x["$dict"] if "$dict" in x else x["$lookup"]):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise WireError("malformed dict")
+            key = self.node(pair[0], depth + 1)
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                raise WireError("unhashable dict key")
+            out[key] = self.node(pair[1], depth + 1)
+        return out
+
+    def handle(self, x: dict) -> Any:
+        """An object of the other side: resolved there (sandbox side), a ``Handle`` here."""
+        if not isinstance(x["$handle"], int) or isinstance(x["$handle"], bool):
+            raise WireError("malformed handle")
+        kind = x.get("type", "object")
+        if not isinstance(kind, str):
+            raise WireError("malformed handle")
+        if self.resolve is not None:
+            return self.resolve(x["$handle"])
+        return Handle(x["$handle"], kind[:100])
+
+    def tensor(self, desc: Any) -> torch.Tensor:
         if not isinstance(desc, dict) or desc.get("dtype") not in DTYPES:
             raise WireError("malformed tensor")
         dtype = DTYPES[desc["dtype"]]
@@ -313,7 +331,7 @@ class Decoder:
         return self.place(t, device) if self.place is not None else t
 
 
-def claimed_ranges(tree) -> None:
+def claimed_ranges(tree: Any) -> None:
     """WireError if two tensors of a message claim overlapping or repeated bytes of the blob or region.
 
     Checked on the JSON tree, before any tensor is built: a message whose thousands of tensors all
@@ -337,22 +355,22 @@ def claimed_ranges(tree) -> None:
                 stack.extend(node.values())
     for found in ranges.values():
         found.sort()
-        for (_, end), (start, _) in zip(found, found[1:]):
+        for (_, end), (start, _) in itertools.pairwise(found):
             if start < end:
                 raise WireError("tensors overlap: the same bytes are claimed twice")
 
 
-def _list(x) -> list:
+def _list(x: Any) -> list:
     if not isinstance(x, list):
         raise WireError("malformed node")
     return x
 
 
-def _is_size(n) -> bool:
+def _is_size(n: object) -> TypeGuard[int]:
     return isinstance(n, int) and not isinstance(n, bool) and 0 <= n < (1 << 48)
 
 
-def _device_name(name) -> str:
+def _device_name(name: object) -> str:
     if not isinstance(name, str):
         raise WireError("malformed device")
     if name in ("cpu", "meta", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
@@ -360,7 +378,14 @@ def _device_name(name) -> str:
     raise WireError(f"unexpected device {name[:20]!r}")
 
 
-def decode(text: bytes, blob: bytes, arena=None, resolve=None, place=None, max_bytes: int = MAX_BUILT) -> dict:
+def decode(
+    text: bytes,
+    blob: bytes,
+    arena: Arena | None = None,
+    resolve: Callable[[int], Any] | None = None,
+    place: Callable[[torch.Tensor, str], torch.Tensor] | None = None,
+    max_bytes: int = MAX_BUILT,
+) -> dict[str, Any]:
     """A message from a frame; ``max_bytes`` bounds what its tensors build, whatever the frame claims."""
     try:
         tree = json.loads(text)

@@ -18,6 +18,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from _pytest.runner import runtestprotocol
@@ -206,14 +207,14 @@ class Batch:
         zygote: ZygoteClient,
         cuda: bool,
         limits: Limits,
-        draw: Callable[[str, dict], list[dict]] | None = None,
+        draw: Callable[[ModuleType, dict], list[dict]] | None = None,
         student_factory: Callable[[ZygoteClient, str, Limits], Student] = Student,
     ) -> None:
         self.tasks = tasks
         self.deliver = deliver
         self.zygote = zygote
         self.limits = limits
-        self.draw = draw  # (part, kept data) -> pictures for the feedback; None: no pictures
+        self.draw = draw  # (suite module, kept data) -> pictures for the feedback; None: no pictures
         self.student_factory = student_factory  # (zygote, code, limits) -> the submission's handle
         self.grading = Grading(cuda)
 

@@ -68,5 +68,6 @@ def test_a_course_that_cannot_be_read_costs_only_the_prefetch(tmp_path, caplog):
     (tmp_path / "gradebook.db").write_text("not a database")
     with caplog.at_level(logging.WARNING):
         suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
-    assert session.submitted == [] and session.prefetched is True
+    assert session.submitted == []
+    assert session.prefetched is True
     assert "autograder: no prefetch (DatabaseError" in caplog.text

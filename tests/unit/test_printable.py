@@ -59,6 +59,10 @@ def test_a_reply_is_cleaned_everywhere_strings_can_hide():
     assert text == "word"
     assert (handle_list[0].id, handle_list[0].type) == (3, "Vocab HACKED\ufffd")
     assert plain == {"key ": "value\ufffd"}
-    assert type(lookup) is wire.Lookup and dict(lookup) == {"w": 2} and lookup["missing"] == "unk\ufffd"
-    assert torch.equal(ones, torch.ones(2)) and (seven, none) == (7, None)
-    assert got["error"]["type"] == "EvilError" and len(got["error"]["message"]) == MAX_TEXT
+    assert type(lookup) is wire.Lookup
+    assert dict(lookup) == {"w": 2}
+    assert lookup["missing"] == "unk\ufffd"
+    assert torch.equal(ones, torch.ones(2))
+    assert (seven, none) == (7, None)
+    assert got["error"]["type"] == "EvilError"
+    assert len(got["error"]["message"]) == MAX_TEXT

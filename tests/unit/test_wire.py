@@ -43,7 +43,8 @@ def test_plain_values_lists_tuples_and_nested_dicts_come_back_equal_with_their_t
     message["nested"] = {"a": {"b": (1.5, [True])}}
     got = round_trip(message)
     assert got == message
-    assert type(got["items"][1]) is tuple and type(got["nested"]["a"]["b"]) is tuple
+    assert type(got["items"][1]) is tuple
+    assert type(got["nested"]["a"]["b"]) is tuple
 
 
 def test_dicts_keep_their_non_string_keys():
@@ -71,7 +72,8 @@ def test_dtypes_and_devices_come_back_as_torch_objects():
 
 def test_a_handle_comes_back_as_a_handle_of_the_same_id_and_type():
     got = round_trip({"h": Handle(7, "Vocab")})["h"]
-    assert type(got) is Handle and (got.id, got.type) == (7, "Vocab")
+    assert type(got) is Handle
+    assert (got.id, got.type) == (7, "Vocab")
     assert repr(got) == "<Vocab #7 in the sandbox>"
 
 
@@ -95,7 +97,8 @@ def test_tensors_of_every_dtype_and_shape_come_back_bit_for_bit(name, shape):
 def test_a_non_contiguous_tensor_comes_back_with_its_values():
     t = torch.arange(12.0).reshape(3, 4).t()
     got = round_trip({"t": t})["t"]
-    assert got.is_contiguous() and torch.equal(got, t)
+    assert got.is_contiguous()
+    assert torch.equal(got, t)
 
 
 def test_a_tensor_subclass_comes_back_as_a_plain_tensor():
@@ -103,7 +106,8 @@ def test_a_tensor_subclass_comes_back_as_a_plain_tensor():
         pass
 
     got = round_trip({"t": torch.ones(2).as_subclass(Liar)})["t"]
-    assert type(got) is torch.Tensor and torch.equal(got, torch.ones(2))
+    assert type(got) is torch.Tensor
+    assert torch.equal(got, torch.ones(2))
 
 
 @pytest.mark.parametrize("name", ["float32", "int64", "bool", "complex64"])
@@ -123,7 +127,9 @@ def test_tensors_through_an_arena_share_its_memory_and_leave_the_blob_empty():
     assert blob_len == 0
     assert [offset for offset, _ in encoder.shared] == [0, 64, 128]  # each on its own 64-byte boundary
     got = wire.decode(frame[HEADER.size : HEADER.size + text_len], b"", arena)["args"]
-    assert torch.equal(got[0], a) and torch.equal(got[1], b) and got[2].shape == (0,)
+    assert torch.equal(got[0], a)
+    assert torch.equal(got[1], b)
+    assert got[2].shape == (0,)
     got[0][0, 0] = 100.0  # the decoded tensor is a view of the region: the sender sees the change
     assert arena.tensor(0, torch.float32, [2, 3])[0, 0].item() == 100.0
     assert bytes(arena.view(0, 24)) != encoder.shared[0][1]  # what the grader compares after a call
@@ -133,14 +139,15 @@ def test_a_full_arena_sends_the_tensor_in_the_blob_instead():
     arena = Arena.create(64)
     t = torch.arange(32, dtype=torch.float32)  # 128 bytes: more than the region holds
     frame, encoder = wire.encode({"t": t}, arena)
-    assert encoder.shared == [] and HEADER.unpack(frame[: HEADER.size])[1] == 128
+    assert encoder.shared == []
+    assert HEADER.unpack(frame[: HEADER.size])[1] == 128
     assert torch.equal(round_trip({"t": t}, arena)["t"], t)
 
 
 def test_objects_that_are_not_plain_data_are_refused_or_exported():
     with pytest.raises(WireError, match="cannot send a set"):
         wire.encode({"x": {1, 2}})
-    with pytest.raises(WireError, match="unsupported dtype torch.uint16"):
+    with pytest.raises(WireError, match=r"unsupported dtype torch\.uint16"):
         wire.encode({"x": torch.zeros(2, dtype=torch.uint16)})
     frame, _ = wire.encode({"x": {1, 2}}, export=lambda obj: Handle(9, type(obj).__name__))
     assert b'{"x":{"$handle":9,"type":"set"}}' in frame
@@ -162,7 +169,7 @@ def tensor_node(**desc) -> dict:
 
 
 @pytest.mark.parametrize(
-    "node, error",
+    ("node", "error"),
     [
         ({"$pickle": "gASV"}, "unknown tag"),
         ({"tuple": [1]}, "unknown tag"),
@@ -240,7 +247,7 @@ def test_nesting_deeper_than_max_depth_is_refused():
 
 def test_nesting_too_deep_for_json_itself_is_refused():
     text = b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    with pytest.raises(WireError, match="^malformed JSON$"):  # json.loads gives up first
+    with pytest.raises(WireError, match=r"^malformed JSON$"):  # json.loads gives up first
         wire.decode(text, b"")
 
 
@@ -274,12 +281,14 @@ def test_a_frame_sent_on_a_socket_is_received_whole(pair):
     wire.send(a, frame)
     text, blob = wire.receive(b, deadline=None)
     got = wire.decode(text, blob)
-    assert got["op"] == "call" and got["kwargs"] == {"mask": None}
-    assert torch.equal(got["args"][0], torch.arange(5.0)) and got["args"][1] == (1, "x")
+    assert got["op"] == "call"
+    assert got["kwargs"] == {"mask": None}
+    assert torch.equal(got["args"][0], torch.arange(5.0))
+    assert got["args"][1] == (1, "x")
 
 
 @pytest.mark.parametrize(
-    "header, limit",
+    ("header", "limit"),
     [
         (HEADER.pack(wire.MAX_JSON + 1, 0), None),
         (HEADER.pack(10, (1 << 30) + 1), None),

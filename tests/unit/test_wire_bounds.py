@@ -23,7 +23,8 @@ def test_an_honest_reply_decodes_to_the_same_tensors():
     text_len, _ = wire.HEADER.unpack(data[: wire.HEADER.size])
     text, blob = data[wire.HEADER.size : wire.HEADER.size + text_len], data[wire.HEADER.size + text_len :]
     got = wire.decode(text, blob, max_bytes=Limits.reply_size)["result"]
-    assert torch.equal(got[0], sent["result"][0]) and torch.equal(got[1][0], sent["result"][1][0])
+    assert torch.equal(got[0], sent["result"][0])
+    assert torch.equal(got[1][0], sent["result"][1][0])
     assert got[2].shape == (0,)
 
 
@@ -51,7 +52,8 @@ def test_overlapping_ranges_are_refused_in_any_order_and_nesting():
 def test_adjacent_ranges_are_accepted():
     message = {"result": [tensor(0, 64, [64]), tensor(64, 64, [64]), tensor(0, 0, [0])]}
     got = wire.decode(frame(message), bytes(range(128)))["result"]
-    assert got[1].tolist() == list(range(64, 128)) and got[2].numel() == 0
+    assert got[1].tolist() == list(range(64, 128))
+    assert got[2].numel() == 0
 
 
 def test_tensors_over_the_total_limit_are_refused():
