@@ -141,6 +141,31 @@ def measure_batch(paths: list[Path], out: Path) -> dict:
             "scores": [r["score"] for r in report["submissions"]]}  # fmt: skip
 
 
+def reset_figures(children: int = 40) -> dict:
+    """What putting the sandbox back costs per child: the zygote's reset after it and its check before the next."""
+    import statistics
+
+    from autograder.sandbox.launch import Limits, Sandbox
+    from autograder.sandbox.student import Student
+    from autograder.sandbox.zygote_client import ZygoteClient
+
+    code = "import os\n\ndef touch():\n    open('left-behind', 'w').write('x')\n    return 1\n"
+    with ZygoteClient(Sandbox.detect("auto"), Limits()) as zygote:
+        zygote.start()
+        for _ in range(children):
+            student = Student(zygote, code)
+            student.call("touch")
+            student.close()
+        reset, check = zygote.reset_ms[-children:], zygote.check_ms[-children:]
+    return {
+        "children": children,
+        "reset_ms_median": round(statistics.median(reset), 2),
+        "reset_ms_max": round(max(reset), 2),
+        "check_ms_median": round(statistics.median(check), 2),
+        "check_ms_max": round(max(check), 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="grading throughput: autograder grade, nbgrader with it, plain nbgrader"
@@ -179,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(a) autograder grade:          {a['seconds'] / n:6.3f} s/submission, peak memory {a['peak_memory_mib']} MiB "
           f"({a['seconds']:.1f} s in all; {', '.join(a['environment'].get('devices', []))}; "
           f"sandbox: {a['environment'].get('sandbox')})", flush=True)  # fmt: skip
+    results["reset"] = reset_figures()
+    r = results["reset"]
+    print(f"    between children (zygote, {r['children']} children): reset median {r['reset_ms_median']} ms "
+          f"(max {r['reset_ms_max']}), check before the fork median {r['check_ms_median']} ms "
+          f"(max {r['check_ms_max']})", flush=True)  # fmt: skip
     if not args.batch_only:
         hand_in(ours, subs)
         b = nbgrader(ours, "autograde", ASSIGNMENT)
