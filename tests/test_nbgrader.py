@@ -33,6 +33,29 @@ NOISY = reference_code("masking").replace(
 )
 
 
+# trudy: her smoother leaves a file where the next child's work directory goes and fills /dev/shm (can a
+# submission affect a later one?); her vocab breaks Python's parser (can one notebook stop the run?)
+LEFT_BEHIND = """
+import os
+import shutil
+
+os.chdir("/")
+shutil.rmtree("/tmp/work", ignore_errors=True)
+with open("/tmp/work", "w") as f:
+    f.write("not a directory")
+with open("/dev/shm/hog", "wb") as f:
+    f.write(b"x" * (16 << 20))
+
+
+def gaussian_kernel(size, sigma=1.0):
+    raise RuntimeError("no kernel")
+
+
+def smooth(signal, kernel):
+    raise RuntimeError("no smoothing")
+"""
+PARSER_BREAKER = "-" * 100_000 + "1\n"
+
 MARKDOWN_ATTACK = (
     "My notes <script>document.title = 'pwned'</script> and <img src=x onerror=\"alert('pwned')\"> "
     'and <a href="javascript:alert(\'pwned\')">a link</a>, with `"<pad>"` in a code span.'
@@ -94,6 +117,9 @@ def course(tmp_path_factory):
     for i in range(3):  # not notebooks of the assignment: nbgrader skips them, and so does the prefetch
         nbformat.write(notebook("smoother", "while True:\n    pass\n"), vocab.with_name(f"scratch{i}.ipynb"))
     hand_in(root, "dave", edited(root))
+    hand_in(root, "trudy", {"smoother": notebook("smoother", LEFT_BEHIND), "vocab": notebook("vocab", PARSER_BREAKER),
+                            **{p: released(root, p) for p in ("attention", "masking")}})  # fmt: skip
+    hand_in(root, "zoe", {p: notebook(p, reference_code(p)) for p in PARTS})  # graded after trudy
     nbgrader(root, "autograde", ASSIGNMENT)
     nbgrader(root, "generate_feedback", ASSIGNMENT)
     nbgrader(root, "export")
@@ -122,6 +148,8 @@ def test_the_gradebook_holds_full_marks_partial_credit_and_zeros(course, tmp_pat
     assert got["alice"] == dict.fromkeys(PARTS, 10.0)
     assert got["carol"] == dict.fromkeys(PARTS, 0.0)
     assert got["mallory"] == dict.fromkeys(PARTS, 0.0)
+    assert got["trudy"] == dict.fromkeys(PARTS, 0.0)
+    assert got["zoe"] == dict.fromkeys(PARTS, 10.0)  # after trudy's leftovers and parser breaker
     # bob's partial credit is what `autograder grade` gives the same notebook
     path = tmp_path / "smoother.ipynb"
     nbformat.write(notebook("smoother", FLIPPED.code), path)
@@ -203,8 +231,8 @@ def test_a_students_markdown_is_inert_in_the_feedback_and_the_report_is_intact(c
     assert "onerror" not in page
     assert "javascript:alert" not in page
     # the report as HiddenSuites built it, styles and all (nbconvert writes its attributes with double quotes)
-    assert '<div class="autograder-report"><h3>vocab: 0 / 10 points</h3><p>Checked on: cpu' in page
-    assert '<th style="text-align:left">group of checks</th>' in page
+    assert '<div class="autograder-report"><h3>vocab: 0 / 10 points</h3><p>Checked on the CPU' in page
+    assert '<th style="text-align:left;padding-right:1em">group of checks</th>' in page
 
 
 def hidden_lines() -> set[str]:
@@ -245,7 +273,7 @@ def test_export_lists_every_student_with_their_total(course):
         rows = list(csv.DictReader(f))
     totals = {row["student_id"]: float(row["score"]) for row in rows if row["assignment"] == ASSIGNMENT}
     got = scores(course)
-    assert set(totals) == {"alice", "bob", "carol", "dave", "mallory"}
+    assert set(totals) == {"alice", "bob", "carol", "dave", "mallory", "trudy", "zoe"}
     for student, total in totals.items():
         assert total == pytest.approx(sum(got[student].values()))
     assert totals["alice"] == 40.0

@@ -263,6 +263,7 @@ class Batch:
                     record.grader_error = f"the sandbox failed while grading this submission: {faults[-1]}"
             except Exception as error:  # the grader's fault on this one submission: say so, grade the next
                 record = task.record()
+                record.wanted = [p for p in task.parts if p in points]  # what its score is out of
                 record.error = f"internal error of the grader while grading this submission: {describe(error)}"
                 record.grader_error = record.error  # not the student's doing: graded again on resume
             self.deliver(task.index, record)
