@@ -164,8 +164,9 @@ PROBE = (
     """
 import ctypes, os
 found = []
-for path in ("/tmp", "/dev/shm", "/dev/mqueue"):
-    found += [f"{path}/{name}" for name in os.listdir(path)]
+for path in ("/tmp", "/dev/shm", "/dev/mqueue"):  # what a child could have left: its user's entries, not
+    # the mount points bubblewrap made (a Python installed under /tmp is bound there, read-only, owned by root)
+    found += [f"{path}/{name}" for name in os.listdir(path) if os.lstat(f"{path}/{name}").st_uid == os.getuid()]
 found += [f"cwd {os.getcwd()}: {sorted(os.listdir('.'))}"]
 for kind in ("shm", "sem", "msg"):
     found += [f"{kind} {line.split()[0]}" for line in open(f"/proc/sysvipc/{kind}").readlines()[1:]]
