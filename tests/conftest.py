@@ -8,6 +8,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The smoother functions of an attack file: each call runs the file's ``attack()``.
+ATTACK_FUNCTIONS = """
+
+def gaussian_kernel(size, sigma=1.0):
+    return attack()
+
+
+def smooth(signal, kernel):
+    return attack()
+"""
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

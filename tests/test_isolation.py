@@ -22,20 +22,24 @@ from autograder.parts import PARTS
 from autograder.sandbox.launch import Limits, Sandbox
 from autograder.sandbox.student import Student
 from autograder.sandbox.zygote_client import ZygoteClient
+from tests.conftest import ATTACK_FUNCTIONS
 
 pytestmark = pytest.mark.slow
 
 GIB = 1 << 30
 LIMITS = Limits(memory=GIB // 2)
 
-FUNCTIONS = """
+FUNCTIONS = ATTACK_FUNCTIONS
 
-def gaussian_kernel(size, sigma=1.0):
-    return attack()
-
-
-def smooth(signal, kernel):
-    return attack()
+# writes to ``path`` until its file system is full
+FILL = """
+chunk = b"x" * (1 << 20)
+try:
+    with open("{path}", "wb") as out:
+        while True:
+            out.write(chunk)
+except OSError:
+    pass
 """
 
 # each runs at import, so that it happens even when the checks do not call the functions
@@ -81,24 +85,8 @@ for i in range(3000):
     os.mkdir("d")
     os.chdir("d")
 """,
-    "/dev/shm filled": """
-chunk = b"x" * (1 << 20)
-try:
-    with open("/dev/shm/full", "wb") as out:
-        while True:
-            out.write(chunk)
-except OSError:
-    pass
-""",
-    "/tmp filled to its limit": """
-chunk = b"x" * (1 << 20)
-try:
-    with open("/tmp/full", "wb") as out:
-        while True:
-            out.write(chunk)
-except OSError:
-    pass
-""",
+    "/dev/shm filled": FILL.format(path="/dev/shm/full"),
+    "/tmp filled to its limit": FILL.format(path="/tmp/full"),
     "System V shared memory, semaphores and message queues left behind": """
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)

@@ -21,21 +21,14 @@ import pytest
 from autograder.dev.examples import GRADEBOOK_ATTACK, reference_code
 from autograder.grade import grade
 from autograder.sandbox.launch import Limits
+from tests.conftest import ATTACK_FUNCTIONS
 
 pytestmark = pytest.mark.slow
 
 SECRET = "grader-secret-" + hashlib.sha256(os.urandom(8)).hexdigest()[:16]
 MARK = 77711  # `sleep 77711`: a process an attack leaves behind, looked for afterwards
 
-FUNCTIONS = """
-
-def gaussian_kernel(size, sigma=1.0):
-    return attack()
-
-
-def smooth(signal, kernel):
-    return attack()
-"""
+FUNCTIONS = ATTACK_FUNCTIONS
 
 # name: code run for every call (as attack()) or at import; {canary}, {port}, {gradebook} filled in
 ATTACKS = {
