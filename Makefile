@@ -18,14 +18,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-# bubblewrap is the sandbox; without it grading still works, in degraded mode.
+# bubblewrap is the sandbox; without it grading still works, in degraded mode. A headless Chromium renders the
+# feedback and class pages in the tests (tests/browser.py); without it those tests skip, except under CI.
 sandbox-deps:
-	@command -v bwrap >/dev/null 2>&1 || { \
+	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="bubblewrap"; \
+	command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 \
+	  || missing="$$missing chromium-headless-shell"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) \
-	    || echo "could not install bubblewrap: grading will run in degraded mode"; \
-	  else echo "bubblewrap (bwrap) is missing: grading will run in degraded mode"; fi; }
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $$missing >/dev/null 2>&1)) \
+	    || echo "could not install $$missing: without bubblewrap grading runs in degraded mode"; \
+	  else echo "missing: $$missing (without bubblewrap grading runs in degraded mode)"; fi; fi
 
 test: $(STAMP)
 	$(PY) -m ruff check .
