@@ -7,7 +7,10 @@ its parts'.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from autograder.parts import POINTS_PER_PART
@@ -161,3 +164,41 @@ class Report:
             environment=dict(data.get("environment", {})),
             submissions=[SubmissionRecord.from_json(s) for s in data.get("submissions", [])],
         )
+
+
+# ---------------------------------------------------------------- an nbgrader course's records
+
+#: Where ``nbgrader autograde`` keeps the record of each notebook it graded, under the course root:
+#: ``autograder-records/<assignment>/<student>/<notebook>.json`` (the record without its pictures).
+COURSE_RECORDS = "autograder-records"
+
+
+def _component(name: str) -> str:
+    """A name as one safe path component."""
+    safe = "".join(c if c.isalnum() or c in "-_.@+" else "_" for c in name).lstrip(".")
+    return safe or "_"
+
+
+def save_course_record(root: Path | str, assignment: str, notebook: str, record: SubmissionRecord) -> Path:
+    """Keep ``record`` next to the gradebook (replacing an earlier grading of the same notebook)."""
+    folder = Path(root, COURSE_RECORDS, _component(assignment), _component(record.student or "_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    data = record.to_json()
+    data["assignment"] = assignment
+    for part in data["parts"]:
+        part.pop("figures", None)
+    path = folder / f"{_component(notebook)}.json"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def course_records(root: Path | str, assignment: str = "") -> list[SubmissionRecord]:
+    """The records ``nbgrader autograde`` kept in a course (of one assignment, or all), sorted by path."""
+    base = Path(root, COURSE_RECORDS)
+    pattern = f"{_component(assignment)}/*/*.json" if assignment else "*/*/*.json"
+    found = []
+    for path in sorted(base.glob(pattern)):
+        found.append(SubmissionRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
+    return found

@@ -34,7 +34,7 @@ from autograder.feedback import part_html
 from autograder.jobs import Options
 from autograder.parts import PARTS
 from autograder.processes import Reaper
-from autograder.records import SubmissionRecord
+from autograder.records import SubmissionRecord, save_course_record
 
 
 class Session:
@@ -173,8 +173,23 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
             raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)
+        self.keep(record, info)
         self.log.info("autograder: %s scored %s / %s", path, record.score, record.max_score)
         return nb, resources
+
+    def keep(self, record: SubmissionRecord, info: dict) -> None:
+        """Keep the record next to the gradebook, for ``autograder stats`` and the CSV exports."""
+        from dataclasses import replace
+
+        from nbgrader.coursedir import CourseDirectory
+
+        root = CourseDirectory(config=self.config).root
+        mine = replace(
+            record,
+            student=str(info["student"]),
+            path=f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb",
+        )
+        save_course_record(root, str(info["assignment"]), str(info["notebook"]), mine)
 
     def write(self, cell: NotebookNode, record: SubmissionRecord, part: str, environment: dict, note: str) -> None:
         """The grade cell's outputs: the report, the pictures, then the score as nbgrader reads it."""
