@@ -45,8 +45,8 @@ class StudentError(StudentFailure):
         self.frames = [printable(f, 300) for f in frames[-5:]] if isinstance(frames, list) else []
         where = f" (at {self.frames[-1]})" if self.frames else ""
         detail = f": {self.detail}" if self.detail else ""
-        if self.type_name == "NotImplementedError" and not self.detail:
-            super().__init__(f"{what} is not implemented yet: it raises NotImplementedError{where}")
+        if "NotImplementedError" in self.types:
+            super().__init__(f"{what} is not implemented yet: it raises {self.type_name}{detail}{where}")
         else:
             super().__init__(f"{what} raised {self.type_name}{detail}{where}")
 

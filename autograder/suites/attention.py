@@ -231,7 +231,7 @@ def test_attention_returns_output_and_weights(student, case, dtype, seed):
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise CheckFailed(f"{call} should return a tuple (output, weights), got {type(got).__name__}")
     for label, g, e in (("output", got[0], out), ("weights", got[1], weights)):
-        expect_tensor_like(g, e, call, lambda: recognise(got, MISTAKES, q, k, v, m), label)
+        expect_tensor_like(g, e, call, lambda: recognise(got, MISTAKES, q, k, v, m, expected=(out, weights)), label)
 
 
 # ---------------------------------------------------------------- edge cases

@@ -15,7 +15,17 @@ import torch
 from autograder.sandbox import protocol
 from autograder.sandbox.connection import ChildConnection
 from autograder.sandbox.student import Outcome, Student, StudentError
-from autograder.suites.compare import HALF, CheckFailed, Inconclusive, describe, describe_call, difference, gate
+from autograder.suites.compare import (
+    HALF,
+    CheckFailed,
+    Inconclusive,
+    Mistake,
+    attempted,
+    describe,
+    describe_call,
+    difference,
+    gate,
+)
 from autograder.suites.scan import forbidden_uses
 
 on_devices = pytest.mark.parametrize("device", ["cpu", "cuda"], indirect=True)
@@ -96,11 +106,14 @@ def expect_unchanged(
     *,
     call: str,
     labels=("the result",),
+    attempt: Callable[[object], str] | None = None,
     **kwargs,
 ) -> None:
-    """Call ``target(*args)``; for a right result, none of the inputs may have changed (as the grader saw them)."""
+    """Call ``target(*args)``; for a right result or an honest attempt (``attempt(got)``: its hint, see
+    ``compare.gate``), none of the inputs may have changed (as the grader saw them)."""
     outcome = student.run(target, *args, **kwargs)
-    gate(outcome.value, expected, call, "leaving the inputs unchanged", labels)
+    honest = None if attempt is None else (lambda: attempt(outcome.value))
+    gate(outcome.value, expected, call, "leaving the inputs unchanged", labels, attempt=honest)
     expect_unmodified(outcome, names, call)
 
 
@@ -221,13 +234,15 @@ def expect_fast(
     slack: float | None = None,
     attr: str = "",
     verify: Callable[[object, tuple, object], None] | None = None,
+    mistakes: Sequence[Mistake] = (),
     per_round: int = 3,
     rounds: int = 3,
 ) -> None:
     """The student's call takes at most ``factor`` times the reference, plus ``slack`` seconds.
 
     ``make_input(k)`` gives the k-th input (all of one shape, each new): every timed call gets one
-    it has never seen, so nothing can be cached, and every timed result must be right. Times are
+    it has never seen, so nothing can be cached, and every timed result must be right (or an honest
+    attempt: one of ``mistakes``, see ``compare.gate``). Times are
     the best of ``per_round`` calls, measured by the grader around the round trip, minus the round
     trip of a child that runs no student code. A time near the limit is measured again on new
     inputs (up to ``rounds`` rounds) before it fails, so that regrading gives the same grade.
@@ -250,7 +265,8 @@ def expect_fast(
         if verify is not None:
             verify(got, args, expected)
         else:
-            gate(got, expected, call, "speed", labels=("output", "weights"))
+            honest = (lambda: attempted(got, mistakes, *args, expected=expected)) if mistakes else None
+            gate(got, expected, call, "speed", labels=("output", "weights"), attempt=honest)
 
     # a warm-up of both, and a right result
     check(student.run(target, *first, attr=attr, watch=False).value, first, timed_reference(first)[1])

@@ -316,7 +316,12 @@ def test_padding_mask_is_bool_of_the_tokens_shape(student, seed):
     """padding_mask gives bool of the tokens' shape"""
     t = random_tokens((3, 6), seed)
     got = student.call("padding_mask", t)
-    expect_tensor_like(got, padding_mask(t), "padding_mask(tokens (3, 6))", lambda: recognise(got, MASK_MISTAKES, t))
+    expect_tensor_like(
+        got,
+        padding_mask(t),
+        "padding_mask(tokens (3, 6))",
+        lambda: recognise(got, MASK_MISTAKES, t, expected=padding_mask(t)),
+    )
 
 
 # ---------------------------------------------------------------- edge cases and bad input

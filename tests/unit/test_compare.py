@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from autograder.suites.compare import CheckFailed, Mistake, difference, expect_same, gate, recognise
+from autograder.suites.compare import CheckFailed, Mistake, attempted, difference, expect_same, gate, recognise
 
 
 def test_equal_tensors_and_values_have_no_difference():
@@ -104,9 +104,29 @@ MISTAKES = [
 
 def test_recognise_gives_the_hint_of_the_first_mistake_that_matches():
     x = torch.tensor([3.0, 4.0])
-    assert recognise(x.clone(), MISTAKES, x) == "you forgot to double"
-    assert recognise(x * x, MISTAKES, x) == "you squared"
-    assert recognise(x + 1, MISTAKES, x) == ""  # a mistake that raises is passed over
+    assert recognise(x.clone(), MISTAKES, x, expected=2 * x) == "you forgot to double"
+    assert recognise(x * x, MISTAKES, x, expected=2 * x) == "you squared"
+    assert recognise(x + 1, MISTAKES, x, expected=2 * x) == ""  # a mistake that raises is passed over
+
+
+def test_a_mistake_is_named_only_where_it_differs_from_the_reference():
+    x = torch.tensor([2.0, 2.0])  # here x * x == 2 * x: "you squared" explains nothing
+    assert recognise(2 * x, MISTAKES, x, expected=2 * x) == ""
+    assert recognise(x * x, MISTAKES, x, expected=2 * x) == ""
+
+
+def test_an_honest_attempt_opens_the_gate_and_zeros_or_a_copy_do_not():
+    x = torch.tensor([3.0, 4.0])
+    squared = [Mistake("you squared", lambda x: x * x)]
+    gate(2 * x, 2 * x, "f(x)", "speed")
+    gate(x * x, 2 * x, "f(x)", "speed", attempt=lambda: attempted(x * x, squared, x, expected=2 * x))
+    with pytest.raises(CheckFailed, match="counts only for a correct result"):
+        gate(x * x, 2 * x, "f(x)", "speed")
+    zeros = [Mistake("nothing yet", lambda x: torch.zeros_like(x))]
+    assert attempted(torch.zeros(2), zeros, x, expected=2 * x) == ""
+    copy = [Mistake("you forgot to double", lambda x: x.clone())]
+    assert recognise(x.clone(), copy, x, expected=2 * x) == "you forgot to double"  # named, as a hint
+    assert attempted(x.clone(), copy, x, expected=2 * x) == ""  # but no real work: no attempt
 
 
 def test_expect_same_passes_a_match_and_fails_with_the_call_and_the_hint():
@@ -136,6 +156,7 @@ def test_gate_says_the_check_counts_only_for_a_correct_result():
     with pytest.raises(CheckFailed) as failed:
         gate(torch.ones(3), torch.ones(2), "f()", "speed")
     assert (
-        failed.value.message == "f(): the result: expected shape (2,), got (3,); speed counts only for a correct result"
+        failed.value.message
+        == "f(): the result: expected shape (2,), got (3,); speed counts only for a correct result or a recognised attempt"
     )
     assert isinstance(failed.value, AssertionError)
