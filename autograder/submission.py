@@ -1,7 +1,7 @@
 """Reading submissions: the code to grade, and the parts to grade it for.
 
-A notebook is graded by the code of its nbgrader answer cells (``solution`` in the cell's nbgrader
-metadata), in order; a ``.py`` file by its whole text. Nothing here runs the code: names are
+A notebook is graded by its nbgrader answer cells (``solution`` in the cell's nbgrader metadata),
+each on its own, in order (``cells``); a ``.py`` file by its whole text, as one cell. Nothing here runs the code: names are
 found by parsing it. A file that cannot be read, decoded or parsed, or is not a submission, gives
 a ``Submission`` with an ``error``, whatever the reason: ``load`` never raises for a submission's
 content. A directory stands for the notebooks and ``.py`` files in it (``expand``).
@@ -9,7 +9,6 @@ content. A directory stands for the notebooks and ``.py`` files in it (``expand`
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -17,8 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import cells
+from autograder.cells import Answers, Unparsable, defined_names
 from autograder.parts import PARTS
 from autograder.records import SubmissionRecord
+
+__all__ = ["Answers", "Submission", "Unparsable", "defined_names", "expand", "load", "notebook_answers"]
 
 MAX_BYTES = 20 << 20
 SUFFIXES = (".ipynb", ".py")
@@ -36,39 +39,17 @@ class Submission:
     sha256: str = ""
     index: int = 0
     student: str = ""  # in an nbgrader tree, the student whose folder holds it
+    answers: Answers = field(default_factory=Answers)  # what is graded, cell by cell
+
+    def __post_init__(self) -> None:
+        if self.code and not self.answers.cells:  # code given without its cells: a .py file's
+            self.answers = cells.of_file(self.code)
 
     def record(self) -> SubmissionRecord:
         """The start of this submission's record: its parts are added as they are graded."""
         return SubmissionRecord(
             self.path, self.sha256, list(self.parts), error=self.error, note=self.note, student=self.student
         )
-
-
-class Unparsable(ValueError):
-    """Code that Python's parser gives up on for its size or depth, not for a syntax error."""
-
-
-def defined_names(code: str) -> set[str] | None:
-    """Top-level names a piece of code defines, or None if it has a syntax error.
-
-    Unparsable if the parser itself fails on it (a crafted file nests deeply enough to exhaust the
-    parser's stack or the recursion limit): such a file is not graded at all.
-    """
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return None
-    except (MemoryError, RecursionError) as error:
-        raise Unparsable(f"Python's parser gives up on it ({type(error).__name__}: it is nested too deeply)") from None
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return names
 
 
 def parts_defined(code: str) -> list[str] | None:
@@ -78,29 +59,9 @@ def parts_defined(code: str) -> list[str] | None:
     return [name for name, part in PARTS.items() if names & set(part.names)]
 
 
-def notebook_code(nb: dict) -> tuple[str, str, str]:
-    """(code of the answer cells, the part its grade cell names, a note) of a notebook's JSON."""
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if not isinstance(cells, list):
-        raise ValueError("it has no list of cells")
-    answers, code_cells, part = [], [], ""
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-        grade_id = str(meta.get("grade_id", ""))
-        if meta.get("grade") and grade_id.endswith("_hidden_tests"):
-            part = part or grade_id.removesuffix("_hidden_tests")
-        if meta.get("solution"):
-            answers.append(source)
-        code_cells.append(source)
-    if answers:
-        return "\n\n".join(answers) + "\n", part, ""
-    # a notebook without nbgrader metadata: grade its code, with IPython's magics left out
-    lines = [ln if not ln.lstrip().startswith(("%", "!")) else "# " + ln for c in code_cells for ln in c.splitlines()]
-    return "\n".join(lines) + "\n", part, "no nbgrader answer cells: graded every code cell"
+def notebook_answers(nb: dict) -> tuple[Answers, str, str]:
+    """(the answer cells, the part its grade cell names, a note) of a notebook's JSON (``cells.of_notebook``)."""
+    return cells.of_notebook(nb)
 
 
 def _submissions_in(directory: Path) -> list[Path]:
@@ -156,7 +117,7 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
     try:
         return _load(path, parts, sub)
     except Exception as error:  # whatever a crafted file does to a parser: this submission's record says so
-        sub.code = ""
+        sub.code, sub.answers = "", Answers()
         sub.error = f"could not read {path.name}: {_reason(error)}"
         sub.parts = list(parts) if parts else ([path.stem] if path.stem in PARTS else [])
         return sub
@@ -180,15 +141,16 @@ def _load(path: Path, parts: list[str] | None, sub: Submission) -> Submission:
     if path.suffix == ".ipynb":
         nb = json.loads(text)
         try:
-            sub.code, named, sub.note = notebook_code(nb)
+            sub.answers, named, sub.note = notebook_answers(nb)
         except ValueError:
             raise
         except Exception as error:  # cells of a shape nbformat would not write
             raise ValueError(f"it is not a well-formed notebook ({type(error).__name__}: {error})") from None
     elif path.suffix == ".py":
-        sub.code, named = text, ""
+        sub.answers, named = cells.of_file(text), ""
     else:
         raise ValueError("it is neither a notebook (.ipynb) nor a Python file (.py)")
+    sub.code = sub.answers.code
     if parts:
         sub.parts = list(parts)
     elif named in PARTS:  # a notebook is graded for its own part

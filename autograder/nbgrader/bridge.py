@@ -9,8 +9,8 @@ gradebook, and ``generate_feedback`` renders it.
 
 The jobs stay warm for the whole ``nbgrader autograde`` run, and on the first notebook they start
 grading, once each, the notebooks this run will hand over later (``prefetch_all``), in parallel, so
-that the later notebooks find their result ready (a result is used only if the code it graded is
-the code nbgrader hands over).
+that the later notebooks find their result ready (a result is used only if the answer cells it graded
+are those nbgrader hands over).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import fnmatch
 import glob
-import hashlib
 import html
 import os
 from pathlib import Path
@@ -38,7 +37,7 @@ from autograder.records import SubmissionRecord, save_course_record
 
 
 class Session:
-    """The grading jobs of one nbgrader run, and the results already known, by (part, code).
+    """The grading jobs of one nbgrader run, and the results already known, by (part, answers' digest).
 
     It ends with the run (``atexit``): the jobs stop, and every process they started has ended and
     been reaped before nbgrader exits.
@@ -61,11 +60,13 @@ class Session:
         finally:
             self.reaper.__exit__(None, None, None)
 
-    def submit(self, path: str, code: str, part: str) -> tuple[str, str]:
-        key = (part, hashlib.sha256(code.encode()).hexdigest())
+    def submit(self, path: str, answers: submission.Answers, part: str) -> tuple[str, str]:
+        key = (part, answers.digest())
         if key not in self.known and key not in self.wanted.values():
             self.count += 1
-            sub = submission.Submission(path=path, code=code, parts=[part], index=self.count, sha256=key[1])
+            sub = submission.Submission(
+                path=path, code=answers.code, parts=[part], index=self.count, sha256=key[1], answers=answers
+            )
             self.wanted[sub.index] = key
             self.pool.submit(sub)
         return key
@@ -130,7 +131,7 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
             try:
                 sub = submission.load(path)
                 if not sub.error and len(sub.parts) == 1 and sub.parts[0] in PARTS:
-                    session.submit(path, sub.code, sub.parts[0])
+                    session.submit(path, sub.answers, sub.parts[0])
             except Exception as error:
                 self.log.warning("autograder: %s not prefetched (%s: %s)", path, type(error).__name__, error)
 
@@ -163,13 +164,13 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         info = resources["nbgrader"]
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
         try:
-            code, _, note = submission.notebook_code(nb)
+            answers, _, note = submission.notebook_answers(nb)
         except Exception as error:  # answer cells of a shape no notebook has: this notebook scores 0, and says why
-            code, note = None, ""
+            answers, note = None, ""
             record = SubmissionRecord(path, wanted=[part])
             record.error = f"could not read the answer cells: {type(error).__name__}: {error}"
-        if code is not None:
-            record = session.result(session.submit(path, code, part))
+        if answers is not None:
+            record = session.result(session.submit(path, answers, part))
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
             raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)

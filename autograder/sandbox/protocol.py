@@ -26,7 +26,7 @@ EXITED = "exited"  # zygote -> grader: {"exited": pid, "status": "exited with co
 
 # ---------------------------------------------------------------- requests to a child
 
-LOAD = "load"  # {"code"} -> {"names", "notes"}: run the answers
+LOAD = "load"  # {"cells": [[filename, source], ...]} -> {"names", "notes"}: run the answer cells in order
 CALL = "call"  # {"name" | "handle", "attr"?, "args", "kwargs", options} -> {"result", "apis", ...}
 GET = "get"  # {"name" | "handle", "attr"} -> {"result"}
 LEN = "len"  # -> {"result": len(target)}
@@ -35,6 +35,18 @@ SET_PARAMS = "set_params"  # {"params": {name: tensor}} -> {}: copy weights into
 ECHO = "echo"  # {"args"} -> {"result": args}: a round trip that runs no student code
 EXIT = "exit"  # -> {"bye": true}
 REQUESTS = (LOAD, CALL, GET, LEN, LOOKUP, SET_PARAMS, ECHO, EXIT)
+
+#: What one load may carry: answer cells, and characters of code in all of them.
+MAX_CELLS = 1000
+MAX_CODE = 8 << 20
+#: The code's filename: a .py file is one piece, a notebook's answer cells each have their own.
+SUBMISSION = "<submission>"
+
+
+def cell_filename(number: int) -> str:
+    """The filename answer cell ``number`` (from 1) is compiled with; 0: a .py file."""
+    return f"<answer cell {number}>" if number else SUBMISSION
+
 
 #: The imports every graded answer runs after: the first code cell of every notebook.
 PRELUDE = "import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import Tensor, nn\n"

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from autograder.cells import Answers, of_file
 from autograder.sandbox import protocol, wire
 from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout, printable
 from autograder.sandbox.launch import Limits, SandboxError
@@ -98,9 +99,10 @@ def describe_target(target: str | Remote, attr: str = "") -> str:
 class Student:
     """One submission's code, for one part, in the sandbox."""
 
-    def __init__(self, zygote: ZygoteClient, code: str, limits: Limits | None = None) -> None:
+    def __init__(self, zygote: ZygoteClient, answers: Answers | str, limits: Limits | None = None) -> None:
         self.zygote = zygote
-        self.code = code
+        self.answers = answers if isinstance(answers, Answers) else of_file(answers)  # a str: a .py file
+        self.code = self.answers.code
         self.limits = limits or zygote.limits
         self.deadline = time.monotonic() + self.limits.submission_timeout
         self.child: ChildConnection | None = None
@@ -112,7 +114,9 @@ class Student:
         self.blocked: dict[str, str] = {}
         self.apis: set[str] = set()  # forbidden APIs seen in any call
         self.events: list[str] = []  # crashes and timeouts, for the report
-        self.notes: list[str] = []  # top-level lines of the answers that raised when loaded
+        #: what the grader noticed in the answers, then the top-level lines that raised when loaded
+        self.notes: list[str] = list(self.answers.notes)
+        self.loaded = False
 
     # --- the child
 
@@ -130,18 +134,39 @@ class Student:
             raise
         self.generation += 1
         try:
-            reply, _ = self._exchange({"op": protocol.LOAD, "code": self.code}, "loading your code")
+            reply, _ = self._exchange({"op": protocol.LOAD, "cells": self.answers.load()}, "loading your code")
         except StudentFailure as failure:
             self.load_error = failure
             raise
         if "error" in reply:
-            self.load_error = StudentError("loading your code", reply["error"])
+            self.load_error = StudentError("loading your code", self.in_words(reply["error"]))
             raise self.load_error
         names = reply.get("names", [])
         self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
         notes = reply.get("notes", [])
-        if isinstance(notes, list) and not self.notes:
-            self.notes = [f"{printable(n, 300)} (the line was skipped)" for n in notes[:10] if isinstance(n, str)]
+        if isinstance(notes, list) and not self.loaded:
+            self.notes += [self.note(n) for n in notes[:10] if isinstance(n, str)]
+        self.loaded = True
+
+    def note(self, text: str) -> str:
+        """A note of the child's, in words: its cell and line, and why a name it misses is missing."""
+        text = self.answers.words(printable(text, 300))
+        why = self.answers.explain(text)
+        return f"{text}: {why}" if why else text
+
+    def in_words(self, info: dict) -> dict:
+        """An error of the child's with its cells and lines in words, and why a name it misses is missing."""
+        if not isinstance(info, dict):
+            return {}
+        info = dict(info)
+        message = self.answers.words(printable(info.get("message", "")))
+        why = self.answers.explain(message) if info.get("type") == "NameError" else ""
+        info["message"] = f"{message}: {why}" if why else message
+        frames = info.get("frames", [])
+        info["frames"] = (
+            [self.answers.words(printable(f, 300)) for f in frames[-5:]] if isinstance(frames, list) else []
+        )
+        return info
 
     def _exchange(self, message: dict, what: str) -> tuple[dict, list]:
         remaining = self.deadline - time.monotonic()
@@ -227,9 +252,11 @@ class Student:
                 self.blocked[key] = f"{failure} (earlier; {key} is not called again)"
             raise
         if "error" in reply:
-            info = reply["error"] if isinstance(reply["error"], dict) else {}
-            if info.get("type") == "NameError" and "does not define" in str(info.get("message")):
-                raise StudentFailure(printable(info["message"], 200))
+            info = self.in_words(reply["error"])
+            if info.get("type") == "NameError" and str(info.get("message")).startswith("your code does not define "):
+                name = str(info["message"]).removeprefix("your code does not define ")
+                why = self.answers.missing(name) if isinstance(target, str) and name == target else ""
+                raise StudentFailure(printable(info["message"], 200) + (f": {why}" if why else ""))
             raise StudentError(what, info)
         apis = reply.get("apis", [])
         if isinstance(apis, list):

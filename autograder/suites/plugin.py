@@ -23,6 +23,7 @@ from types import ModuleType
 import pytest
 from _pytest.runner import runtestprotocol
 
+from autograder.cells import Answers
 from autograder.parts import PARTS
 from autograder.records import Check, PartResult, SubmissionRecord
 from autograder.sandbox.launch import Limits
@@ -180,6 +181,12 @@ def _without_tensor_values(text: str) -> str:
     return "".join(out) + text[i:]
 
 
+def in_words(check: Check, answers: Answers) -> Check:
+    """The check with the code filenames of its message in words ("answer cell 2 (tokenize), line 7")."""
+    check.message, check.hint = answers.words(check.message), answers.words(check.hint)
+    return check
+
+
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     if isinstance(error, CheckFailed):  # code not written yet has no mistake to name
         return error.message, "" if " is not implemented yet: " in error.message else error.hint
@@ -208,14 +215,14 @@ class Batch:
         cuda: bool,
         limits: Limits,
         draw: Callable[[ModuleType, dict], list[dict]] | None = None,
-        student_factory: Callable[[ZygoteClient, str, Limits], Student] = Student,
+        student_factory: Callable[[ZygoteClient, Answers, Limits], Student] = Student,
     ) -> None:
         self.tasks = tasks
         self.deliver = deliver
         self.zygote = zygote
         self.limits = limits
         self.draw = draw  # (suite module, kept data) -> pictures for the feedback; None: no pictures
-        self.student_factory = student_factory  # (zygote, code, limits) -> the submission's handle
+        self.student_factory = student_factory  # (zygote, answers, limits) -> the submission's handle
         self.grading = Grading(cuda)
 
     def pytest_configure(self, config) -> None:
@@ -270,7 +277,8 @@ class Batch:
         return True
 
     def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> PartResult:
-        student = self.student_factory(self.zygote, task.code, self.limits)
+        answers = task.answers
+        student = self.student_factory(self.zygote, answers, self.limits)
         self.grading.student = student
         self.grading.kept = {}
         checks = []
@@ -280,15 +288,16 @@ class Batch:
                     del item.stash[EXCEPTION]
                 nextitem = items[i + 1] if i + 1 < len(items) else None
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
-                checks.append(outcome(item, reports))
+                checks.append(in_words(outcome(item, reports), answers))
         finally:
             student.close()
             self.grading.student = None
         result = PartResult(part, score(checks, points), max_score=sum(points.values()))
         if student.load_error is not None:
-            result.error = without_host_paths(str(student.load_error))
+            result.error = without_host_paths(answers.words(str(student.load_error)))
         elif student.generation and not set(PARTS[part].names) & set(student.names):
-            result.error = f"your code defines none of {', '.join(PARTS[part].names)}"
+            why = answers.why_none(PARTS[part].names)
+            result.error = f"your code defines none of {', '.join(PARTS[part].names)}" + (f": {why}" if why else "")
         result.events = [without_host_paths(e) for e in student.events[:20]]
         result.notes = [without_host_paths(n) for n in student.notes]
         result.flags = suspicious_uses(task.code)

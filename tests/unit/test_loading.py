@@ -1,4 +1,4 @@
-"""Are answers loaded as a notebook runs them, and is a submission read for the right parts?"""
+"""Are answers loaded as a notebook runs them, cell by cell, and is a submission read for the right parts?"""
 
 import hashlib
 import json
@@ -8,8 +8,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.sandbox.inside.load import SUBMISSION, load_answers, public_callables
-from autograder.submission import MAX_BYTES, load, notebook_code, parts_defined
+from autograder.sandbox.inside.load import SUBMISSION, checked_cells, load_answers, public_callables
+from autograder.sandbox.protocol import MAX_CELLS
+from autograder.submission import MAX_BYTES, load, notebook_answers, parts_defined
 
 
 def describe(error: BaseException) -> dict:
@@ -17,9 +18,11 @@ def describe(error: BaseException) -> dict:
     return {"type": type(error).__name__, "message": str(error)}
 
 
-def loaded(code: str) -> tuple[types.ModuleType, list[str]]:
+def loaded(code: str, *cells: str) -> tuple[types.ModuleType, list[str]]:
+    """A .py file's ``code``, or the answer cells ``cells`` in order."""
     module = types.ModuleType("answers")
-    return module, load_answers(code, module, describe)
+    pieces = [(f"<answer cell {i}>", c) for i, c in enumerate(cells, 1)] if cells else [(SUBMISSION, code)]
+    return module, load_answers(pieces, module, describe)
 
 
 # ---------------------------------------------------------------- load_answers
@@ -37,15 +40,15 @@ def test_a_failing_top_level_line_becomes_a_note_and_the_rest_loads():
     code = "def first():\n    return 1\n\nprint(smoothed)\n\n1 / 0\n\n\ndef second():\n    return 2\n"
     module, notes = loaded(code)
     assert notes == [
-        "line 4 raised NameError: name 'smoothed' is not defined",
-        "line 6 raised ZeroDivisionError: division by zero",
+        "<submission>, line 4 raised NameError: name 'smoothed' is not defined (the line was skipped)",
+        "<submission>, line 6 raised ZeroDivisionError: division by zero (the line was skipped)",
     ]
     assert (module.first(), module.second()) == (1, 2)
 
 
 def test_a_note_keeps_200_characters_of_the_message():
     _, notes = loaded(f"raise ValueError({'x' * 500!r})\n")
-    assert notes == ["line 1 raised ValueError: " + "x" * 200]
+    assert notes == ["<submission>, line 1 raised ValueError: " + "x" * 200 + " (the line was skipped)"]
 
 
 def test_from_future_imports_apply_to_the_statements_after_them():
@@ -56,16 +59,57 @@ def test_from_future_imports_apply_to_the_statements_after_them():
 
 def test_without_from_future_an_unknown_annotation_is_a_note():
     module, notes = loaded("def f(x: NotDefinedAnywhere) -> int:\n    return 1\n")
-    assert notes == ["line 1 raised NameError: name 'NotDefinedAnywhere' is not defined"]
+    assert notes == [
+        "<submission>, line 1 raised NameError: name 'NotDefinedAnywhere' is not defined (the line was skipped)"
+    ]
     assert not hasattr(module, "f")
 
 
-def test_a_syntax_error_stops_the_load():
-    module = types.ModuleType("answers")
-    with pytest.raises(SyntaxError) as raised:
-        load_answers("def ok():\n    return 1\n\ndef broken(:\n    pass\n", module, describe)
-    assert (raised.value.filename, raised.value.lineno) == (SUBMISSION, 4)
-    assert not hasattr(module, "ok")  # nothing of a submission that does not parse runs
+def test_each_cell_runs_on_its_own_and_a_syntax_error_leaves_out_only_its_cell():
+    module, notes = loaded(
+        "", "def ok():\n    return 1\n", "x = 1\ndef broken(:\n    pass\n", "def after():\n    return ok()\n"
+    )
+    assert notes == ["<answer cell 2>, line 2: SyntaxError: invalid syntax (the cell was not run)"]
+    assert (module.ok(), module.after(), hasattr(module, "x")) == (1, 1, False)  # nothing of the broken cell ran
+
+
+def test_a_line_that_fails_to_compile_alone_is_skipped_with_its_cell_and_line():
+    module, notes = loaded("", "def f():\n    return 1\n", "y = 2\nreturn y\nz = 3\n")
+    assert notes == [
+        "<answer cell 2>, line 2 raised SyntaxError: 'return' outside function (<answer cell 2>, line 2)"
+        " (the line was skipped)"
+    ]
+    assert (module.f(), module.y, module.z) == (1, 2, 3)
+
+
+def test_a_traceback_of_a_cell_shows_its_own_lines():
+    module, _ = loaded("", "x = 1\n", "\n\ndef f():\n    return 1 / 0\n")
+    with pytest.raises(ZeroDivisionError) as raised:
+        module.f()
+    frame = raised.traceback[-1]
+    assert (str(frame.path), frame.lineno + 1, str(frame.statement).strip()) == ("<answer cell 2>", 4, "return 1 / 0")
+
+
+def test_a_from_future_import_holds_for_the_cells_after_it():
+    module, notes = loaded("", "from __future__ import annotations\n", "def f(x: Nowhere) -> int:\n    return 1\n")
+    assert notes == []
+    assert module.f.__annotations__ == {"x": "Nowhere", "return": "int"}
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        "def f(): pass",
+        [["<answer cell 1>"]],
+        [["<answer cell 1>", 3]],
+        [["/etc/passwd", "x = 1"]],
+        [["<answer cell 1>", "x = 1"]] * (MAX_CELLS + 1),
+    ],
+    ids=["a-string", "no-source", "not-text", "a-path", "too-many"],
+)
+def test_the_load_requests_cells_are_checked(cells):
+    with pytest.raises(ValueError, match=r"(the cells|a cell) to load"):
+        checked_cells(cells)
 
 
 def test_an_exit_at_the_top_level_is_not_a_note():
@@ -92,7 +136,11 @@ def a_notebook(*cells) -> dict:
     return json.loads(nbformat.writes(new_notebook(cells=list(cells))))
 
 
-def test_the_answer_cells_are_graded_in_order_and_the_part_is_the_grade_cells():
+def sources(answers) -> list[tuple[str, str]]:
+    return [(cell.filename, cell.source) for cell in answers.cells]
+
+
+def test_the_answer_cells_are_graded_in_order_each_on_its_own_and_the_part_is_the_grade_cells():
     nb = a_notebook(
         new_markdown_cell("# smoother"),
         new_code_cell(PRELUDE_CELL),
@@ -101,15 +149,24 @@ def test_the_answer_cells_are_graded_in_order_and_the_part_is_the_grade_cells():
         answer("def smooth(signal, kernel):\n    pass\n", "smooth"),
         grade_cell("smoother"),
     )
-    code, part, note = notebook_code(nb)
-    assert code == "def gaussian_kernel(size, sigma=1.0):\n    pass\n\ndef smooth(signal, kernel):\n    pass\n\n"
-    assert (part, note) == ("smoother", "")
+    answers, part, note = notebook_answers(nb)
+    assert sources(answers) == [
+        ("<answer cell 1>", "def gaussian_kernel(size, sigma=1.0):\n    pass"),
+        ("<answer cell 2>", "def smooth(signal, kernel):\n    pass\n"),
+    ]
+    assert answers.load() == [list(pair) for pair in sources(answers)]
+    assert [cell.label for cell in answers.cells] == ["gaussian_kernel", "smooth"]
+    assert (
+        answers.code == "def gaussian_kernel(size, sigma=1.0):\n    pass\n\ndef smooth(signal, kernel):\n    pass\n\n"
+    )
+    assert (part, note, answers.notes) == ("smoother", "", [])
 
 
 def test_a_source_kept_as_a_list_of_lines_is_joined():
     nb = a_notebook(answer("", "a"), grade_cell("vocab"))
     nb["cells"][0]["source"] = ["def tokenize(corpus, vocab):\n", "    return None"]
-    assert notebook_code(nb) == ("def tokenize(corpus, vocab):\n    return None\n", "vocab", "")
+    answers, part, _ = notebook_answers(nb)
+    assert (sources(answers), part) == ([("<answer cell 1>", "def tokenize(corpus, vocab):\n    return None")], "vocab")
 
 
 def test_a_notebook_without_nbgrader_metadata_grades_every_code_cell_without_magics():
@@ -118,18 +175,22 @@ def test_a_notebook_without_nbgrader_metadata_grades_every_code_cell_without_mag
         new_markdown_cell("text"),
         new_code_cell("!pip install torch\ndef padding_mask(tokens, pad_idx=0):\n    return tokens == pad_idx"),
     )
-    assert notebook_code(nb) == (
-        "# %matplotlib inline\nimport torch\n# !pip install torch\ndef padding_mask(tokens, pad_idx=0):\n"
-        "    return tokens == pad_idx\n",
-        "",
-        "no nbgrader answer cells: graded every code cell",
-    )
+    answers, part, note = notebook_answers(nb)
+    assert sources(answers) == [
+        ("<answer cell 1>", "None\nimport torch\n"),
+        ("<answer cell 2>", "None\ndef padding_mask(tokens, pad_idx=0):\n    return tokens == pad_idx\n"),
+    ]
+    assert answers.notes == [
+        "answer cell 1, line 1: IPython magic %matplotlib skipped",
+        "answer cell 2 (padding_mask), line 1: shell command !pip skipped",
+    ]
+    assert (part, note) == ("", "no nbgrader answer cells: graded every code cell")
 
 
 @pytest.mark.parametrize("nb", [[], {"cells": "none"}, {"nbformat": 4}])
 def test_json_without_a_list_of_cells_is_not_a_notebook(nb):
     with pytest.raises(ValueError, match="it has no list of cells"):
-        notebook_code(nb)
+        notebook_answers(nb)
 
 
 # ---------------------------------------------------------------- load
@@ -140,6 +201,9 @@ def test_a_py_file_is_graded_for_every_part_whose_names_it_defines(tmp_path):
     path.write_text("def smooth(signal, kernel):\n    pass\n\nclass MultiHeadAttention:\n    pass\n")
     sub = load(path, index=3)
     assert (sub.parts, sub.error, sub.index, sub.code) == (["smoother", "masking"], "", 3, path.read_text())
+    assert [(cell.filename, cell.source, cell.runs) for cell in sub.answers.cells] == [
+        ("<submission>", path.read_text(), True)
+    ]
     assert sub.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from autograder.cells import Answers
 from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits
 from autograder.sandbox.student import StudentFailure
@@ -65,9 +66,10 @@ WRONG = "def smooth(signal, kernel):\n    return signal + 1\n\ndef gaussian_kern
 class FakeStudent:
     """The methods of ``Student`` the toy suite and ``Batch`` use; runs the code here, as if in the sandbox."""
 
-    def __init__(self, zygote, code: str, limits: Limits) -> None:
+    def __init__(self, zygote, answers: Answers, limits: Limits) -> None:
         import torch
 
+        code = answers.code
         self.namespace = {"torch": torch}
         self.load_error: StudentFailure | None = None
         self.generation, self.events, self.notes = 1, [], []

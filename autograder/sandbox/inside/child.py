@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .. import protocol, wire
-from .load import SUBMISSION, load_answers, public_callables
+from .load import checked_cells, is_answer_file, load_answers, public_callables
 from .watch import CALLED, Watch, forbidden_functions
 
 
@@ -92,7 +92,7 @@ class Child:
     def op_load(self, message: dict) -> dict:
         module = types.ModuleType("submission")
         sys.modules["submission"] = module
-        notes = load_answers(message["code"], module, describe)
+        notes = load_answers(checked_cells(message.get("cells")), module, describe)
         self.module = module
         return {"ok": True, "names": public_callables(module), "notes": notes[:10]}
 
@@ -246,11 +246,15 @@ def _leaf(t: torch.Tensor, leaves: list[torch.Tensor]) -> torch.Tensor:
 
 
 def describe(error: BaseException, prefix: str = "") -> dict:
-    """The student's exception as plain data: type names, message, and frames of their code."""
+    """The student's exception as plain data: type names, message, and frames of their code.
+
+    A frame names its code by filename (``<answer cell 2>, line 7, in tokenize: ...``): the grader
+    puts it in words.
+    """
     frames = [
-        f"line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+        f"{f.filename}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
         for f in traceback.extract_tb(error.__traceback__)
-        if f.filename == SUBMISSION
+        if is_answer_file(f.filename)
     ]
     try:
         message = str(error)
