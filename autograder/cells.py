@@ -37,6 +37,7 @@ WOULD_DEFINE = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|^(\w+)[ \t
 #: A code filename in a message from the sandbox, with its line: ``File "<answer cell 2>", line 7``.
 FILENAME = re.compile(r'(?:File )?"?<(?:answer cell (\d{1,6})|submission)>"?(?:, line (\d{1,9}))?')
 NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+GRADE_ID = re.compile(r"[^\w.-]", re.ASCII)
 
 
 class Unparsable(ValueError):
@@ -209,11 +210,12 @@ def of_notebook(nb: dict) -> tuple[Answers, str, str]:
         raise ValueError(f"it has more than {MAX_CELLS} answer cells")
     reader = _Reader()
     for number, (_, source, grade_id, kind) in enumerate(answers, 1):
+        grade_id = GRADE_ID.sub("", grade_id)[:40]  # the student's metadata: shown only as a plain name
         if kind == "markdown":
             reader.markdown_cell(number, source, grade_id)
         else:
             reader.code_cell(number, source, grade_id, ipython=True)
-    for position, source, _, _ in others:
+    for position, source, _, _ in others[:MAX_CELLS]:
         for name in would_define(source):
             reader.answers.outside.setdefault(name, position)
     return reader.done(), part, note
@@ -249,7 +251,7 @@ class _Reader:
         self.size = 0
 
     def label(self, names: list[str], grade_id: str) -> str:
-        names = names[:MAX_LABEL_NAMES] + (["..."] if len(names) > MAX_LABEL_NAMES else [])
+        names = [n[:40] for n in names[:MAX_LABEL_NAMES]] + (["..."] if len(names) > MAX_LABEL_NAMES else [])
         return ", ".join(names) or grade_id
 
     def not_run(self, cell: Cell, why: str, names: list[str]) -> None:

@@ -117,6 +117,11 @@ def test_each_answer_cell_is_its_own_code_with_its_number_label_and_filename():
     assert answers.cells[0].where(7) == "answer cell 1 (Vocab, build_vocab), line 7"
 
 
+def test_a_grade_id_is_shown_as_a_plain_name_and_a_label_is_short():
+    answers = read(answer("x = 1\n", "<b>tok\x1b[31menize</b>\u202e" + "z" * 100), answer(f"def {'f' * 100}(): pass\n"))
+    assert [c.label for c in answers.cells] == ["btok31menizeb" + "z" * 27, "f" * 40]
+
+
 def test_a_syntax_error_leaves_out_its_cell_only_and_names_it_with_the_line():
     answers = read(
         answer("def build_vocab(corpus, max_size):\n    return 1\n", "build_vocab"),
