@@ -340,9 +340,17 @@ class _Reader:
             raise ValueError(f"its code is longer than {MAX_CODE >> 20} Mi characters")
         answers.unrun = {n: why for n, why in answers.unrun.items() if n not in self.defined}
         answers.outside = {n: at for n, at in answers.outside.items() if n not in self.defined}
+        answers.notes = [_printable(note) for note in answers.notes]
+        answers.unrun = {n: _printable(why) for n, why in answers.unrun.items()}
         if len(answers.notes) > MAX_NOTES:
             answers.notes[MAX_NOTES - 1 :] = [f"... and {len(answers.notes) - MAX_NOTES + 1} more"]
         return answers
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """A note quotes the student's text (a magic's name, Python's message on a character): one printable line."""
+    text = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _definitions(names: list[str], source: str) -> list[str]:

@@ -122,6 +122,12 @@ def test_a_grade_id_is_shown_as_a_plain_name_and_a_label_is_short():
     assert [c.label for c in answers.cells] == ["btok31menizeb" + "z" * 27, "f" * 40]
 
 
+def test_a_note_that_quotes_the_students_text_is_one_printable_line():
+    answers = read(answer("%\x1b[31mred x\n"), answer("%%bash\u202e\n"), answer("x = '\u0007\n"))
+    assert all(note.isprintable() for note in answers.notes)
+    assert answers.notes[0] == "answer cell 1, line 1: IPython magic %\ufffd[31mred skipped"
+
+
 def test_a_syntax_error_leaves_out_its_cell_only_and_names_it_with_the_line():
     answers = read(
         answer("def build_vocab(corpus, max_size):\n    return 1\n", "build_vocab"),
