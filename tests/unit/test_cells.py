@@ -225,3 +225,14 @@ def test_the_digest_changes_with_what_is_graded():
     assert a.digest() == read(answer("x = 1\n"), new_code_cell("def helper(): pass")).digest()
     assert a.digest() != read(answer("x = 2\n"), new_code_cell("def helper(): pass")).digest()
     assert a.digest() != read(answer("x = 1\n"), new_code_cell("def other(): pass")).digest()
+
+
+def test_a_notebook_read_from_its_file_and_as_nbgrader_hands_it_over_has_one_digest(tmp_path):
+    """The prefetch grades the file; nbgrader hands over the notebook it read: one record serves both."""
+    from autograder.dev.examples import notebook, reference_code
+
+    path = tmp_path / "smoother.ipynb"
+    nbformat.write(notebook("smoother", "%matplotlib inline\n" + reference_code("smoother")), path)
+    from_file = submission.load(path).answers
+    assert from_file.notes == ["answer cell 1 (gaussian_kernel, smooth), line 1: IPython magic %matplotlib skipped"]
+    assert from_file.digest() == submission.notebook_answers(nbformat.read(path, as_version=4))[0].digest()
