@@ -336,8 +336,8 @@ class _Reader:
 
     def done(self) -> Answers:
         answers = self.answers
-        if self.size > MAX_CODE:
-            raise ValueError(f"its code is longer than {MAX_CODE >> 20} Mi characters")
+        if self.size > MAX_CODE or len(json.dumps(answers.load())) > MAX_CODE:  # as the load request carries it
+            raise ValueError(f"its code takes more than {MAX_CODE >> 20} MiB")
         answers.unrun = {n: why for n, why in answers.unrun.items() if n not in self.defined}
         answers.outside = {n: at for n, at in answers.outside.items() if n not in self.defined}
         answers.notes = [_printable(note) for note in answers.notes]

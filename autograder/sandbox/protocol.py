@@ -36,7 +36,8 @@ ECHO = "echo"  # {"args"} -> {"result": args}: a round trip that runs no student
 EXIT = "exit"  # -> {"bye": true}
 REQUESTS = (LOAD, CALL, GET, LEN, LOOKUP, SET_PARAMS, ECHO, EXIT)
 
-#: What one load may carry: answer cells, and characters of code in all of them.
+#: What one load may carry: answer cells, and characters of code in all of them (JSON-encoded, for
+#: the grader: well within the wire's limit on a message).
 MAX_CELLS = 1000
 MAX_CODE = 8 << 20
 #: The code's filename: a .py file is one piece, a notebook's answer cells each have their own.

@@ -178,6 +178,16 @@ def test_a_notebook_with_too_many_answer_cells_is_not_read(tmp_path):
     assert submission.load(path).error == f"could not read smoother.ipynb: it has more than {MAX_CELLS} answer cells"
 
 
+@pytest.mark.parametrize(
+    "text", ["s = '" + "x" * (1 << 20) + "'\n", "s = '" + "\u4e00" * (1 << 18) + "'\n"], ids=["long", "escaped"]
+)
+def test_code_that_the_load_request_could_not_carry_is_not_read(tmp_path, monkeypatch, text):
+    monkeypatch.setattr(cells, "MAX_CODE", 1 << 20)  # 2**18 CJK characters are 1.5 MiB of JSON
+    path = tmp_path / "smoother.py"
+    path.write_text(text, encoding="utf-8")
+    assert submission.load(path).error == "could not read smoother.py: its code takes more than 1 MiB"
+
+
 def test_a_py_file_is_one_cell_said_by_its_lines():
     answers = cells.of_file("def f(:\n    pass\n")
     said = "line 1: SyntaxError: invalid syntax; the file was not run"
