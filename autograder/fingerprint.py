@@ -17,18 +17,21 @@ import io
 import keyword
 import tokenize
 import zlib
-from collections.abc import Iterable
 
 K = 10  # tokens per k-gram
 WINDOW = 6  # k-grams per window
 #: Pairs at least this similar are grouped. Measured on the project's own examples: renamed and
 #: re-commented copies score 1.0, the reference against one of its mistakes 0.5 to 1.0, and two
-#: independently written correct solutions at most 0.15 (tests/unit/test_fingerprint.py).
+#: independently written correct solutions at most 0.12 (tests/unit/test_fingerprint.py).
 THRESHOLD = 0.5
 #: Fewer hashes than this (once the stubs are out) is too little code to call two answers alike.
 MIN_HASHES = 8
 
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
+_STRING = {tokenize.STRING, getattr(tokenize, "FSTRING_START", tokenize.STRING)}
+# the rest of an f-string (Python 3.12): its names and text are the student's wording
+_FSTRING_REST = {getattr(tokenize, name) for name in ("FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, name)}
+_LAYOUT = {tokenize.NEWLINE: "\n", tokenize.INDENT: ">", tokenize.DEDENT: "<"}
 
 
 def tokens(code: str) -> list[str]:
@@ -38,38 +41,28 @@ def tokens(code: str) -> list[str]:
     try:
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
             kind, text = token.type, token.string
-            if kind in _DROPPED:
+            if kind in _DROPPED or kind in _FSTRING_REST:
                 continue
             if kind == tokenize.NAME:
-                out.append(text if keyword.iskeyword(text) or after_dot else "V")
-            elif kind == tokenize.STRING or kind == getattr(tokenize, "FSTRING_START", -1):
+                out.append(text if after_dot or keyword.iskeyword(text) else "V")
+            elif kind in _STRING:
                 out.append("S")
-            elif kind in (getattr(tokenize, "FSTRING_MIDDLE", -1), getattr(tokenize, "FSTRING_END", -1)):
-                continue  # the rest of an f-string (Python 3.12): its names and text are the student's wording
-            elif kind == tokenize.NEWLINE:
-                out.append("\n")
-            elif kind == tokenize.INDENT:
-                out.append(">")
-            elif kind == tokenize.DEDENT:
-                out.append("<")
             else:
-                out.append(text)
-            after_dot = kind == tokenize.OP and text == "."
+                out.append(_LAYOUT.get(kind, text))
+            after_dot = text == "." and kind == tokenize.OP
     except (tokenize.TokenError, SyntaxError):  # an unfinished bracket, a bad dedent: what came before counts
         pass
     return out
 
 
-def _hash(gram: Iterable[str]) -> int:
-    return zlib.crc32("\x1f".join(gram).encode("utf-8"))  # stable across runs, unlike hash()
-
-
 def fingerprint(code: str) -> frozenset[int]:
     """The winnowed k-gram hashes of ``code``'s normalised tokens."""
-    seq = tokens(code)
+    # each token as a number that is the same in every run (str's hash() is not), then each k-gram's
+    # tuple hashed (a tuple of ints hashes the same in every run)
+    seq = [zlib.crc32(t.encode("utf-8")) for t in tokens(code)]
     if len(seq) < K:
-        return frozenset([_hash(seq)]) if seq else frozenset()
-    hashes = [_hash(seq[i : i + K]) for i in range(len(seq) - K + 1)]
+        return frozenset([hash(tuple(seq))]) if seq else frozenset()
+    hashes = [hash(tuple(seq[i : i + K])) for i in range(len(seq) - K + 1)]
     if len(hashes) <= WINDOW:
         return frozenset([min(hashes)])
     chosen = set()
@@ -96,13 +89,24 @@ def groups(
     pairs above the threshold)``, the largest groups first. Keys with too little code of their own
     (``MIN_HASHES``) are never grouped.
     """
+    import numpy as np
+
     own = {key: p - received for key, p in prints.items()}
     keys = sorted(k for k, p in own.items() if len(p) >= MIN_HASHES)
-    # candidates share at least one hash: an index from hash to keys avoids comparing every pair
-    index: dict[int, list[int]] = {}
-    for i, key in enumerate(keys):
+    if len(keys) < 2:
+        return []
+    # every pair's shared hashes at once: a 0/1 matrix of keys by the hashes that two keys or more hold
+    counts: dict[int, int] = {}
+    for key in keys:
         for h in own[key]:
-            index.setdefault(h, []).append(i)
+            counts[h] = counts.get(h, 0) + 1
+    columns = {h: i for i, h in enumerate(h for h, n in counts.items() if n > 1)}
+    held = np.zeros((len(keys), max(len(columns), 1)), dtype=np.float32)
+    for row, key in enumerate(keys):
+        held[row, [columns[h] for h in own[key] if h in columns]] = 1.0
+    shared = held @ held.T  # (n, n): |A & B|, exact in float32 far beyond any fingerprint's size
+    sizes = np.array([len(own[k]) for k in keys], dtype=np.float32)
+    alike = shared / (sizes[:, None] + sizes[None, :] - shared)  # Jaccard: |A & B| / |A | B|
     parent = list(range(len(keys)))
 
     def root(i: int) -> int:
@@ -111,16 +115,10 @@ def groups(
             i = parent[i]
         return i
 
-    edges: list[tuple[int, int, float]] = []
-    for i, key in enumerate(keys):
-        seen: set[int] = set()
-        for h in own[key]:
-            seen.update(j for j in index[h] if j > i)
-        for j in seen:
-            score = similarity(own[key], own[keys[j]])
-            if score >= threshold:
-                edges.append((i, j, score))
-                parent[root(i)] = root(j)
+    rows, cols = np.nonzero(np.triu(alike >= threshold - 1e-6, k=1))
+    edges = [(int(i), int(j), float(alike[i, j])) for i, j in zip(rows, cols)]
+    for i, j, _ in edges:
+        parent[root(i)] = root(j)
     found: dict[int, tuple[set[int], list[float]]] = {}
     for i, j, score in edges:
         members, scores = found.setdefault(root(i), (set(), []))
