@@ -135,7 +135,7 @@ def read_sources(sources: Sequence[Path | str]) -> ClassRecords:
         elif source.is_file():
             try:
                 report = Report.from_json(json.loads(source.read_text(encoding="utf-8")))
-            except (OSError, ValueError, KeyError, TypeError) as error:
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
                 raise SourceError(f"{source} is not a JSON report of autograder grade ({error})") from None
             located = [(r, [source.parent / r.path, Path(r.path)]) for r in report.submissions]
         else:
@@ -481,6 +481,7 @@ img{max-width:100%;height:auto;display:block}
 .parts{display:flex;flex-wrap:wrap;gap:18px}.part{flex:1 1 460px;min-width:0}
 .bar{display:inline-block;height:.7em;background:#4a78b5;vertical-align:middle;margin-right:4px}
 .look{color:#b22;font-weight:600}.muted{color:#666}
+.who{min-width:5.5em}
 details summary{cursor:pointer;color:#345}
 """
 
@@ -566,10 +567,12 @@ def _help_section(s: ClassStats) -> list[str]:
     out = ["<h2 id='help'>Students who may need help</h2>"]
     if not s.help:
         return [*out, "<p>None.</p>"]
-    out.append("<table class='help'><tr><th>student</th><th class='n'>total</th><th>why</th></tr>")
+    out.append("<table class='help'><tr><th class='who'>student</th><th class='n'>total</th><th>why</th></tr>")
     for h in s.help:
         why = "<br>".join(e(r) for r in h.reasons)
-        out.append(f"<tr><td>{e(h.student)}</td><td class='n'>{h.total:g} / {s.max_total:g}</td><td>{why}</td></tr>")
+        out.append(
+            f"<tr><td class='who'>{e(h.student)}</td><td class='n'>{h.total:g} / {s.max_total:g}</td><td>{why}</td></tr>"
+        )
     out.append("</table>")
     return out
 
@@ -616,8 +619,12 @@ def html_page(s: ClassStats) -> str:
     out += _copies_section(s)
     out.append("<h2 id='flags'>Flags for a TA's look</h2>")
     if s.flags:
-        out.append("<table class='flags'><tr><th>student</th><th>part</th><th>what the grader saw</th></tr>")
-        out += [f"<tr><td>{e(f.student)}</td><td>{e(f.part)}</td><td>{e(f.text)}</td></tr>" for f in s.flags]
+        out.append(
+            "<table class='flags'><tr><th class='who'>student</th><th>part</th><th>what the grader saw</th></tr>"
+        )
+        out += [
+            f"<tr><td class='who'>{e(f.student)}</td><td>{e(f.part)}</td><td>{e(f.text)}</td></tr>" for f in s.flags
+        ]
         out.append("</table>")
     else:
         out.append("<p>None.</p>")

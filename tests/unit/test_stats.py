@@ -190,5 +190,8 @@ def test_a_source_that_is_neither_is_a_usage_error(tmp_path, capsys):
     (tmp_path / "notes.json").write_text("[1, 2")
     with pytest.raises(SourceError, match="is not a JSON report"):
         read_sources([tmp_path / "notes.json"])
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(SourceError, match="is not a JSON report"):
+        read_sources([tmp_path / "list.json"])
     assert main(["stats", str(tmp_path / "nothing")]) == 2
     assert "neither a JSON report of autograder grade nor an nbgrader course" in capsys.readouterr().err
