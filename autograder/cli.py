@@ -1,4 +1,4 @@
-"""The ``autograder`` command: a thin layer over ``grade.grade`` and ``course.init``."""
+"""The ``autograder`` command: a thin layer over ``grade.grade``, ``stats.stats`` and ``course.init``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="only the class table and the summary")
     g.add_argument("--verbose", action="store_true", help="every failed check, not one line per group")
 
+    st = verbs.add_parser("stats", help="class statistics from graded records: a page and a CSV for the teacher")
+    st.add_argument(
+        "sources",
+        nargs="+",
+        type=Path,
+        metavar="SOURCE",
+        help="a JSON report of autograder grade, or an nbgrader course",
+    )
+    st.add_argument("--html", type=Path, metavar="FILE", help="write the class page here (one self-contained file)")
+    st.add_argument("--csv", type=Path, metavar="FILE", help="write the same data here, one value per row")
+
     c = verbs.add_parser("course", help="set up an nbgrader course")
     cverbs = c.add_subparsers(dest="course_verb", required=True)
     init = cverbs.add_parser("init", help="create a course directory wired to the hidden suites")
@@ -46,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.verb == "grade":
         return grade(args)
+    if args.verb == "stats":
+        return stats(args)
     return course(args)
 
 
@@ -99,6 +112,21 @@ def grade(args: argparse.Namespace) -> int:
         print(table)
         print()
     print(summary(report, time.monotonic() - start))
+    return 0
+
+
+def stats(args: argparse.Namespace) -> int:
+    from autograder.stats import SourceError, stats, summary
+
+    try:
+        result = stats(sources=args.sources, html_path=args.html, csv_path=args.csv)
+    except SourceError as error:
+        print(f"autograder stats: {error}", file=sys.stderr)
+        return 2
+    print(summary(result))
+    for label, path in (("class page", args.html), ("CSV", args.csv)):
+        if path is not None:
+            print(f"{label}: {path}")
     return 0
 
 

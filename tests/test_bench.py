@@ -20,12 +20,14 @@ def test_the_synthetic_mix_covers_every_part_and_kind():
 
 def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "autograder.dev.bench", "--submissions", "4", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "autograder.dev.bench", "--submissions", "4", "--stats-records", "40",
+         "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     for label in (
         "(a) autograder grade",
+        "(s) autograder stats",
         "(b) nbgrader autograde",
         "(c) plain nbgrader autograde",
         "(c)/(a)",
@@ -39,3 +41,22 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     assert figures["b"]["seconds"] > 0
     assert figures["c"]["seconds"] > 0
     assert len(figures["a"]["scores"]) == 4
+    assert figures["stats"]["records"] == 40
+    assert figures["stats"]["seconds"] > 0
+    page = (tmp_path / "out" / "stats" / "class.html").read_text()
+    assert "<p>10 students, 4 parts, 40 points in all.</p>" in page
+
+
+def test_bench_stats_only_grades_for_its_records_and_runs_no_nbgrader(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.dev.bench", "--submissions", "4", "--stats-only", "--stats-records", "12",
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(s) autograder stats" in done.stdout
+    assert "(b) nbgrader" not in done.stdout
+    figures = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert figures["stats"]["records"] == 12
+    assert "b" not in figures
+    assert "reset" not in figures

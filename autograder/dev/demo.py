@@ -5,7 +5,8 @@ generates and releases the assignment; a few simulated students (one all correct
 differently, one with typical bugs, one who hands in the untouched notebooks, one who tries to
 rewrite the gradebook) each fetch it into a directory of their own, fill it in and submit it; the
 course collects, autogrades, generates and releases the feedback; each student fetches theirs. It
-prints the gradebook and where each student's feedback landed.
+prints the gradebook and where each student's feedback landed, and ends with the class page
+(``autograder stats`` of the course: ``class-stats.html`` and ``class-stats.csv`` in it).
 
 The students all run as this process's unix user, which is the name nbgrader's exchange would
 give each of them: so each one submits and fetches feedback with ``--student NAME``, and has a
@@ -128,6 +129,16 @@ def gradebook_table(course: Path) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def class_page(course: Path) -> Path:
+    """``autograder stats`` of the course, from the records its autograde kept: the page (and the CSV beside it)."""
+    from autograder.stats import stats, summary
+
+    page = course / "class-stats.html"
+    print()
+    print(summary(stats(sources=[course], html_path=page, csv_path=page.with_suffix(".csv"))))
+    return page
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, nargs="?", default=Path("demo-course"))
@@ -150,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     for student, paths in fetched.items():
         names = ", ".join(path.name for path in paths) or "nothing"
         print(f"  {student}: {paths[0].parent if paths else student_dir(course, student)}/ {names}")
+    page = class_page(course)
     print(f"\nDone in {time.monotonic() - start:.0f} s. Open a feedback file in a browser to see a student's report.")
+    print(f"The class page (autograder stats {course}): {page}")
     return 0
 
 

@@ -62,6 +62,49 @@ def notebook(part: str, code: str) -> nbformat.NotebookNode:
     return nb
 
 
+def disguised(code: str, tag: str = "x") -> str:
+    """A copy of ``code`` as a student who copied it would hand it in: its variables renamed (``tag`` in
+    each), comments and docstrings reworded, blank lines added; it still computes the same.
+
+    The exercise's names, parameters (the suites may pass them by keyword), keyword arguments,
+    imports and attributes keep theirs, so the copy works as the original does.
+    """
+    import io
+    import tokenize
+
+    tree = ast.parse(code)
+    kept = {name for part in PARTS.values() for name in part.names} | {"self"}
+    nodes = list(ast.walk(tree))
+    imported = [a for n in nodes if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names]
+    kept |= {a.asname or a.name.split(".")[0] for a in imported}
+    kept |= {k.arg for k in nodes if isinstance(k, ast.keyword) and k.arg}
+    kept |= {a.arg for n in nodes if isinstance(n, ast.arguments) for a in [*n.posonlyargs, *n.args, *n.kwonlyargs]}
+    bound = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    renamed = {name: f"{name[:1]}_{tag}_{i}" for i, name in enumerate(sorted(bound - kept))}
+    docstrings = {
+        (node.body[0].value.lineno, node.body[0].value.col_offset)
+        for node in nodes
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Module))
+        and ast.get_docstring(node) is not None
+        and isinstance(node.body[0], ast.Expr)
+    }
+    out = []
+    after_dot = False
+    for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        kind, text = token.type, token.string
+        if kind == tokenize.NAME and not after_dot and text in renamed:
+            text = renamed[text]
+        elif kind == tokenize.COMMENT:
+            text = f"# ({tag}) worked this out myself"
+        elif kind == tokenize.STRING and token.start in docstrings:
+            text = f'"""My answer ({tag})."""'
+        elif kind == tokenize.NEWLINE:
+            text = "\n\n" if token.start[1] == 0 or not text else text + "\n"
+        out.append((kind, text))
+        after_dot = kind == tokenize.OP and token.string == "."
+    return tokenize.untokenize(out)
+
+
 def by_part(examples: list[Example]) -> dict[str, list[Example]]:
     return {part: [e for e in examples if e.part == part] for part in PARTS}
 
@@ -81,4 +124,14 @@ CORRECT = correct_examples()
 from autograder.dev.examples.attacks import GRADEBOOK_ATTACK  # noqa: E402 (they build on Example)
 from autograder.dev.examples.mistakes import MISTAKES  # noqa: E402
 
-__all__ = ["CORRECT", "GRADEBOOK_ATTACK", "MISTAKES", "Example", "by_part", "mutant", "notebook", "reference_code"]
+__all__ = [
+    "CORRECT",
+    "GRADEBOOK_ATTACK",
+    "MISTAKES",
+    "Example",
+    "by_part",
+    "disguised",
+    "mutant",
+    "notebook",
+    "reference_code",
+]

@@ -1,0 +1,219 @@
+"""Does `autograder stats` tell the truth about a class whose mix is known, on a page a browser shows well?
+
+The class: 50 students, 200 notebooks, graded once by the real ``autograder grade``. Per part: each
+correct solution written differently (the reference and ``correct/*.py``) by one student, a few
+disguised copies of them (renamed, re-commented) by others, 5 untouched stubs, 2 notebooks not
+handed in, and the known mistakes, in turn, for the rest (each is the reference with one edit: they
+may be grouped with the reference's author, never with a solution written differently).
+"""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.dev.examples import CORRECT, MISTAKES, disguised, notebook, reference_code
+from autograder.parts import PARTS
+from tests.browser import render
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+STUDENTS = [f"s{i:02d}" for i in range(50)]
+STUBS, ABSENT = 5, 2
+
+
+@dataclass
+class Mix:
+    """Who handed in what, per part."""
+
+    origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (student, part) -> the code's author's solution
+    kind: dict[tuple[str, str], str] = field(default_factory=dict)  # correct, copy, mistake name, stub, absent
+    copies: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (part, origin student) -> copiers
+
+
+def build_class(folder: Path) -> Mix:
+    mix = Mix()
+    for p, part in enumerate(PARTS):
+        order = STUDENTS[p * 11 :] + STUDENTS[: p * 11]  # a different student gets each kind in each part
+        variants = [("reference", reference_code(part))] + [(e.name, e.code) for e in CORRECT if e.part == part]
+        plan: list[tuple[str, str, str | None]] = [("correct", name, code) for name, code in variants]
+        others = variants[1:]
+        for i in range(3):  # three copies, of the written-differently solutions
+            name, code = others[i % len(others)]
+            plan.append(("copy", name, code))
+        plan += [("stub", "", None)] * STUBS + [("absent", "", None)] * ABSENT
+        mistakes = [m for m in MISTAKES if m.part == part]
+        while len(plan) < len(STUDENTS):  # the mistakes, in turn, for the rest of the class
+            m = mistakes[(len(plan) - len(STUDENTS)) % len(mistakes)]
+            plan.append((m.name, "reference", m.code))
+        authors: dict[str, str] = {}
+        for student, (kind, origin, code) in zip(order, plan):
+            mix.kind[(student, part)] = kind
+            if kind == "absent":
+                continue
+            mix.origin[(student, part)] = origin
+            if kind == "correct" and origin not in authors:
+                authors[origin] = student
+            if kind == "copy":
+                mix.copies.setdefault((part, authors[origin]), []).append(student)
+                code = disguised(code, student)
+            nb = notebook(part, code) if code is not None else notebook_as_released(part)
+            path = folder / "submitted" / student / "attention" / f"{part}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+    return mix
+
+
+def notebook_as_released(part: str):
+    return nbformat.read(ROOT / "assignments" / f"{part}.ipynb", as_version=4)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    mix = build_class(folder)
+    report = folder / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(folder / "submitted"), "--json", str(report), "--quiet"],
+        capture_output=True, text=True, timeout=1800, cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    page, table = folder / "class.html", folder / "class.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "stats", str(report), "--html", str(page), "--csv", str(table)],
+        capture_output=True, text=True, timeout=300, cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, mix, json.loads(report.read_text()), page.read_text(), list(csv.DictReader(table.open()))
+
+
+def kinds(mix: Mix, part: str, *wanted: str) -> set[str]:
+    return {s for (s, p), k in mix.kind.items() if p == part and k in wanted}
+
+
+def rows(table, **where):
+    return [r for r in table if all(r[k] == v for k, v in where.items())]
+
+
+def test_the_disguised_copies_score_what_their_originals_score(graded):
+    _, mix, report, _, _ = graded
+    scores = {(r["student"], p["part"]): p["score"] for r in report["submissions"] for p in r["parts"]}
+    for (part, author), copiers in mix.copies.items():
+        assert {scores[(c, part)] for c in copiers} == {scores[(author, part)]} == {10.0}
+
+
+def test_the_page_counts_full_partial_zero_untouched_and_absent_as_mixed(graded):
+    _, mix, _, page, table = graded
+    for part in PARTS:
+        cells = re.search(rf"<table class='counts' data-part='{part}'>(.*?)</table>", page, re.S).group(1)
+        shown = dict(re.findall(r"<th>([^<]+)</th><td class='n'>([^<]+)</td>", cells))
+        correct = kinds(mix, part, "correct", "copy")
+        wrong = {s for (s, p), k in mix.kind.items() if p == part and k not in ("correct", "copy", "stub", "absent")}
+        assert shown["full marks"] == str(len(correct))
+        assert shown["not submitted"] == str(ABSENT)
+        assert shown["zero"].endswith(f"(untouched: {STUBS})")
+        zero = int(shown["zero"].split()[0])
+        assert int(shown["partial"]) + zero - STUBS == len(wrong)  # every mistake loses points
+        status = {r["student"]: r["value"] for r in rows(table, section="score", part=part, measure="status")}
+        assert {s for s, v in status.items() if v == "full"} == correct
+        assert {s for s, v in status.items() if v == "untouched"} == kinds(mix, part, "stub")
+        assert {s for s, v in status.items() if v == "not submitted"} == kinds(mix, part, "absent")
+
+
+def test_recognised_mistakes_are_counted_once_per_student_and_only_for_those_who_made_them(graded):
+    _, mix, _, page, table = graded
+    hints = {}
+    for r in rows(table, section="mistake", measure="made"):
+        hints.setdefault((r["part"], r["item"]), set()).add(r["student"])
+    assert hints
+    for (part, _), students in hints.items():
+        assert students <= {s for (s, p), k in mix.kind.items() if p == part and k not in ("correct", "copy", "stub")}
+    counts = [int(r["value"]) for r in rows(table, section="mistake", measure="students")]
+    assert counts == sorted(counts, reverse=True)
+    assert [len(hints[(r["part"], r["item"])]) for r in rows(table, section="mistake", measure="students")] == counts
+    # each mistake whose expected text is a hint is counted for the student who made it
+    found = 0
+    for m in MISTAKES:
+        named = [students for (part, hint), students in hints.items() if part == m.part and m.expect in hint]
+        if named:  # (other mistakes are named by their message, not a hint)
+            assert any(kinds(mix, m.part, m.name) <= students for students in named), m.name
+            found += 1
+    assert found >= 20
+    share = round(100 * counts[0] / len(STUDENTS))
+    assert f"<b>{share}% of the class</b> ({counts[0]} of {len(STUDENTS)})" in page
+
+
+def test_the_copies_are_found_and_independent_solutions_are_not_grouped(graded):
+    _, mix, _, page, table = graded
+    groups: dict[tuple[str, str], set[str]] = {}
+    for r in rows(table, section="copies", measure="lowest similarity"):
+        groups.setdefault((r["part"], r["item"]), set()).add(r["student"])
+    for (part, author), copiers in mix.copies.items():
+        assert {author, *copiers} in groups.values(), (part, author)
+    for (part, _), members in groups.items():
+        origins = {mix.origin[(s, part)] for s in members}
+        assert len(origins) == 1, (part, members)  # never two solutions written independently
+        assert not members & kinds(mix, part, "stub")
+    assert "<h2 id='copies'>Possible copies</h2>" in page
+
+
+def test_the_students_who_may_need_help_include_every_untouched_and_absent_part(graded):
+    _, mix, _, _, table = graded
+    reasons = {(r["student"], r["value"]) for r in rows(table, section="help")}
+    for (student, part), kind in mix.kind.items():
+        if kind == "stub":
+            assert (student, f"{part}: untouched (the stub as released)") in reasons
+        if kind == "absent":
+            assert (student, f"{part}: not submitted") in reasons
+
+
+def test_the_page_renders_in_a_browser_at_1280_and_400_pixels(graded):
+    folder, _, _, _, _ = graded
+    for width in (1280, 400):
+        shown = render(folder / "class.html", width=width, name="class-stats")
+        assert shown.title == "Class statistics"
+        assert len(shown.images) == len(PARTS)
+        assert not shown.broken_images
+        assert not shown.images_too_wide
+        assert not shown.scrolls_sideways, (shown.scroll_width, shown.window_width)
+        assert shown.scripts == 0
+        assert "Recognised mistakes" in shown.text
+
+
+def test_make_demo_ends_with_the_class_page_of_its_course(tmp_path):
+    course = tmp_path / "demo-course"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.dev.demo", str(course)], capture_output=True, text=True, timeout=1800
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = course / "class-stats.html"
+    assert done.stdout.rstrip().splitlines()[-1] == f"The class page (autograder stats {course}): {page}"
+    text = page.read_text()
+    table = list(csv.DictReader(page.with_suffix(".csv").open()))
+    status = {(r["student"], r["part"]): r["value"] for r in rows(table, section="score", measure="status")}
+    # ada: the reference; barbara: written differently; grace: a mistake in each part; linus: the stubs as
+    # released; mallory: an attack in smoother, the rest as released
+    for part in PARTS:
+        assert status[("ada", part)] == status[("barbara", part)] == "full"
+        assert status[("grace", part)] == "partial"
+        assert status[("linus", part)] == "untouched"
+        assert status[("mallory", part)] == ("zero" if part == "smoother" else "untouched")
+        cells = re.search(rf"<table class='counts' data-part='{part}'>(.*?)</table>", text, re.S).group(1)
+        assert "<th>full marks</th><td class='n'>2</td>" in cells
+        assert "<th>not submitted</th><td class='n'>0</td>" in cells
+    made = {(r["part"], r["item"], r["student"]) for r in rows(table, section="mistake", measure="made")}
+    for part, expect in [("smoother", "flipped"), ("vocab", "alphabetically"), ("masking", "transpose")]:
+        assert any(p == part and expect in hint and who == "grace" for p, hint, who in made), part
+    assert {who for _, _, who in made} == {"grace"}
+    groups: dict[tuple[str, str], set[str]] = {}
+    for r in rows(table, section="copies", measure="lowest similarity"):
+        groups.setdefault((r["part"], r["item"]), set()).add(r["student"])
+    assert not any({"ada", "barbara"} <= members for members in groups.values())
+    assert not any({"linus", "mallory"} & members for members in groups.values())
