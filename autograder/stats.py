@@ -92,14 +92,14 @@ def untouched(part: PartResult) -> bool:
 
 def _stub_fingerprint(folders: Sequence[Path]) -> frozenset[int]:
     """The fingerprint of the answer cells of every released notebook: code every student received."""
-    from autograder.submission import notebook_code
+    from autograder.submission import notebook_answers
 
     texts = [(resources.files("assignments") / f"{part}.ipynb").read_text(encoding="utf-8") for part in PARTS]
     texts += [p.read_text(encoding="utf-8") for folder in folders for p in sorted(folder.glob("*/*.ipynb"))]
     found: frozenset[int] = frozenset()
     for text in texts:
         try:
-            found |= fingerprint.fingerprint(notebook_code(json.loads(text))[0])
+            found |= fingerprint.fingerprint(notebook_answers(json.loads(text))[0].code)
         except (ValueError, KeyError):
             continue
     return found

@@ -11,7 +11,7 @@ import pytest
 from autograder.dev.examples import CORRECT, MISTAKES, disguised, reference_code
 from autograder.fingerprint import MIN_HASHES, THRESHOLD, fingerprint, groups, similarity, tokens
 from autograder.parts import PARTS
-from autograder.submission import notebook_code
+from autograder.submission import notebook_answers
 from tests.conftest import ROOT
 
 ORIGINAL = '''
@@ -39,7 +39,7 @@ def smooth(s, k):
 def stubs():
     found = frozenset()
     for part in PARTS:
-        found |= fingerprint(notebook_code(json.loads((ROOT / "assignments" / f"{part}.ipynb").read_text()))[0])
+        found |= fingerprint(notebook_answers(json.loads((ROOT / "assignments" / f"{part}.ipynb").read_text()))[0].code)
     return found
 
 
@@ -104,7 +104,7 @@ def test_the_fingerprint_is_the_same_in_every_run():
 
 def test_the_stubs_alone_are_too_little_code_to_group():
     received = stubs()
-    code = notebook_code(json.loads((ROOT / "assignments" / "masking.ipynb").read_text()))[0]
+    code = notebook_answers(json.loads((ROOT / "assignments" / "masking.ipynb").read_text()))[0].code
     assert len(fingerprint(code) - received) < MIN_HASHES
     assert groups({"ann": fingerprint(code), "bob": fingerprint(code)}, received) == []
 
