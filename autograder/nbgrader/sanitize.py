@@ -5,7 +5,9 @@ is: a ``<script>`` or an ``<img onerror=...>`` in a markdown cell would run in w
 feedback. ``FeedbackHTML`` is nbgrader's exporter with the HTML of every rendered markdown cell
 cleaned by bleach (after rendering, so that markdown such as a code span holding ``"<pad>"`` shows
 as written); ``SanitizeOutputs`` cleans the outputs of code cells and raw cells, except the grade
-cell's report, which ``HiddenSuites`` built from escaped text.
+cell's report, which ``HiddenSuites`` built from escaped text. The page fits a narrow screen (a
+phone, 400 pixels): pictures scale down to the width of the window, wide code, outputs and tables
+scroll inside their own box, never the page.
 """
 
 from __future__ import annotations
@@ -48,8 +50,30 @@ def clean_html(text: str) -> str:
     return bleach.clean(text, tags=TAGS, attributes=_attribute, protocols=PROTOCOLS | {"data"}, strip_comments=True)
 
 
+#: Added to the head of every feedback page: the window's width is the page's, pictures scale down to it,
+#: and what cannot be narrowed (code, outputs, tables) scrolls in its own box.
+NARROW_SCREEN = """<meta name="viewport" content="width=device-width, initial-scale=1">
+<style type="text/css">
+img { max-width: 100%; height: auto; }
+pre, div.highlight, div.output_subarea, div.text_cell_render, table { max-width: 100%; overflow-x: auto; }
+table { display: block; }
+div.output_subarea { min-width: 0; }
+.autograder-report { overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  div.prompt { display: none; }
+  div.container, div.panel-body, div.inner_cell, div.output_area { padding-left: 2px; padding-right: 2px; }
+}
+</style>
+"""
+
+
 class FeedbackHTML(HTMLExporter):
-    """nbgrader's feedback exporter, whose rendered markdown is cleaned (``clean_html``)."""
+    """nbgrader's feedback exporter, whose rendered markdown is cleaned (``clean_html``), for any screen."""
+
+    def from_notebook_node(self, nb: NotebookNode, resources: Any = None, **kw: Any) -> tuple[str, Any]:
+        page, resources = super().from_notebook_node(nb, resources, **kw)
+        at = page.find("</head>")
+        return (page[:at] + NARROW_SCREEN + page[at:] if at >= 0 else NARROW_SCREEN + page), resources
 
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:

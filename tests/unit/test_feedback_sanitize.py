@@ -3,7 +3,7 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.nbgrader.sanitize import FeedbackHTML, SanitizeOutputs, clean_html
+from autograder.nbgrader.sanitize import NARROW_SCREEN, FeedbackHTML, SanitizeOutputs, clean_html
 
 ATTACK = '<script>alert("x")</script> <img src=x onerror="alert(1)"> <a href="javascript:alert(2)">link</a>'
 
@@ -47,3 +47,17 @@ def clean_html_default(text: str) -> str:
     from nbconvert.preprocessors.sanitize import SanitizeHTML
 
     return SanitizeHTML().sanitize_html_tags(text)
+
+
+def test_the_feedback_page_is_made_for_a_narrow_screen():
+    """Do pictures scale to the window, and does what cannot narrow scroll in its own box (head of the page)?"""
+    body, _ = FeedbackHTML(template_name="classic").from_notebook_node(new_notebook(cells=[new_markdown_cell("x")]))
+    head = body.split("</head>", 1)[0]
+    assert NARROW_SCREEN in head
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in NARROW_SCREEN
+    assert "img { max-width: 100%; height: auto; }" in NARROW_SCREEN
+    assert (
+        "pre, div.highlight, div.output_subarea, div.text_cell_render, table { max-width: 100%; overflow-x: auto; }"
+        in NARROW_SCREEN
+    )
+    assert body.count(NARROW_SCREEN) == 1
