@@ -4,12 +4,16 @@ The pictures are drawn in the grader, by each suite's ``pictures``, from what th
 notebook's own example (the noisy sine, the "bank" sentences): the student's result beside the
 reference's. Nothing of the
 hidden inputs, the suites or the reference code goes into a report; text that came from the
-student's code is escaped.
+student's code is escaped. What the report reveals is the teacher's choice (``Reveal``: hints,
+expected values, the shapes and dtypes of hidden inputs, check names); it can only show less than
+the checks said, never a hidden input.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 from autograder.records import Check, PartResult
@@ -31,6 +35,60 @@ def draw(suite: ModuleType, kept: dict) -> list[dict]:
     except Exception:  # a picture is a courtesy: a result it cannot draw must not cost a grade
         plt.close("all")
         return []
+
+
+# ---------------------------------------------------------------- what the report reveals
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What a student's report shows (``c.HiddenSuites.show_*``): everything the checks say, by default."""
+
+    hints: bool = True  # the recognised mistake and how to fix it
+    expected: bool = True  # "expected X, got Y"
+    hidden_arguments: bool = True  # the shapes and dtypes of hidden inputs in a call's description
+    check_names: bool = True  # each check's name; else its group's
+
+    def check(self, check: Check) -> Check:
+        """The check as the report shows it."""
+        message = check.message if self.hidden_arguments else without_arguments(check.message)
+        return replace(
+            check,
+            name=check.name if self.check_names else check.group,
+            message=message if self.expected else without_values(message),
+            hint=check.hint if self.hints else "",
+        )
+
+
+_CALL = re.compile(r"\b[A-Za-z_][\w.]*\(")
+_VALUES = re.compile(r"\b(?:expected|should be|got|the largest difference)\b")
+
+
+def without_arguments(message: str) -> str:
+    """Every call in ``message`` with its arguments left out: ``smooth(...)``."""
+    out, at = [], 0
+    for found in _CALL.finditer(message):
+        if found.start() < at:
+            continue
+        depth, end = 0, found.end() - 1
+        for end in range(found.end() - 1, len(message)):
+            depth += {"(": 1, ")": -1}.get(message[end], 0)
+            if depth == 0:
+                break
+        if depth:  # unbalanced: leave the rest as it is
+            break
+        out.append(message[at : found.end()] + "...)")
+        at = end + 1
+    return "".join(out) + message[at:]
+
+
+def without_values(message: str) -> str:
+    """``message`` up to where it says what was expected or received."""
+    found = _VALUES.search(message)
+    if found is None:
+        return message
+    head = message[: found.start()].rstrip(" :;,(")
+    return f"{head}: not the expected result" if head else "not the expected result"
 
 
 # ---------------------------------------------------------------- the report
@@ -57,9 +115,13 @@ def causes(failed: list[Check]) -> list[list[Check]]:
     return list(found.values())
 
 
-def part_html(part: PartResult, environment: dict) -> str:
-    """The report of one part, for the grade cell of an nbgrader notebook: what to fix first, each cause once."""
+def part_html(part: PartResult, environment: dict, reveal: Reveal = Reveal()) -> str:
+    """The report of one part, for the grade cell of an nbgrader notebook: what to fix first, each cause once.
+
+    ``reveal`` says what of the checks it shows.
+    """
     e = html.escape
+    part = replace(part, checks=[reveal.check(c) for c in part.checks])
     groups: dict[str, list[float]] = {}
     for check in part.checks:
         totals = groups.setdefault(check.group, [0.0, 0.0])
@@ -110,7 +172,13 @@ def part_html(part: PartResult, environment: dict) -> str:
                 item += f"<details><summary>▸ {len(same) - 1} more check(s) with this cause</summary><ul>{more}</ul></details>"
             out.append(item + "</li>")
         out.append("</ol>")
-    if passed:
+    if passed and not reveal.check_names:  # one line per group: the names would all be the group's
+        counts: dict[str, int] = {}
+        for check in passed:
+            counts[check.group] = counts.get(check.group, 0) + 1
+        items = "".join(f"<li>{e(g)}: {n} check(s)</li>" for g, n in counts.items())
+        out.append(f"<details><summary>▸ {len(passed)} check(s) passed</summary><ul>{items}</ul></details>")
+    elif passed:
         items = "".join(
             f"<li>{e(c.name)} ({e(c.device)})" + (f": {e(c.message)}" if c.message else "") + "</li>" for c in passed
         )

@@ -86,6 +86,11 @@ OPTIONS: tuple[Option, ...] = (
         "GIB",
     ),
     Option("prefetch", bool, True, "on the first notebook, grade every submitted notebook in parallel"),
+    # what the students' feedback shows (the teacher's terminal report and the JSON always hold everything)
+    Option("show_hints", bool, True, "feedback names the recognised mistake and how to fix it"),
+    Option("show_expected", bool, True, 'feedback says the expected and received values ("expected X, got Y")'),
+    Option("show_hidden_arguments", bool, True, "feedback describes the hidden inputs of a call by shape and dtype"),
+    Option("show_check_names", bool, True, "feedback names each check (else only its group)"),
 )
 
 
@@ -108,17 +113,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def traits() -> dict[str, Any]:
-    """The configurable traits of ``HiddenSuites``: a typo in a value is refused with the allowed values."""
+    """The configurable traits of ``HiddenSuites``: a value that is not allowed is refused, with what is.
+
+    A choice is one of its values, a count (``jobs``) at least 0, a quantity (a float: seconds, GiB)
+    greater than 0, a switch True or False.
+    """
     import traitlets
+
+    class Positive(traitlets.Float):
+        def validate(self, obj: Any, value: Any) -> float:
+            value = super().validate(obj, value)
+            if not value > 0:
+                raise traitlets.TraitError(f"c.HiddenSuites.{self.name} must be greater than 0, not {value!r}")
+            return float(value)
 
     made: dict[str, Any] = {}
     for option in OPTIONS:
+        trait: traitlets.TraitType
         if option.choices:
             trait = traitlets.Enum(option.choices, default_value=option.default.value, help=option.help)
+        elif option.kind is int:
+            trait = traitlets.Integer(option.default, min=0, help=option.help)
         else:
-            trait = {int: traitlets.Integer, float: traitlets.Float, bool: traitlets.Bool}[option.kind](
-                option.default, help=option.help
-            )
+            kinds: dict[type, type[traitlets.TraitType]] = {float: Positive, bool: traitlets.Bool}
+            trait = kinds[option.kind](option.default, help=option.help)
         made[option.name] = trait.tag(config=True)
     return made
 

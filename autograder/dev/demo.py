@@ -56,7 +56,6 @@ def nbgrader(where: Path, *args: str, home: Path | None = None, quiet: bool = Fa
     """Run ``nbgrader ARGS`` in ``where``; with ``home``, as a student whose home that is."""
     start = time.monotonic()
     env = nbgrader_env()
-    env["PYTHONWARNINGS"] = "ignore:Object of type"  # nbgrader 0.9's gradebook with SQLAlchemy 2: not ours
     if home is not None:  # the student's own Jupyter directories: fetch_feedback reads submit's cache there
         env.update(HOME=str(home), JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"))
         env.pop("JUPYTER_CONFIG_DIR", None)

@@ -26,10 +26,11 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import TraitError
 from traitlets.config import Config
 
 from autograder import options, submission
-from autograder.feedback import part_html
+from autograder.feedback import Reveal, part_html
 from autograder.jobs import Options
 from autograder.parts import PARTS
 from autograder.processes import Reaper
@@ -97,6 +98,15 @@ HiddenSuitesOptions = type(NbGraderPreprocessor)("HiddenSuitesOptions", (NbGrade
 
 class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a base made from the options table
     """Score the grade cell of each notebook with the hidden suite of its part, in the sandbox."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        # traitlets only warns about a name it does not know: a misspelt option would silently keep its default
+        known = set(self.trait_names(config=True))
+        unknown = sorted(set(self.config.get("HiddenSuites", {})) - known)
+        if unknown:
+            allowed = ", ".join(o.name for o in options.OPTIONS)
+            raise TraitError(f"unknown option c.HiddenSuites.{unknown[0]}: the options are {allowed}")
 
     def session(self) -> Session:
         global _session
@@ -192,13 +202,22 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         )
         save_course_record(root, str(info["assignment"]), str(info["notebook"]), mine)
 
+    def reveal(self) -> Reveal:
+        """What the students' reports show (``show_hints``, ``show_expected``, ...)."""
+        return Reveal(
+            hints=self.show_hints,
+            expected=self.show_expected,
+            hidden_arguments=self.show_hidden_arguments,
+            check_names=self.show_check_names,
+        )
+
     def write(self, cell: NotebookNode, record: SubmissionRecord, part: str, environment: dict, note: str) -> None:
         """The grade cell's outputs: the report, the pictures, then the score as nbgrader reads it."""
         result = record.part(part)
         points = float(cell.metadata["nbgrader"]["points"])
         if result is not None:
             score = round(result.score * points / result.max_score, 2)
-            report = part_html(result, environment)
+            report = part_html(result, environment, self.reveal())
         else:  # the notebook could not be graded at all: say why, and score 0
             score, report = 0.0, f"<p><b>{html.escape(record.error or 'not graded')}</b></p>"
         if note:

@@ -15,7 +15,15 @@ CONFIG = f'''\
 # nbgrader configuration, written by `autograder course init`.
 # The hidden suites score each notebook's grade cell during `nbgrader autograde`; student code runs
 # only in the autograder's sandbox (never in a Jupyter kernel), so it cannot reach this directory.
+import warnings
+
+from sqlalchemy.exc import SAWarning
+
 from autograder.nbgrader.bridge import use_hidden_suites
+
+# nbgrader 0.9's gradebook code makes SQLAlchemy 2 (2.0 and 2.1 alike) warn "Object of type <...> not in
+# session" while it adds students and submissions itself: harmless, and kept out of autograde's output
+warnings.filterwarnings("ignore", r"Object of type <\\w+> not in session", SAWarning)
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "{ASSIGNMENT}"

@@ -70,7 +70,7 @@ div.output_subarea { min-width: 0; }
 class FeedbackHTML(HTMLExporter):
     """nbgrader's feedback exporter, whose rendered markdown is cleaned (``clean_html``), for any screen."""
 
-    def from_notebook_node(self, nb: NotebookNode, resources: Any = None, **kw: Any) -> tuple[str, Any]:
+    def from_notebook_node(self, nb: NotebookNode, resources: Any = None, **kw: Any) -> Any:
         page, resources = super().from_notebook_node(nb, resources, **kw)
         at = page.find("</head>")
         return (page[:at] + NARROW_SCREEN + page[at:] if at >= 0 else NARROW_SCREEN + page), resources

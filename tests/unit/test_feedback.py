@@ -2,7 +2,7 @@
 
 import re
 
-from autograder.feedback import causes, part_html
+from autograder.feedback import Reveal, causes, part_html, without_arguments, without_values
 from autograder.records import Check, PartResult
 
 ENVIRONMENT = {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}
@@ -38,3 +38,57 @@ def test_checked_on_says_what_the_devices_mean():
     assert said.startswith("the CPU, and the meta device of PyTorch for the device checks (this grader has no GPU")
     gpu = part_html(PartResult("smoother", []), {"devices": ["cpu", "cuda (NVIDIA H200)"], "sandbox": "bubblewrap"})
     assert "Checked on the CPU, and the GPU NVIDIA H200. Sandbox: bubblewrap." in gpu
+
+
+BUGGY = [
+    failed(
+        "smooth [cpu]", "smooth((64,) float32, (5,) float32): expected shape (64,), got (60,)", "padding is missing"
+    ),
+    failed("gaussian_kernel [cpu]", "gaussian_kernel(8): values differ, the largest difference is 0.3 at [1]"),
+    Check("kernel sums to 1 [cpu]", "shapes and dtypes", passed=True, points=1.0, max_points=1.0),
+    Check("kernel is symmetric [cpu]", "shapes and dtypes", passed=True, points=1.0, max_points=1.0),
+]
+
+
+def test_by_default_the_report_reveals_everything_the_checks_say():
+    page = part_html(PartResult("smoother", BUGGY), ENVIRONMENT)
+    assert page == part_html(PartResult("smoother", BUGGY), ENVIRONMENT, Reveal())
+    assert "<b>Hint:</b> padding is missing" in page
+    assert "smooth((64,) float32, (5,) float32): expected shape (64,), got (60,)" in page
+    assert "<b>smooth [cpu]</b>" in page
+    assert "<li>kernel sums to 1 [cpu] (cpu)</li>" in page
+
+
+def test_the_teacher_can_hide_hints_expected_values_hidden_arguments_and_check_names():
+    hidden = Reveal(hints=False, expected=False, hidden_arguments=False, check_names=False)
+    page = part_html(PartResult("smoother", BUGGY), ENVIRONMENT, hidden)
+    assert "Hint" not in page
+    assert "padding is missing" not in page
+    assert "(64,)" not in page
+    assert "0.3" not in page
+    assert "smooth(...): not the expected result" in page
+    assert "gaussian_kernel(...): values differ: not the expected result" in page
+    assert "[cpu]" not in page  # no check's name, only its group
+    assert "<b>matches the reference</b>" in page
+    assert "<li>shapes and dtypes: 2 check(s)</li>" in page
+    assert "<h3>smoother: 2 / 10 points</h3>" in page  # the score and the groups' points stay
+
+
+def test_each_option_hides_only_its_own_part():
+    only_arguments = part_html(PartResult("smoother", BUGGY), ENVIRONMENT, Reveal(hidden_arguments=False))
+    assert "smooth(...): expected shape (64,), got (60,)" in only_arguments
+    assert "<b>Hint:</b> padding is missing" in only_arguments
+    only_values = part_html(PartResult("smoother", BUGGY), ENVIRONMENT, Reveal(expected=False))
+    assert "smooth((64,) float32, (5,) float32): not the expected result" in only_values
+
+
+def test_calls_lose_their_arguments_and_messages_their_values():
+    assert without_arguments("f(g(x), (1, 2)): h((3,) int64) and k(") == "f(...): h(...) and k("
+    assert (
+        without_arguments("shape (8,) and dtype=torch.int64 (torch.long)")
+        == "shape (8,) and dtype=torch.int64 (torch.long)"
+    )
+    assert without_values("v[word] should be 3, got 6") == "v[word]: not the expected result"
+    assert without_values("expected a tuple of 2, got 3 values") == "not the expected result"
+    stub = "gaussian_kernel is not implemented yet: it raises NotImplementedError"
+    assert without_values(without_arguments(stub)) == stub
