@@ -23,7 +23,7 @@ from autograder.nbgrader.bridge import use_hidden_suites
 
 # nbgrader 0.9's gradebook code makes SQLAlchemy 2 (2.0 and 2.1 alike) warn "Object of type <...> not in
 # session" while it adds students and submissions itself: harmless, and kept out of autograde's output
-warnings.filterwarnings("ignore", r"Object of type <\\w+> not in session", SAWarning)
+warnings.filterwarnings("ignore", "Object of type <[^>]+> not in session", SAWarning)
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "{ASSIGNMENT}"
