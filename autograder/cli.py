@@ -27,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--part", action="append", choices=list(PARTS), help="grade for this part (repeatable)")
     g.add_argument("--json", type=Path, metavar="FILE", help="write the report here (and resume from it)")
     g.add_argument("--force", action="store_true", help="grade again what the --json report already holds")
+    add_csv_arguments(g)
     options.add_arguments(g)
     g.add_argument("--quiet", action="store_true", help="only the class table and the summary")
     g.add_argument("--verbose", action="store_true", help="every failed check, not one line per group")
@@ -50,7 +51,25 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--exchange", type=Path, metavar="DIR", help="nbgrader's exchange directory (default: DIRECTORY/exchange)"
     )
+    export = cverbs.add_parser("export", help="the CSV files of a course's autograded notebooks")
+    export.add_argument("directory", type=Path, metavar="COURSE")
+    export.add_argument("--assignment", default="", help="only this assignment (default: every one)")
+    add_csv_arguments(export)
     return top
+
+
+def add_csv_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="one row per student and part, a column per group")
+    parser.add_argument("--checks-csv", type=Path, metavar="FILE", help="one row per check")
+
+
+def write_csv(args: argparse.Namespace, records: list) -> None:
+    from autograder.export import write_checks_csv, write_parts_csv
+
+    if args.csv:
+        write_parts_csv(records=records, path=args.csv)
+    if args.checks_csv:
+        write_checks_csv(records=records, path=args.checks_csv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +131,23 @@ def grade(args: argparse.Namespace) -> int:
         print(table)
         print()
     print(summary(report, time.monotonic() - start))
+    write_csv(args, report.submissions)
+    return 0
+
+
+def course_export(args: argparse.Namespace) -> int:
+    from autograder.records import COURSE_RECORDS, course_records
+
+    if not (args.csv or args.checks_csv):
+        print("autograder course export: say where: --csv FILE, --checks-csv FILE or both", file=sys.stderr)
+        return 2
+    records = course_records(args.directory, args.assignment)
+    if not records:
+        where = args.directory / COURSE_RECORDS / (args.assignment or "")
+        print(f"autograder course export: no records in {where}: run nbgrader autograde first", file=sys.stderr)
+        return 2
+    write_csv(args, records)
+    print(f"{len(records)} notebook(s) exported from {args.directory}")
     return 0
 
 
@@ -132,6 +168,9 @@ def stats(args: argparse.Namespace) -> int:
 
 def course(args: argparse.Namespace) -> int:
     from autograder.nbgrader.course import CourseError, configured_exchange, init
+
+    if args.course_verb == "export":
+        return course_export(args)
 
     try:
         path = init(directory=args.directory, force=args.force, exchange=args.exchange)
