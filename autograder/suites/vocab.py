@@ -2,12 +2,13 @@
 
 import functools
 import random
+import textwrap
 from collections import Counter
 
 import pytest
 import torch
 
-from autograder.sandbox.student import Remote, StudentError
+from autograder.sandbox.student import Remote, StudentError, StudentFailure
 from autograder.sandbox.wire import Lookup
 from autograder.suites.compare import CheckFailed, Mistake, describe, difference, expect_same, gate
 from autograder.suites.kit import expect_error, expect_fast
@@ -270,7 +271,7 @@ def test_tokenize_the_notebook_corpus(student, keep):
     mapping = reference_lookup(NOTEBOOK, 11)
     got = student.call("tokenize", NOTEBOOK, mapping)
     expected = tokenize(NOTEBOOK, mapping)
-    keep("tokens", corpus=NOTEBOOK, got=got, expected=expected)
+    keep("tokens", corpus=NOTEBOOK, got=got, expected=expected, own=own_tokens(student))
     expect_same(
         got,
         expected,
@@ -441,16 +442,35 @@ def test_tokenize_is_linear(student, seed):
 # ---------------------------------------------------------------- feedback pictures
 
 
+def own_tokens(student) -> tuple[object, str]:
+    """For the picture: ``tokenize(corpus, build_vocab(corpus, 11))`` of the notebook, both the student's, as
+    their notebook makes it; else (None, why their build_vocab gave no vocabulary). Never scored."""
+    try:
+        v = student.call("build_vocab", NOTEBOOK, 11)
+        if not isinstance(v, (Remote, dict)):
+            return None, f"your build_vocab gave {describe(v)}"
+        return student.call("tokenize", NOTEBOOK, v), ""
+    except StudentFailure as error:
+        return None, str(error)
+
+
 def pictures(kept: dict, plt) -> list[dict]:
     if "tokens" not in kept:
         return []
     data = kept["tokens"]
     expected = data["expected"]
-    got = drawable(data["got"], expected.shape)
+    own, failed = data.get("own", (None, "not run"))
+    if own is None:  # their build_vocab gave no vocabulary: their tokenize with the reference's, said so
+        shown, title = data["got"], f"your tokenize with the reference's vocabulary ({failed})"
+    else:
+        shown, title = own, "yours: your tokenize with your build_vocab(corpus, 11)"
+    got = drawable(shown, expected.shape)
     words = [s.split() + ["<pad>"] * (expected.shape[1] - len(s.split())) for s in data["corpus"]]
-    panels = [("yours" if got is not None else f"yours: {why(data['got'], expected)}", got), ("expected", expected)]
+    title = "\n".join(textwrap.wrap(title if got is not None else f"{title}: {why(shown, expected)}", 48))
+    panels = [(title, got), ("expected: the reference's tokenize and build_vocab", expected)]
     fig = heatmaps(plt, panels, annotate=True, words=words)
-    return [{"title": "tokenize on the notebook's corpus: yours beside the expected matrix", "png": png(fig)}]
+    said = "your build_vocab and tokenize" if own is not None else "your tokenize, with the reference's vocabulary"
+    return [{"title": f"tokenize on the notebook's corpus ({said}) beside the expected matrix", "png": png(fig)}]
 
 
 # ---------------------------------------------------------------- for the benchmark
