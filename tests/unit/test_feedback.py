@@ -15,11 +15,15 @@ def failed(name: str, message: str, hint: str = "", points: float = 0.5) -> Chec
 def test_an_untouched_part_says_not_implemented_once_per_function():
     stub = "gaussian_kernel is not implemented yet: it raises NotImplementedError"
     checks = [failed(f"kernel [{i}]", stub) for i in range(29)] + [failed("smooth", "smooth is not implemented yet")]
+    # a check of bad input fails for the same cause: the stub raises NotImplementedError, not ValueError
+    checks.append(
+        failed("kernel raises", "gaussian_kernel(0, sigma=1.0) should raise ValueError, but raised NotImplementedError")
+    )
     page = part_html(PartResult("smoother", checks), ENVIRONMENT)
-    assert "<h4>2 thing(s) to fix (30 failed check(s))</h4>" in page
+    assert "<h4>2 thing(s) to fix (31 failed check(s))</h4>" in page
     assert page.count(stub) == 29  # once in full, then folded under the one item
-    assert "▸ 28 more check(s) with this cause" in page
-    assert "29 checks, 14.50 points" in page
+    assert "▸ 29 more check(s) with this cause" in page
+    assert "30 checks, 15.00 points" in page
 
 
 def test_a_recognised_mistake_is_one_item_with_its_hint_whatever_the_inputs():
