@@ -106,3 +106,20 @@ def test_outputs_already_in_the_cell_are_replaced():
     HiddenSuites().write(cell, record(part_record(10.0)), "smoother", ENVIRONMENT, "")
     assert [o.output_type for o in cell.outputs] == ["display_data", "execute_result"]
     assert determine_grade(cell) == (2.0, 2.0)
+
+
+def test_the_report_in_the_grade_cell_reveals_what_the_course_configuration_says():
+    from traitlets.config import Config
+
+    c = Config()
+    c.HiddenSuites.show_hints = False
+    c.HiddenSuites.show_check_names = False
+    cell = grade_cell("smoother_hidden_tests")
+    HiddenSuites(config=c).write(cell, record(part_record(7.5)), "smoother", ENVIRONMENT, "")
+    html = cell.outputs[0].data["text/html"]
+    assert "off-centre" not in html
+    assert "Hint" not in html
+    assert "<b>symmetric</b>" not in html
+    assert "<b>matches the reference</b> (cpu; 2.50 points)" in html
+    assert "<h3>smoother: 7.5 / 10 points</h3>" in html
+    assert determine_grade(cell) == (1.5, 2.0)
