@@ -63,8 +63,8 @@ def random_corpus(seed: int, sentences: int = 14, distinct: int = 30, longest: i
     return [" ".join(rng.choices(words, weights, k=rng.randint(1, longest))) for _ in range(sentences)]
 
 
-#: The notebook's words with the specials among them, the most frequent being '<unk>'.
-WITH_SPECIALS = ["<unk> ik zit op de bank", "<unk> ik werk <pad> bij de bank", "<unk> de <unk> bank"]
+#: The notebook's words with the specials among them, the two most frequent words.
+WITH_SPECIALS = ["<unk> ik zit op de bank <pad>", "<unk> ik werk <pad> bij de bank", "<unk> de <unk> bank <pad>"]
 #: The notebook's words with repeated, leading and trailing spaces and a tab: sentence.split() ignores them.
 WITH_SPACES = ["ik  zit op de bank ", "\tik werk  bij de bank", "", " bank"]
 
@@ -201,6 +201,11 @@ def _specials_counted(corpus, max_size, words, **how) -> View:
     return entries_view([*SPECIALS, *kept], words, **how)
 
 
+def _specials_dropped_late(corpus, max_size, words) -> View:
+    top = ranked(counted(corpus, specials=True))[: max(max_size - 2, 0)]
+    return entries_view([*SPECIALS, *(w for w in top if w not in SPECIALS)], words)
+
+
 def _specials_last(corpus, max_size, words) -> View:
     return entries_view([*ranked(counted(corpus))[: max(max_size - 2, 0)], *SPECIALS], words)
 
@@ -274,6 +279,11 @@ VOCAB_MISTAKES = [
     Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True)),
     Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True, unk=1)),
     Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, first_wins=True)),
+    Mistake(
+        "the corpus's '<pad>' and '<unk>' were dropped after the max_size - 2 most frequent words were chosen: "
+        "skip them before counting, so that max_size - 2 other words are kept",
+        _specials_dropped_late,
+    ),
     *(Mistake(hint, functools.partial(built, split=how)) for how, hint in SLIP_HINTS.items()),
     Mistake(ONCE_PER_SENTENCE, lambda c, m, w: built(c, m, w, once=True)),
     Mistake(
