@@ -81,14 +81,14 @@ SPLITS: dict[str, Callable[[str], list[str]]] = {
 
 
 def probes(corpus: list[str]) -> list[str]:
-    """The specials, every word of the corpus, words it does not have, and its words as the slips above would
-    make them (lower-cased, stripped, ''): what a vocabulary is asked about."""
+    """Every word of the corpus, the specials, words it does not have, and the corpus's words as the slips
+    above would make them (lower-cased, stripped, ''): what a vocabulary is asked about."""
     seen = dict.fromkeys(w for s in corpus for w in s.split())
     slips = dict.fromkeys(w for split in SPLITS.values() for s in corpus for w in split(s))
     fixed = ["nooit-gezien", "", "BANK"]
     extra = [w for w in slips if w not in seen and w not in fixed and w not in SPECIALS]
     HIDDEN.update(w for w in extra if w.strip() and w not in SHOWN)
-    return [*SPECIALS, *(w for w in seen if w not in SPECIALS), *fixed, *extra]
+    return [*(w for w in seen if w not in SPECIALS), *SPECIALS, *fixed, *extra]
 
 
 # ---------------------------------------------------------------- naming words without showing them
