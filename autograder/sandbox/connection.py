@@ -56,6 +56,8 @@ def clean(value: Any) -> Any:
         return tuple(clean(v) for v in value)
     if isinstance(value, wire.Lookup):
         return wire.Lookup({clean(k): clean(v) for k, v in value.items()}, clean(value.default))
+    if isinstance(value, wire.Words):
+        return wire.Words({clean(k): clean(v) for k, v in value.index.items()}, clean(value.default))
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
     if isinstance(value, wire.Handle):

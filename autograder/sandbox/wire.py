@@ -2,6 +2,7 @@
 
 A frame is a 12-byte header (JSON length, blob length), a JSON document, then a blob of raw tensor
 bytes. Every JSON object is a tagged node: ``{"$tuple": [...]}``, ``{"$dict": [[k, v], ...]}``,
+``{"$lookup": [[k, v], ...], "default": d}``, ``{"$words": [[k, v], ...], "default": d}``,
 ``{"$tensor": {...}}``, ``{"$dtype": name}``, ``{"$device": name}``, ``{"$handle": id}``; lists,
 strings, numbers, booleans and null are themselves. Decoding checks every node: unknown tags,
 wrong sizes and deep nesting are errors, and tensors are rebuilt from bytes as plain
@@ -77,6 +78,26 @@ class Lookup(dict):
 
     def __missing__(self, key: Any) -> Any:
         return self.default
+
+
+class Words:
+    """A word-to-index map that is not a dict: only ``v[word]`` (``default`` for a missing word), ``word in v``
+    and ``len(v)``. How a vocabulary travels when code may use nothing else of it."""
+
+    __slots__ = ("default", "index")
+    __iter__ = None  # not iterable (without it, iter() would call v[0], v[1], ... for ever)
+
+    def __init__(self, mapping: Any = (), default: Any = None) -> None:
+        self.index, self.default = dict(mapping), default
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.index.get(key, self.default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.index
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 class Arena:
@@ -186,9 +207,11 @@ class Encoder:
             return [self.node(x, depth + 1) for x in obj]
         if kind is dict:
             return {"$dict": [[self.node(k, depth + 1), self.node(v, depth + 1)] for k, v in obj.items()]}
-        if kind is Lookup:
-            pairs = [[self.node(k, depth + 1), self.node(v, depth + 1)] for k, v in obj.items()]
-            return {"$lookup": pairs, "default": self.node(obj.default, depth + 1)}
+        if kind is Lookup or kind is Words:
+            items = obj.items() if isinstance(obj, Lookup) else obj.index.items()
+            pairs = [[self.node(k, depth + 1), self.node(v, depth + 1)] for k, v in items]
+            tag = "$lookup" if kind is Lookup else "$words"
+            return {tag: pairs, "default": self.node(obj.default, depth + 1)}
         if isinstance(obj, torch.dtype):
             return {"$dtype": DTYPE_NAMES[obj]}
         if isinstance(obj, torch.device):
@@ -263,6 +286,9 @@ class Decoder:
             return tuple(self.node(v, depth + 1) for v in _list(x["$tuple"]))
         if "$dict" in x or "$lookup" in x:
             return self.mapping(x, depth)
+        if "$words" in x:
+            pairs = self.mapping({"$dict": x["$words"]}, depth)
+            return Words(pairs, self.node(x.get("default"), depth + 1))
         if "$tensor" in x:
             return self.tensor(x["$tensor"])
         if "$dtype" in x:

@@ -66,6 +66,8 @@ def expect_error(student: Student, name: str, *args, error: str = "ValueError", 
         if raised.isinstance(error):
             return
         detail = f": {raised.detail}" if raised.detail else ""
+        if raised.isinstance("NotImplementedError"):
+            raise CheckFailed(f"{call} is not implemented yet: it raises {raised.type_name}{detail}") from None
         raise CheckFailed(f"{call} should raise {error}, but raised {raised.type_name}{detail}") from None
     raise CheckFailed(f"{call} should raise {error}, but returned {describe(value)}")
 

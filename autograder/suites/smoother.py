@@ -1,12 +1,23 @@
 """Hidden suite of part 1, smoother: gaussian_kernel and smooth."""
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.suites.compare import CheckFailed, Mistake, describe_call, difference, expect_same, gate, recognise
+from autograder.sandbox.student import StudentFailure
+from autograder.suites.compare import (
+    CheckFailed,
+    Mistake,
+    attempted,
+    describe_call,
+    difference,
+    expect_same,
+    gate,
+    recognise,
+)
 from autograder.suites.kit import (
     expect_error,
     expect_fast,
@@ -44,6 +55,15 @@ def _normalised(w: torch.Tensor) -> torch.Tensor:
     return (w / w.sum()).float()
 
 
+def _centred(size: int) -> torch.Tensor:
+    return torch.arange(size).double() - (size - 1) / 2
+
+
+OFF_CENTRE = (
+    "the kernel is off-centre: offsets arange(-size // 2, size // 2) (like arange(-4, 4)), "
+    "arange(size) - size // 2 or arange(size) - size / 2 are not symmetric; the centre is (size - 1) / 2"
+)
+
 KERNEL_MISTAKES = [
     Mistake(
         "the kernel is not normalised: divide it by its sum so that the weights add up to 1",
@@ -56,18 +76,30 @@ KERNEL_MISTAKES = [
             torch.distributions.Normal(0.0, sigma).log_prob(torch.arange(size) - (size - 1) / 2).exp().float()
         ),
     ),
+    Mistake(OFF_CENTRE, lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size // 2, sigma))),
+    Mistake(OFF_CENTRE, lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size / 2, sigma))),
     Mistake(
-        "the kernel is off-centre: offsets arange(-size // 2, size // 2) (like arange(-4, 4)) or "
-        "arange(size) - size // 2 are not symmetric for even sizes; the centre is (size - 1) / 2",
-        lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size // 2, sigma)),
+        "the offsets are stretched: linspace(-(size // 2), size // 2, size) puts the samples of an even-size "
+        "kernel more than 1 apart; the offsets are arange(size) - (size - 1) / 2, one sample apart",
+        lambda size, sigma=1.0: _normalised(
+            _density(torch.linspace(-(size // 2), size // 2, size, dtype=torch.float64), sigma)
+        ),
+    ),
+    Mistake(
+        "the exponent is missing its 1/2: the density is exp(-u^2 / (2 sigma^2))",
+        lambda size, sigma=1.0: _normalised(_density(_centred(size), sigma / math.sqrt(2))),
+    ),
+    Mistake(
+        "the kernel must be float32, whatever dtype it is computed in: return it with .float()",
+        lambda size, sigma=1.0: _normalised(_density(_centred(size), sigma)).double(),
     ),
     Mistake(
         "sigma is ignored: the kernel always has a standard deviation of 1",
-        lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - (size - 1) / 2, 1.0)),
+        lambda size, sigma=1.0: _normalised(_density(_centred(size), 1.0)),
     ),
     Mistake(
         "sigma is used as the variance: the exponent is -u^2 / (2 sigma^2)",
-        lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - (size - 1) / 2, math.sqrt(sigma))),
+        lambda size, sigma=1.0: _normalised(_density(_centred(size), math.sqrt(sigma))),
     ),
 ]
 
@@ -76,6 +108,18 @@ def _conv(signal, kernel, **options):
     rows = signal.reshape(-1, 1, signal.shape[-1])
     out = F.conv1d(rows, kernel.to(signal).view(1, 1, -1), **options)
     return out.reshape(*signal.shape[:-1], -1)
+
+
+def _first_row_only(signal, kernel, rest: str):
+    """The first row of a batch smoothed; the other rows zeros, or copies of the first."""
+    if signal.dim() != 2 or signal.shape[0] < 2:
+        return None
+    out = _conv(signal, kernel)
+    out[1:] = 0 if rest == "zeros" else out[:1]
+    return out
+
+
+FIRST_ROW = "only the first row of the batch is smoothed: every row of a (B, L) signal must be, each on its own"
 
 
 SMOOTH_MISTAKES = [
@@ -95,6 +139,27 @@ SMOOTH_MISTAKES = [
         "the output has the kernel's dtype: cast the kernel to the signal's dtype, not the signal to the kernel's",
         lambda signal, kernel: _conv(signal.to(kernel.dtype), kernel),
     ),
+    Mistake(
+        "the result was computed in float32 and cast back: a float64 signal loses its precision; "
+        "compute in the signal's dtype (kernel.to(signal.dtype))",
+        lambda signal, kernel: _conv(signal.float(), kernel.float()).to(signal.dtype),
+    ),
+    Mistake(
+        "the output is padded to L + K - 1 (a 'full' convolution, np.convolve's default): a 'valid' window "
+        "gives L - K + 1 outputs, no padding",
+        lambda signal, kernel: _conv(signal, kernel, padding=kernel.shape[0] - 1),
+    ),
+    Mistake(
+        "a 1-D signal must give a 1-D result of shape (L - K + 1,): the batch dimension added for conv1d "
+        "was not removed",
+        lambda signal, kernel: _conv(signal, kernel).reshape(1, -1) if signal.dim() == 1 else None,
+    ),
+    Mistake(
+        "the kernel's weights are ignored: this is a plain moving average; weigh each sample by its kernel weight",
+        lambda signal, kernel: _conv(signal, torch.full_like(kernel, 1.0 / kernel.shape[0])),
+    ),
+    Mistake(FIRST_ROW, lambda signal, kernel: _first_row_only(signal, kernel, "zeros")),
+    Mistake(FIRST_ROW, lambda signal, kernel: _first_row_only(signal, kernel, "copies")),
 ]
 BIAS_HINT = (
     "every output is off by the same constant: a bias was added (nn.Conv1d has bias=True by default; "
@@ -102,7 +167,26 @@ BIAS_HINT = (
 )
 
 
-def expect_smooth(got, signal, kernel, *, device: str) -> None:
+NOT_DETERMINISTIC = (
+    "your function is not deterministic: two calls on the same input gave different results "
+    "(a freshly made nn.Conv1d has random weights; F.dropout is on unless training=False; no randomness belongs here)"
+)
+
+
+def nondeterministic(got, again: Callable[[], object] | None) -> bool:
+    """A second call on the same input (``again()``) gives another result than ``got``."""
+    if again is None or not isinstance(got, torch.Tensor):
+        return False
+    try:
+        second = again()
+    except StudentFailure:
+        return False
+    return isinstance(second, torch.Tensor) and difference(second, got) is not None
+
+
+def expect_smooth(got, signal, kernel, *, device: str, again: Callable[[], object] | None = None) -> None:
+    """``got`` is smooth(signal, kernel); else the hint of a known mistake, a bias, or a result that changes
+    from call to call (``again()`` calls the student's smooth once more on the same input)."""
     expected = smooth(signal, kernel)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel")) + f" on {device}"
     found = difference(got, expected)
@@ -113,7 +197,14 @@ def expect_smooth(got, signal, kernel, *, device: str) -> None:
         offset = (got.double() - expected.double()).flatten()
         if (offset - offset[0]).abs().max() < 1e-4 and offset[0].abs() > 1e-4:
             hint = BIAS_HINT
+    if not hint and nondeterministic(got, again):
+        hint = NOT_DETERMINISTIC
     raise CheckFailed(f"{call}: {found}", hint)
+
+
+def attempt_at_smooth(signal, kernel):
+    """For the checks of how smooth works: the hint of the known mistake a result honestly makes (see ``gate``)."""
+    return lambda got: attempted(got, SMOOTH_MISTAKES, signal, kernel, expected=smooth(signal, kernel))
 
 
 # shape of the signal, kernel size; the kernel is random (asymmetric) unless said otherwise
@@ -123,6 +214,10 @@ CASES = {
     "output of length 1": ((3, 12), 12),
     "long kernel, one signal": ((300,), 31),
 }
+
+
+#: smooth's shortest windows: (shape of the signal, kernel size) by name.
+EDGES = {"kernel of 1": ((5,), 1), "K = L": ((2, 9), 9), "L = 1": ((1, 1), 1)}
 
 
 def case_inputs(case: str, seed: int, dtype=torch.float32):
@@ -136,12 +231,20 @@ def case_inputs(case: str, seed: int, dtype=torch.float32):
 # ---------------------------------------------------------------- matches the reference
 
 
+#: gaussian_kernel's (size, sigma) by name; and the wide one of the edge cases.
+KERNELS = {
+    "size=1": (1, 1.0),
+    "size=2": (2, 1.0),
+    "size=5, sigma=0.7": (5, 0.7),
+    "notebook: size=8": (8, 1.0),
+    "size=9, sigma=2.5": (9, 2.5),
+    "size=16, sigma=3": (16, 3.0),
+}
+WIDE = (7, 100.0)
+
+
 @group("matches the reference")
-@pytest.mark.parametrize(
-    ("size", "sigma"),
-    [(1, 1.0), (2, 1.0), (5, 0.7), (8, 1.0), (9, 2.5), (16, 3.0)],
-    ids=["size=1", "size=2", "size=5, sigma=0.7", "notebook: size=8", "size=9, sigma=2.5", "size=16, sigma=3"],
-)
+@pytest.mark.parametrize(("size", "sigma"), list(KERNELS.values()), ids=list(KERNELS))
 def test_gaussian_kernel_matches_the_reference(student, size, sigma, keep):
     """gaussian_kernel matches the reference"""
     got = student.call("gaussian_kernel", size, sigma)
@@ -161,7 +264,7 @@ def test_smooth_matches_the_reference(student, device, case, seed, keep):
     got = student.call("smooth", signal, kernel)
     if case == "notebook example" and device == "cpu":
         keep("smoothed", signal=signal, got=got, expected=smooth(signal, kernel))
-    expect_smooth(got, signal, kernel, device=device)
+    expect_smooth(got, signal, kernel, device=device, again=lambda: student.call("smooth", signal, kernel))
 
 
 @group("matches the reference")
@@ -172,7 +275,8 @@ def test_smooth_matches_the_reference_in_other_dtypes(student, device, dtype, se
     skip_half_off_gpu(dtype, device)
     signal, kernel = case_inputs("batch of 4", seed, dtype)
     signal, kernel = signal.to(device), kernel.to(device)
-    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device=device)
+    again = lambda: student.call("smooth", signal, kernel)  # noqa: E731
+    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device=device, again=again)
 
 
 # ---------------------------------------------------------------- shapes and dtypes
@@ -231,25 +335,20 @@ def test_gaussian_kernel_rejects_bad_arguments(student, size, sigma):
 @group("edge cases and bad input")
 def test_gaussian_kernel_wide_sigma_is_nearly_flat(student):
     """gaussian_kernel with a wide sigma still sums to 1"""
-    got = student.call("gaussian_kernel", 7, 100.0)
+    got = student.call("gaussian_kernel", *WIDE)
     expect_same(
-        got,
-        gaussian_kernel(7, 100.0),
-        call="gaussian_kernel(7, sigma=100.0)",
-        mistakes=KERNEL_MISTAKES,
-        args=(7, 100.0),
+        got, gaussian_kernel(*WIDE), call="gaussian_kernel(7, sigma=100.0)", mistakes=KERNEL_MISTAKES, args=WIDE
     )
 
 
 @group("edge cases and bad input")
-@pytest.mark.parametrize(
-    ("shape", "size"), [((5,), 1), ((2, 9), 9), ((1, 1), 1)], ids=["kernel of 1", "K = L", "L = 1"]
-)
+@pytest.mark.parametrize(("shape", "size"), list(EDGES.values()), ids=list(EDGES))
 def test_smooth_edge_lengths(student, shape, size, seed):
     """smooth handles the shortest windows"""
     g = generator(seed)
     signal, kernel = torch.randn(shape, generator=g), torch.rand(size, generator=g) + 0.1
-    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device="cpu")
+    again = lambda: student.call("smooth", signal, kernel)  # noqa: E731
+    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device="cpu", again=again)
 
 
 # ---------------------------------------------------------------- device portability
@@ -262,14 +361,16 @@ def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
     """smooth runs on the signal's device"""
     signal, kernel = case_inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
-    gate(student.call("smooth", signal, kernel), smooth(signal, kernel), call, "running on another device")
+    on_cpu = student.call("smooth", signal, kernel)
+    honest = attempt_at_smooth(signal, kernel)
+    gate(on_cpu, smooth(signal, kernel), call, "running on another device", attempt=lambda: honest(on_cpu))
     signal = signal.to(device)
     if kernel_on == "kernel on the device":
         kernel = kernel.to(device)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
     got = run_portable(student, "smooth", signal, kernel, device=device, call=call)
-    expected = smooth(signal, kernel)
-    found = difference(got, expected)
+    # what it gave on the CPU (right, or an honest attempt), now on the signal's device
+    found = difference(got, on_cpu.to(device))
     if found:
         raise CheckFailed(f"{call} on {device}: {found}", "the output must be on the signal's device")
 
@@ -282,7 +383,15 @@ def test_smooth_leaves_its_inputs_unchanged(student, seed):
     """smooth leaves signal and kernel unchanged"""
     signal, kernel = case_inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel))
-    expect_unchanged(student, "smooth", (signal, kernel), ["signal", "kernel"], smooth(signal, kernel), call=call)
+    expect_unchanged(
+        student,
+        "smooth",
+        (signal, kernel),
+        ["signal", "kernel"],
+        smooth(signal, kernel),
+        call=call,
+        attempt=attempt_at_smooth(signal, kernel),
+    )
 
 
 # ---------------------------------------------------------------- speed
@@ -305,6 +414,7 @@ def test_smooth_is_vectorised(student, device, seed):
         device=device,
         call=describe_call("smooth", make_input(0)),
         cause="a Python loop over the samples is slow: let F.conv1d (or unfold) slide the window",
+        mistakes=SMOOTH_MISTAKES,
     )
 
 

@@ -1,16 +1,28 @@
 """Hidden suite of part 2, vocab: build_vocab (and the Vocab it returns) and tokenize."""
 
 import functools
+import itertools
 import random
+import re
 import textwrap
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 import torch
 
 from autograder.sandbox.student import Remote, StudentError, StudentFailure
-from autograder.sandbox.wire import Lookup
-from autograder.suites.compare import CheckFailed, Mistake, describe, difference, expect_same, gate
+from autograder.sandbox.wire import Lookup, Words
+from autograder.suites.compare import (
+    CheckFailed,
+    Mistake,
+    attempted,
+    describe,
+    difference,
+    expect_same,
+    gate,
+    recognise,
+)
 from autograder.suites.kit import expect_error, expect_fast
 from autograder.suites.notebook_data import CORPUS as NOTEBOOK
 from autograder.suites.pictures import drawable, heatmaps, png, why
@@ -30,6 +42,9 @@ SHOWN = {*(w for s in NOTEBOOK for w in s.split()), "<pad>", "<unk>"}  # what th
 #: Words of the hidden corpora: no message shows them (the plugin hides them, whoever wrote the message).
 HIDDEN: set[str] = set()
 SYLLABLES = ["ba", "de", "ik", "op", "zit", "werk", "nk", "is", "het", "ru", "la", "mo", "ven", "tor"]
+SPECIALS = ("<pad>", "<unk>")
+#: How a vocabulary the grader passes in is described: tokenize sees only its interface.
+GIVEN = "a plain mapping from words to indices (use `vocab[word]`)"
 
 
 def random_corpus(seed: int, sentences: int = 14, distinct: int = 30, longest: int = 9) -> list[str]:
@@ -49,10 +64,32 @@ def random_corpus(seed: int, sentences: int = 14, distinct: int = 30, longest: i
     return [" ".join(rng.choices(words, weights, k=rng.randint(1, longest))) for _ in range(sentences)]
 
 
+#: The notebook's words with the specials among them, the two most frequent words.
+WITH_SPECIALS = ["<unk> ik zit op de bank <pad>", "<unk> ik werk <pad> bij de bank", "<unk> de <unk> bank <pad>"]
+#: The notebook's words with repeated, leading and trailing spaces and a tab: sentence.split() ignores them.
+WITH_SPACES = ["ik  zit op de bank ", "\tik werk  bij de bank", "", " bank"]
+
+PUNCTUATION = ".,;:!?\"'()"
+
+#: How a sentence's words are found: the contract's way, and the slips (names used by the mistakes below).
+SPLITS: dict[str, Callable[[str], list[str]]] = {
+    "split()": str.split,
+    "split(' ')": lambda s: s.split(" "),
+    "lower-cased": lambda s: s.lower().split(),
+    "stripped": lambda s: [w.strip(PUNCTUATION) for w in s.split()],
+    "lower-cased and stripped": lambda s: [w.strip(PUNCTUATION) for w in s.lower().split()],
+}
+
+
 def probes(corpus: list[str]) -> list[str]:
-    """Every word of the corpus, the specials, and words it does not have."""
+    """Every word of the corpus, the specials, words it does not have, and the corpus's words as the slips
+    above would make them (lower-cased, stripped, ''): what a vocabulary is asked about."""
     seen = dict.fromkeys(w for s in corpus for w in s.split())
-    return [*seen, "<pad>", "<unk>", "nooit-gezien", "", "BANK"]
+    slips = dict.fromkeys(w for split in SPLITS.values() for s in corpus for w in split(s))
+    fixed = ["nooit-gezien", "", "BANK"]
+    extra = [w for w in slips if w not in seen and w not in fixed and w not in SPECIALS]
+    HIDDEN.update(w for w in extra if w.strip() and w not in SHOWN)
+    return [*(w for w in seen if w not in SPECIALS), *SPECIALS, *fixed, *extra]
 
 
 # ---------------------------------------------------------------- naming words without showing them
@@ -97,64 +134,207 @@ def reference_view(corpus, max_size, words):
     return [ref[w] for w in words], len(ref), [w in ref for w in words]
 
 
-def ordered_view(entries: list[str], unk: int, words: list[str]):
-    """The view of a vocabulary given as its entries in index order."""
-    index = {w: i for i, w in enumerate(entries)}
-    return [index.get(w, unk) for w in words], len(entries), [w in index for w in words]
+# A vocabulary's view, for the known mistakes: (v[w] for each probed word, len(v)).
+View = tuple[list[int], int]
 
 
-def _words(corpus):
-    return [w for s in corpus for w in s.split()]
+def entries_view(
+    entries: list[str], words: list[str], *, first_wins: bool = False, every: bool = False, unk: int | None = None
+) -> View:
+    """The view of a vocabulary made of ``entries`` in index order, as a dict built from them: a repeated entry
+    keeps its last index (``first_wins``: its first), unknown words give ``unk`` (by default the index of
+    '<unk>'), ``len`` is the dict's (``every``: the number of entries, repeated ones included)."""
+    index: dict[str, int] = {}
+    for i, w in enumerate(entries):
+        if not (first_wins and w in index):
+            index[w] = i
+    unk = index.get("<unk>", 1) if unk is None else unk
+    return [index.get(w, unk) for w in words], len(entries) if every else len(index)
 
 
-def _by(corpus, max_size, key, keep=None, specials=("<pad>", "<unk>")):
-    counts = Counter(_words(corpus))
-    first = {}
-    last = {}
-    for i, w in enumerate(_words(corpus)):
-        first.setdefault(w, i)
-        last[w] = i
-    ordered = sorted(counts, key=lambda w: key(w, counts, first, last))
-    keep = max_size - 2 if keep is None else keep
-    return [*specials, *ordered[: max(keep, 0)]]
+def counted(corpus: list[str], split: str = "split()", once: bool = False, specials: bool = False) -> Counter:
+    """Every word's count, in order of first appearance: the contract's counting, or a slip's."""
+    counts: Counter[str] = Counter()
+    for sentence in corpus:
+        words = SPLITS[split](sentence)
+        counts.update(list(dict.fromkeys(words)) if once else words)
+    if not specials:
+        for special in SPECIALS:
+            counts.pop(special, None)
+    return counts
 
+
+def ranked(counts: Counter, tie: str = "first appearance") -> list[str]:
+    """The words by descending count, ties in the order ``tie`` names (or by another order altogether)."""
+    order = list(counts)  # first appearance
+    position = {w: i for i, w in enumerate(order)}
+    keys: dict[str, Callable[[str], tuple]] = {
+        "first appearance": lambda w: (-counts[w], position[w]),
+        "alphabetical": lambda w: (-counts[w], w),
+        "appearance only": lambda w: (position[w],),
+        "ascending": lambda w: (counts[w], position[w]),
+    }
+    return sorted(order, key=keys[tie])
+
+
+def _last_appearance(corpus, max_size, words) -> View:
+    counts = counted(corpus)
+    last = {w: i for i, w in enumerate(w for s in corpus for w in s.split())}
+    kept = sorted(counts, key=lambda w: (-counts[w], -last[w]))[: max(max_size - 2, 0)]
+    return entries_view([*SPECIALS, *kept], words)
+
+
+def built(corpus, max_size, words, *, tie="first appearance", keep=None, split="split()", once=False) -> View:
+    """The reference's way with one thing changed: how ties are broken, how many words are kept, how words are
+    found or counted."""
+    kept = ranked(counted(corpus, split, once), tie)[: max(max_size - 2 if keep is None else keep, 0)]
+    return entries_view([*SPECIALS, *kept], words)
+
+
+def _truncated_first(corpus, max_size, words) -> View:
+    counts = counted(corpus)
+    first = list(counts)[: max(max_size - 2, 0)]
+    return entries_view([*SPECIALS, *sorted(first, key=lambda w: -counts[w])], words)
+
+
+def _specials_counted(corpus, max_size, words, **how) -> View:
+    kept = ranked(counted(corpus, specials=True))[: max(max_size - 2, 0)]
+    return entries_view([*SPECIALS, *kept], words, **how)
+
+
+def _specials_dropped_late(corpus, max_size, words) -> View:
+    top = ranked(counted(corpus, specials=True))[: max(max_size - 2, 0)]
+    return entries_view([*SPECIALS, *(w for w in top if w not in SPECIALS)], words)
+
+
+def _specials_last(corpus, max_size, words) -> View:
+    return entries_view([*ranked(counted(corpus))[: max(max_size - 2, 0)], *SPECIALS], words)
+
+
+SLIP_HINTS = {
+    "split(' ')": "sentence.split(' ') gives empty words for repeated, leading or trailing spaces (and '' for an "
+    "empty sentence), and keeps tabs: use sentence.split()",
+    "lower-cased": "words are lower-cased: take sentence.split() as it is ('Huis' and 'huis' are two words)",
+    "stripped": "punctuation is stripped from the words: take sentence.split() as it is, no cleaning "
+    "('huis,' and 'huis' are two words)",
+    "lower-cased and stripped": "words are lower-cased and cleaned: take sentence.split() as it is",
+}
+ONCE_PER_SENTENCE = (
+    "a word is counted once per sentence (a set of each sentence's words?): count every occurrence in the corpus"
+)
+SPECIALS_COUNTED = (
+    "the words '<pad>' and '<unk>' of the corpus were counted as words: skip them, so that the specials keep "
+    "indices 0 and 1 and appear once"
+)
+ANY_TIES = (
+    "words of equal frequency are in an arbitrary order (that of a set, or of a dict's hash?): ties must keep "
+    "their order of first appearance in the corpus (Counter.most_common does)"
+)
 
 VOCAB_MISTAKES = [
     Mistake(
         "words of equal frequency are sorted alphabetically; ties must keep their order of first appearance "
         "(Counter.most_common does)",
-        lambda c, m: _by(c, m, lambda w, n, f, last: (-n[w], w)),
+        lambda c, m, w: built(c, m, w, tie="alphabetical"),
     ),
     Mistake(
         "ties are broken by last appearance; they must keep their order of first appearance",
-        lambda c, m: _by(c, m, lambda w, n, f, last: (-n[w], -last[w])),
+        _last_appearance,
     ),
     Mistake(
         "words are numbered in order of first appearance; they must be ordered by frequency, most frequent "
         'first (that is why "bank" is 3, not 6)',
-        lambda c, m: _by(c, m, lambda w, n, f, last: f[w]),
+        lambda c, m, w: built(c, m, w, tie="appearance only"),
     ),
     Mistake(
         "the least frequent words come first; order by descending frequency",
-        lambda c, m: _by(c, m, lambda w, n, f, last: (n[w], f[w])),
+        lambda c, m, w: built(c, m, w, tie="ascending"),
     ),
     Mistake(
         "the two specials are swapped: '<pad>' must be 0 and '<unk>' 1",
-        lambda c, m: _by(c, m, lambda w, n, f, last: (-n[w], f[w]), specials=("<unk>", "<pad>")),
+        lambda c, m, w: entries_view(["<unk>", "<pad>", *ranked(counted(c))[: max(m - 2, 0)]], w),
+    ),
+    Mistake(
+        "'<pad>' and '<unk>' must come first, at indices 0 and 1, before the words",
+        _specials_last,
     ),
     Mistake(
         "max_size must count the two specials: keep max_size - 2 words, so that len(v) == max_size",
-        lambda c, m: _by(c, m, lambda w, n, f, last: (-n[w], f[w]), keep=m),
+        lambda c, m, w: built(c, m, w, keep=m),
     ),
     Mistake(
         "one word too few or too many is kept: max_size - 2 words, so that len(v) == max_size",
-        lambda c, m: _by(c, m, lambda w, n, f, last: (-n[w], f[w]), keep=m - 1),
+        lambda c, m, w: built(c, m, w, keep=m - 1),
     ),
     Mistake(
-        "words are lower-cased or cleaned: take sentence.split() as it is",
-        lambda c, m: _by([s.lower().replace(",", "") for s in c], m, lambda w, n, f, last: (-n[w], f[w])),
+        "one word too few or too many is kept: max_size - 2 words, so that len(v) == max_size",
+        lambda c, m, w: built(c, m, w, keep=m - 3),
+    ),
+    Mistake(
+        "the words are cut to max_size - 2 before they are sorted (the first ones to appear are kept): sort all "
+        "of them by frequency first, then keep the most frequent",
+        _truncated_first,
+    ),
+    Mistake(SPECIALS_COUNTED, _specials_counted),
+    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, unk=1)),
+    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True)),
+    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True, unk=1)),
+    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, first_wins=True)),
+    Mistake(
+        "the corpus's '<pad>' and '<unk>' were dropped after the max_size - 2 most frequent words were chosen: "
+        "skip them before counting, so that max_size - 2 other words are kept",
+        _specials_dropped_late,
+    ),
+    *(Mistake(hint, functools.partial(built, split=how)) for how, hint in SLIP_HINTS.items()),
+    Mistake(ONCE_PER_SENTENCE, lambda c, m, w: built(c, m, w, once=True)),
+    Mistake(
+        "unknown words give 0 ('<pad>'): they must give 1 ('<unk>')",
+        lambda c, m, w: (
+            [0 if i == 1 and x != "<unk>" else i for x, i in zip(w, built(c, m, w)[0])],
+            built(c, m, w)[1],
+        ),
     ),
 ]
+
+
+def ranked_by(view: View, counts: Counter, max_size: int, words: list[str]) -> bool:
+    """``view`` is a vocabulary of the words most frequent by ``counts``, in some order of its ties: specials at
+    0 and 1, the kept words at 2, 3, ... with counts that never increase, none dropped more frequent than one kept."""
+    index = dict(zip(words, view[0]))
+    if index.get("<pad>") != 0 or index.get("<unk>") != 1:
+        return False
+    if any(i != 1 for w, i in index.items() if w not in counts and w not in SPECIALS):
+        return False
+    kept = sorted((i, w) for w, i in index.items() if w in counts and i != 1)
+    size = min(max(max_size - 2, 0), len(counts))
+    if [i for i, _ in kept] != list(range(2, 2 + size)) or view[1] != 2 + size:
+        return False
+    seen = [counts[w] for _, w in kept]
+    dropped = [n for w, n in counts.items() if index.get(w, 1) == 1]
+    return all(a >= b for a, b in itertools.pairwise(seen)) and not (dropped and seen and max(dropped) > seen[-1])
+
+
+def hint_for(got, corpus, max_size, words, expected) -> str:
+    """The cause of a vocabulary that differs from the reference's (``expected``: its view), or "".
+
+    A known mistake is named only where it differs from the reference and explains ``got`` (``recognise``);
+    then ties in another order than first appearance (right counts, any order of ties); then a counting slip
+    whose counts, with any order of ties, explain ``got`` where the right counts do not.
+    """
+    view: View = (list(got[0]), got[1])
+    reference: View = (list(expected[0]), expected[1])
+    if view != reference:
+        hint = recognise(view, VOCAB_MISTAKES, corpus, max_size, words, expected=reference)
+        if hint:
+            return hint
+        if ranked_by(view, counted(corpus), max_size, words):
+            return ANY_TIES
+        slips = [(ONCE_PER_SENTENCE, counted(corpus, once=True))]
+        slips += [(hint, counted(corpus, how)) for how, hint in SLIP_HINTS.items()]
+        return next((hint for hint, counts in slips if ranked_by(view, counts, max_size, words)), "")
+    if any(g is True and e is False for g, e in zip(got[2], expected[2])):
+        return "'word in v' must be False for words that were not kept"
+    return ""
 
 
 def compare_vocab(student, corpus, max_size, call: str) -> None:
@@ -165,35 +345,29 @@ def compare_vocab(student, corpus, max_size, call: str) -> None:
     for label, g, e in zip(("v[word]", "len(v)", "word in v"), got, expected):
         if label == "len(v)":
             if g != e:
-                raise CheckFailed(f"{call}: len(v) should be {e}, got {g!r}", hint_for(got, corpus, max_size, words))
+                raise CheckFailed(
+                    f"{call}: len(v) should be {e}, got {g!r}", hint_for(got, corpus, max_size, words, expected)
+                )
             continue
         for word, gw, ew in zip(words, g, e):
             if gw != ew or type(gw) is not type(ew):
                 raise CheckFailed(
                     f"{call}: {label} should be {ew!r}, got {gw!r} (the word: {word_label(word, corpus)})",
-                    hint_for(got, corpus, max_size, words),
+                    hint_for(got, corpus, max_size, words, expected),
                 )
 
 
 def expect_vocab(student, v, corpus, max_size, call: str, check: str, reference=None) -> None:
-    """A gate: the vocabulary ``v`` must be right for ``check`` to count (``reference``: the reference's, if built)."""
-    words = probes(corpus)[:300]
+    """A gate: the vocabulary ``v`` must be right, or an honest attempt (a recognised mistake: see
+    ``compare.gate``), for ``check`` to count (``reference``: the reference's, if built)."""
+    words = probes(corpus)
     ref = reference if reference is not None else build_vocab(corpus, max_size)
-    got, expected = observe(student, v, words, corpus), ([ref[w] for w in words], len(ref))
-    if list(got[0]) != expected[0] or got[1] != expected[1]:
-        raise CheckFailed(f"{call}: the vocabulary is wrong; {check} counts only for a right one")
-
-
-def hint_for(got, corpus, max_size, words) -> str:
-    for mistake in VOCAB_MISTAKES:
-        hint, entries = mistake.hint, mistake.fn(corpus, max_size)
-        unk = entries.index("<unk>")
-        view = ordered_view(entries, unk, words)
-        if list(got[0]) == view[0] and got[1] == view[1]:
-            return hint
-    if any(g is True for g in got[2][-3:]):
-        return "'word in v' must be False for words that were not kept"
-    return ""
+    got = observe(student, v, words, corpus)
+    expected = ([ref[w] for w in words], len(ref), [w in ref for w in words])
+    if (list(got[0]), got[1]) != (expected[0], expected[1]) and not hint_for(got, corpus, max_size, words, expected):
+        raise CheckFailed(
+            f"{call}: the vocabulary is wrong; {check} counts only for a right one or a recognised attempt"
+        )
 
 
 # ---------------------------------------------------------------- tokenize
@@ -205,8 +379,39 @@ def reference_lookup(corpus: list[str], max_size: int) -> Lookup:
     return Lookup(ref.index, default=ref["<unk>"])
 
 
-def _rows(corpus, v):
-    return [[v[w] for w in s.split()] for s in corpus]
+def other_specials(corpus: list[str], max_size: int, seed: int, kind: str) -> Lookup | Words:
+    """The reference vocabulary with its entries shuffled, '<pad>' and '<unk>' at other indices than 0 and 1:
+    a dict (``kind`` "dict") or an object with nothing but v[word], word in v and len(v)."""
+    rng = random.Random(seed)
+    entries = build_vocab(corpus, max_size).words[2:]
+    rng.shuffle(entries)
+    for special in SPECIALS:
+        entries.insert(rng.randrange(2, len(entries) + 1), special)
+    index = {w: i for i, w in enumerate(entries)}
+    return (Lookup if kind == "dict" else Words)(index, default=index["<unk>"])
+
+
+def call_tokenize(student, corpus, vocab, call: str):
+    """The student's tokenize(corpus, vocab); an error that names the vocabulary's class says what it was."""
+    try:
+        return student.call("tokenize", corpus, vocab)
+    except StudentError as error:
+        text = re.sub(r"'?\b(?:Words|Lookup)\b'?(?: object)?", "the vocab", str(error))
+        if error.isinstance("NotImplementedError") or text == str(error):
+            raise
+        raise CheckFailed(
+            f"{call}: {text}",
+            "tokenize may use only vocab[word], word in vocab and len(vocab): the vocab it is given need not be "
+            "a dict (no .get, .items or iteration)",
+        ) from None
+
+
+def _rows(corpus, v, split=str.split):
+    return [[v[w] for w in split(s)] for s in corpus]
+
+
+def _width(corpus, split=str.split):
+    return max((len(split(s)) for s in corpus), default=0)
 
 
 def _padded(rows, width, pad, left=False):
@@ -214,22 +419,40 @@ def _padded(rows, width, pad, left=False):
     return torch.tensor(out, dtype=torch.int64).reshape(len(rows), width)
 
 
+def _known_or_one(corpus, v):
+    return [[v[w] if w in v else 1 for w in s.split()] for s in corpus]  # noqa: SIM401 (v need not be a dict)
+
+
 TOKENIZE_MISTAKES = [
     Mistake(
         "the padding is on the left: pad on the right",
-        lambda c, v: _padded(_rows(c, v), max((len(s.split()) for s in c), default=0), v["<pad>"], left=True),
+        lambda c, v: _padded(_rows(c, v), _width(c), v["<pad>"], left=True),
     ),
     Mistake(
         "the rows are padded with '<unk>': pad with vocab['<pad>']",
-        lambda c, v: _padded(_rows(c, v), max((len(s.split()) for s in c), default=0), v["<unk>"]),
+        lambda c, v: _padded(_rows(c, v), _width(c), v["<unk>"]),
     ),
     Mistake(
         "unknown words became padding: they must become vocab['<unk>']",
-        lambda c, v: _padded(
-            [[v[w] if w in v else v["<pad>"] for w in s.split()] for s in c],
-            max((len(s.split()) for s in c), default=0),
-            v["<pad>"],
-        ),
+        lambda c, v: _padded([[v[w] if w in v else v["<pad>"] for w in s.split()] for s in c], _width(c), v["<pad>"]),
+    ),
+    Mistake(
+        "'<pad>' and '<unk>' are hard-coded as 0 and 1: use vocab['<pad>'] and vocab[word], whatever indices "
+        "the vocabulary gives them",
+        lambda c, v: _padded(_known_or_one(c, v), _width(c), 0),
+    ),
+    Mistake(
+        "the padding is a hard-coded 0: pad with vocab['<pad>'], whatever index the vocabulary gives it",
+        lambda c, v: _padded(_rows(c, v), _width(c), 0),
+    ),
+    Mistake(
+        "unknown words became a hard-coded 1: look every word up with vocab[word] (an unknown word gives "
+        "vocab['<unk>'], whatever its index)",
+        lambda c, v: _padded(_known_or_one(c, v), _width(c), v["<pad>"]),
+    ),
+    Mistake(
+        SLIP_HINTS["split(' ')"],
+        lambda c, v: _padded(_rows(c, v, SPLITS["split(' ')"]), _width(c, SPLITS["split(' ')"]), v["<pad>"]),
     ),
     Mistake(
         "the tokens are not int64: build the tensor with dtype=torch.int64 (torch.long)",
@@ -243,7 +466,7 @@ TOKENIZE_MISTAKES = [
 
 
 def compare_tokens(student, corpus, mapping, call):
-    got = student.call("tokenize", corpus, mapping)
+    got = call_tokenize(student, corpus, mapping, call)
     expect_same(got, tokenize(corpus, mapping), call=call, mistakes=TOKENIZE_MISTAKES, args=(corpus, mapping))
     return got
 
@@ -291,6 +514,20 @@ def test_tokenize_matches_the_reference(student, max_size, seed):
     )
 
 
+@group("matches the reference")
+@pytest.mark.parametrize("kind", ["dict", "object"], ids=["a dict", "not a dict"])
+def test_tokenize_uses_the_vocab_it_is_given(student, kind, seed):
+    """tokenize with a vocab whose '<pad>' and '<unk>' are not 0 and 1"""
+    corpus = random_corpus(seed)
+    vocab = other_specials(corpus, 8, seed, kind)
+    what = "a dict" if kind == "dict" else "an object that is not a dict"
+    call = (
+        f"tokenize(a corpus of {len(corpus)} sentences, vocab: {GIVEN}, {what}, "
+        "with '<pad>' and '<unk>' at other indices than 0 and 1)"
+    )
+    compare_tokens(student, corpus, vocab, call)
+
+
 # ---------------------------------------------------------------- shapes and dtypes
 
 
@@ -315,10 +552,10 @@ def test_tokenize_gives_int64_of_shape_n_by_longest(student, corpus, seed):
     got = student.call("tokenize", sentences, mapping)
     expected = tokenize(sentences, mapping)
     if not isinstance(got, torch.Tensor) or got.dtype != torch.int64 or got.shape != expected.shape:
-        raise CheckFailed(
-            f"tokenize({len(sentences)} sentences, vocab): {difference(got, expected)}",
-            "build the result with torch.tensor(rows, dtype=torch.int64)",
-        )
+        hint = recognise(got, TOKENIZE_MISTAKES, sentences, mapping, expected=expected)
+        if not hint and isinstance(got, torch.Tensor) and got.dtype != torch.int64:
+            hint = "build the result with torch.tensor(rows, dtype=torch.int64)"
+        raise CheckFailed(f"tokenize({len(sentences)} sentences, vocab): {difference(got, expected)}", hint)
 
 
 # ---------------------------------------------------------------- edge cases and bad input
@@ -331,14 +568,28 @@ def test_build_vocab_rejects_max_size_below_2(student, max_size):
     expect_error(student, "build_vocab", NOTEBOOK, max_size, what=f"build_vocab(corpus, {max_size})")
 
 
+#: build_vocab's edge cases: (corpus, max_size) by name.
+VOCAB_EDGES = {
+    "empty corpus": ([], 5),
+    "max_size=2": (NOTEBOOK, 2),
+    "with an empty sentence": (["een twee een", ""], 10),
+    "the words '<pad>' and '<unk>'": (WITH_SPECIALS, 6),
+    "extra spaces": (WITH_SPACES, 12),
+}
+#: tokenize's edge cases (with the notebook's vocabulary), by name.
+TOKENIZE_EDGES = {
+    "empty corpus": [],
+    "one empty sentence": [""],
+    "empty sentences around": ["", "ik zit", ""],
+    "only unknown words": ["onbekend woord hier"],
+    "extra spaces": WITH_SPACES,
+}
+
+
 @group("edge cases and bad input")
-@pytest.mark.parametrize(
-    ("corpus", "max_size"),
-    [([], 5), (NOTEBOOK, 2), (["een twee een", ""], 10)],
-    ids=["empty corpus", "max_size=2", "with an empty sentence"],
-)
+@pytest.mark.parametrize(("corpus", "max_size"), list(VOCAB_EDGES.values()), ids=list(VOCAB_EDGES))
 def test_build_vocab_edge_cases(student, corpus, max_size):
-    """build_vocab on the smallest inputs"""
+    """build_vocab on the smallest inputs and awkward corpora"""
     compare_vocab(student, corpus, max_size, f"build_vocab({describe(corpus)}, {max_size})")
 
 
@@ -347,11 +598,11 @@ def test_unknown_words_are_not_added(student):
     """looking up unknown words neither fails nor adds them"""
     v = student.call("build_vocab", NOTEBOOK, 11)
     unknown = ["test", "nooit", "BANK", "bank."]
-    before = observe(student, v, unknown)
+    size = observe(student, v, [])[1]  # before any word is looked up
     after = observe(student, v, unknown)
-    if before[1] != 11 or after[1] != 11:
+    if after[1] != size:
         raise CheckFailed(
-            f"len(v) should stay 11 after looking up unknown words, went from {before[1]!r} to {after[1]!r}",
+            f"len(v) should stay {size!r} after looking up unknown words, went to {after[1]!r}",
             "a defaultdict adds every word it is asked for: use dict.get(word, 1) or __missing__ without storing",
         )
     if after[0] != [1] * 4 or after[2] != [False] * 4:
@@ -359,11 +610,7 @@ def test_unknown_words_are_not_added(student):
 
 
 @group("edge cases and bad input")
-@pytest.mark.parametrize(
-    "corpus",
-    [[], [""], ["", "ik zit", ""], ["onbekend woord hier"]],
-    ids=["empty corpus", "one empty sentence", "empty sentences around", "only unknown words"],
-)
+@pytest.mark.parametrize("corpus", list(TOKENIZE_EDGES.values()), ids=list(TOKENIZE_EDGES))
 def test_tokenize_edge_cases(student, corpus):
     """tokenize on empty and unknown input"""
     compare_tokens(student, corpus, reference_lookup(NOTEBOOK, 11), f"tokenize({describe(corpus)}, vocab)")
@@ -381,7 +628,9 @@ def test_the_corpus_is_left_unchanged(student, name, seed):
     outcome = student.run(name, corpus, second)
     call = f"{name}(a corpus of {len(corpus)} sentences, ...)"
     if name == "tokenize":
-        gate(outcome.value, tokenize(corpus, second), call, "leaving the corpus unchanged")
+        expected = tokenize(corpus, second)
+        honest = lambda: attempted(outcome.value, TOKENIZE_MISTAKES, corpus, second, expected=expected)  # noqa: E731
+        gate(outcome.value, expected, call, "leaving the corpus unchanged", attempt=honest)
     else:
         expect_vocab(student, outcome.value, corpus, 11, call, "leaving the corpus unchanged")
     if outcome.reported_changes:
@@ -436,6 +685,7 @@ def test_tokenize_is_linear(student, seed):
         slack=0.05,
         per_round=2,
         cause="build the rows as Python lists and make one tensor at the end",
+        mistakes=TOKENIZE_MISTAKES,
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autograder.sandbox import wire
-from autograder.sandbox.wire import DTYPES, HEADER, MAX_DEPTH, Arena, Handle, Lookup, WireError
+from autograder.sandbox.wire import DTYPES, HEADER, MAX_DEPTH, Arena, Handle, Lookup, WireError, Words
 
 
 def round_trip(message: dict, arena: Arena | None = None) -> dict:
@@ -59,6 +59,19 @@ def test_a_lookup_comes_back_as_a_lookup_that_answers_its_default():
     assert type(got) is Lookup
     assert dict(got) == {"<pad>": 0, "<unk>": 1, "bank": 3}
     assert (got["bank"], got["test"]) == (3, 1)
+
+
+def test_words_come_back_as_words_that_are_no_dict():
+    """A vocabulary that offers only v[word], word in v and len(v): no .get, no iteration."""
+    got = round_trip({"vocab": Words({"bank": 0, "<unk>": 7, "<pad>": 3}, default=7)})["vocab"]
+    assert type(got) is Words
+    assert not isinstance(got, dict)
+    assert (got["bank"], got["<pad>"], got["test"], len(got)) == (0, 3, 7, 3)
+    assert "bank" in got
+    assert "test" not in got
+    assert not hasattr(got, "get")
+    with pytest.raises(TypeError):
+        iter(got)
 
 
 def test_dtypes_and_devices_come_back_as_torch_objects():

@@ -14,6 +14,8 @@ def build_vocab(corpus, max_size):
     counts, first = {}, {}
     for sentence in corpus:
         for word in sentence.split():
+            if word in ("<pad>", "<unk>"):  # the specials are not corpus words
+                continue
             counts[word] = counts.get(word, 0) + 1
             first.setdefault(word, len(first))
     ranked = sorted(counts, key=lambda w: (-counts[w], first[w]))[: max_size - 2]

@@ -1,0 +1,80 @@
+"""Does every known mistake of the smoother suite show on the suite's own inputs, and only where it differs?"""
+
+import pytest
+import torch
+
+from autograder.sandbox.student import StudentError
+from autograder.suites import smoother as suite
+from autograder.suites.compare import difference, recognise
+from solutions.smoother import gaussian_kernel, smooth
+
+SEEDS = range(3)
+
+
+def kernel_inputs() -> list[tuple]:
+    return [*suite.KERNELS.values(), suite.WIDE]
+
+
+def smooth_inputs() -> list[tuple]:
+    """The suite's signals and kernels: its cases, in float32 and float64, and its shortest windows."""
+    found = []
+    for seed in SEEDS:
+        found += [suite.case_inputs(case, seed) for case in suite.CASES]
+        found.append(suite.case_inputs("batch of 4", seed, torch.float64))
+        for shape, size in suite.EDGES.values():
+            g = suite.generator(seed)
+            found.append((torch.randn(shape, generator=g), torch.rand(size, generator=g) + 0.1))
+    return found
+
+
+def named_where(mistakes, index, inputs, reference) -> list[tuple]:
+    """The inputs on which the suite names mistake ``index`` for the mistake's own result; each must differ."""
+    mistake, named = mistakes[index], []
+    for args in inputs:
+        wrong = mistake.fn(*args)
+        if wrong is not None and recognise(wrong, mistakes, *args, expected=reference(*args)) == mistake.hint:
+            assert difference(wrong, reference(*args)) is not None, args
+            named.append(args)
+    return named
+
+
+@pytest.mark.parametrize("index", range(len(suite.KERNEL_MISTAKES)))
+def test_each_kernel_mistake_is_named_on_some_input_where_it_differs(index):
+    assert named_where(suite.KERNEL_MISTAKES, index, kernel_inputs(), gaussian_kernel)
+
+
+@pytest.mark.parametrize("index", range(len(suite.SMOOTH_MISTAKES)))
+def test_each_smooth_mistake_is_named_on_some_input_where_it_differs(index):
+    assert named_where(suite.SMOOTH_MISTAKES, index, smooth_inputs(), smooth)
+
+
+def test_a_mistake_that_agrees_with_the_reference_is_not_named():
+    """A float32 signal computed in float32: no precision lost, nothing to say."""
+    signal, kernel = suite.case_inputs("batch of 4", 0)
+    assert (
+        recognise(smooth(signal, kernel), suite.SMOOTH_MISTAKES, signal, kernel, expected=smooth(signal, kernel)) == ""
+    )
+
+
+def test_float32_inside_for_a_float64_signal_is_named():
+    signal, kernel = suite.case_inputs("batch of 4", 0, torch.float64)
+    got = smooth(signal.float(), kernel).double()
+    assert "computed in float32" in recognise(
+        got, suite.SMOOTH_MISTAKES, signal, kernel, expected=smooth(signal, kernel)
+    )
+
+
+def test_a_result_that_changes_between_calls_is_not_deterministic():
+    signal, kernel = suite.case_inputs("batch of 4", 0)
+    noisy = lambda: smooth(signal, kernel) + 1e-3 * torch.randn(46)  # noqa: E731
+    with pytest.raises(suite.CheckFailed) as failed:
+        suite.expect_smooth(noisy(), signal, kernel, device="cpu", again=noisy)
+    assert failed.value.hint == suite.NOT_DETERMINISTIC
+    assert not suite.nondeterministic(smooth(signal, kernel), lambda: smooth(signal, kernel))
+
+
+def test_a_second_call_that_fails_says_nothing_of_determinism():
+    def fails():
+        raise StudentError("smooth", {"type": "RuntimeError", "message": "no"})
+
+    assert not suite.nondeterministic(torch.zeros(3), fails)
