@@ -68,7 +68,7 @@ def test_no_two_solutions_written_independently_come_near_the_threshold(part):
     received = stubs()
     prints = {name: fingerprint(code) - received for name, code in independent(part).items()}
     for a, b in itertools.combinations(prints, 2):
-        assert similarity(prints[a], prints[b]) < THRESHOLD / 2, (a, b)
+        assert similarity(prints[a], prints[b]) < THRESHOLD - 0.1, (a, b)  # a margin below the flag
     assert groups(prints) == []
 
 
