@@ -638,14 +638,19 @@ def summary(s: ClassStats) -> str:
     for p in s.parts:
         lines.append(
             f"  {p.part:<10} mean {p.mean:5.2f}  median {p.median:5g}  full {len(p.full)}  partial {len(p.partial)}  "
-            f"zero {len(p.zero)} (untouched {len(p.untouched)})  not submitted {len(p.not_submitted)}"
+            f"zero {len(p.zero)} (untouched {len(p.untouched)})  missing {len(p.not_submitted)}"
         )
     for m in s.mistakes[:5]:
-        lines.append(f"  {_pct(len(m.students) / len(s.students)):>4} of the class, {m.part}: {m.hint}"[:160])
+        lines.append(f"  {_pct(len(m.students) / len(s.students)):>4} of the class, {m.part}: {m.hint}")
     hard = sum(r.hard for r in s.checks)
     lines.append(
         f"  {hard} check(s) that almost nobody passes; {len(s.help)} student(s) who may need help; "
         f"{len(s.copies)} group(s) of possible copies; {len(s.flags)} flag(s) for a TA"
     )
-    lines += [f"  note: {n}"[:200] for n in s.notes]
-    return "\n".join(lines)
+    lines += [f"  note: {n}" for n in s.notes]
+    return "\n".join(_fit(line) for line in lines)
+
+
+def _fit(line: str, width: int = 100) -> str:
+    """A line within a terminal of ``width`` columns (the page has it whole)."""
+    return line if len(line) <= width else line[: width - 3] + "..."
