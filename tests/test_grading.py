@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import torch
 
-from autograder.dev.examples import CORRECT, MISTAKES, notebook, reference_code
+from autograder.dev.examples import CARRIED_FORWARD, CORRECT, MISTAKES, notebook, reference_code
 from autograder.grade import grade
 from autograder.nbgrader.notebooks import source_notebook
 from autograder.parts import PARTS
@@ -59,6 +59,10 @@ def graded(tmp_path_factory):
         paths += [d / f"reference-{part}.ipynb", d / f"stub-{part}.ipynb"]
     for i, example in enumerate(MISTAKES + CORRECT):
         path = d / f"{i:02d}-{example.part}-{slug(example.name)}.py"
+        path.write_text(example.code)
+        paths.append(path)
+    for example in CARRIED_FORWARD:
+        path = d / f"carried-{slug(example.name)}.py"
         path.write_text(example.code)
         paths.append(path)
     for example in SAME_CODE:  # the same code, as a notebook
@@ -121,6 +125,17 @@ def test_correct_solutions_written_differently_get_full_marks(graded, index):
     assert part["score"] == part["max_score"] == 10.0
 
 
+@pytest.mark.parametrize("example", CARRIED_FORWARD, ids=lambda e: e.name)
+def test_a_right_module_over_a_wrong_attention_keeps_its_points_and_says_why(graded, example):
+    """Is the part 3 mistake copied into part 4 charged once, in part 3, with a note in part 4?"""
+    record = graded[0][f"carried-{slug(example.name)}.py"]
+    masking = part_of(record, "masking")
+    assert failures(masking) == []
+    assert masking["score"] == 10.0
+    assert any(note.startswith(example.expect) for note in masking["notes"]), masking["notes"]
+    assert part_of(record, "attention")["score"] < 10.0
+
+
 def test_there_are_enough_examples():
     assert len(MISTAKES) >= 30
     assert len(CORRECT) >= 6
@@ -159,7 +174,7 @@ def test_the_json_report_has_the_documented_fields(graded):
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
     assert names[-1] == "latin1.py"
-    assert len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + len(BROKEN)
+    assert len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + len(BROKEN)
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ BROADCAST_CASES = {
     "3-D, mask (S,)": ((2, 5, 8), 7, "S"),
     "3-D, mask (1, L, S)": ((3, 4, 8), 6, "1 L S"),
     "4-D, mask (L, S)": ((2, 3, 5, 4), 6, "L S"),
-    "4-D, causal mask (L, S)": ((2, 2, 5, 4), 5, "causal"),
+    "4-D, causal mask (L, S), H = L": ((2, 5, 5, 4), 5, "causal"),  # read as (B, S), it broadcasts, wrongly
     "4-D, mask (S,)": ((2, 3, 5, 4), 6, "S"),
     "4-D, mask (B, 1, L, S)": ((2, 3, 5, 4), 6, "B 1 L S"),
 }
