@@ -104,7 +104,7 @@ def test_untouched_stubs_score_zero(graded, part):
     assert any("not implemented yet" in c["message"] for c in ran)
 
 
-@pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[m.name for m in MISTAKES])
+@pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.part}: {m.name}" for m in MISTAKES])
 def test_each_mistake_loses_points_with_its_hint(graded, index):
     """Does each typical mistake lose points, and does a failed check name it?"""
     example = MISTAKES[index]
@@ -115,7 +115,7 @@ def test_each_mistake_loses_points_with_its_hint(graded, index):
     assert any(example.expect in text for text in said), said
 
 
-@pytest.mark.parametrize("index", range(len(CORRECT)), ids=[c.name for c in CORRECT])
+@pytest.mark.parametrize("index", range(len(CORRECT)), ids=[f"{c.part}: {c.name}" for c in CORRECT])
 def test_correct_solutions_written_differently_get_full_marks(graded, index):
     """Does a correct solution that differs from the reference get full marks: no false alarm?"""
     example = CORRECT[index]

@@ -65,7 +65,8 @@ def test_the_reference_takes_every_mask_that_broadcasts(case):
 def test_a_query_whose_keys_are_all_ignored_gets_zeros_and_uniform_weights_are_named():
     q, k, v, m = suite.random_inputs((2, 3, 4), 5, 6, "rows fully masked", 0)
     out, weights = suite.reference(q, k, v, m)
-    assert bool((weights[:, 0] == 0).all()) and bool((out[:, 0] == 0).all())
+    assert bool((weights[:, 0] == 0).all())
+    assert bool((out[:, 0] == 0).all())
     uniform = suite.attend(q, k, v, m, fill=-1e9, fix_rows=False)  # what a -1e9 fill gives
     torch.testing.assert_close(uniform[1][:, 0], torch.full((2, 5), 0.2))
     assert recognise(uniform, suite.MISTAKES, q, k, v, m, expected=(out, weights)) == suite.UNIFORM_ROWS

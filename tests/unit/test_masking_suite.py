@@ -5,6 +5,7 @@ a (test-written) scaled_dot_product_attention in this process.
 """
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -50,9 +51,9 @@ def test_every_known_mistake_of_the_module_is_named_on_some_input_of_the_suite(m
                 wrong = mistake.fn(*args)
             except RuntimeError:  # a variant that cannot run on these inputs (a mask of the wrong shape)
                 continue
-            if difference(wrong, expected) is not None:
-                if recognise(wrong, suite.MISTAKES, *args, expected=expected) == mistake.hint:
-                    return
+            shows = difference(wrong, expected) is not None
+            if shows and recognise(wrong, suite.MISTAKES, *args, expected=expected) == mistake.hint:
+                return
     pytest.fail("no input of the suite shows this mistake: its hint can never be given")
 
 
@@ -106,10 +107,7 @@ class Local:
             result = self.attention(*leaves, *args[3:])
             grads = torch.autograd.grad(result, leaves, grad["upstream"], allow_unused=True)
 
-        class Outcome:
-            input_grads = list(grads)
-
-        return Outcome()
+        return SimpleNamespace(input_grads=list(grads))
 
 
 def case(name="cross-attention, L != S, E=8, H=2", dtype=torch.float32):
