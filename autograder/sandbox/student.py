@@ -112,7 +112,7 @@ class Student:
         self.blocked: dict[str, str] = {}
         self.apis: set[str] = set()  # forbidden APIs seen in any call
         self.events: list[str] = []  # crashes and timeouts, for the report
-        self.notes: list[str] = []  # top-level lines of the answers that raised when loaded
+        self.notes: list[str] = []  # answer lines that raised when loaded, and notes the suites add
 
     # --- the child
 
