@@ -51,7 +51,7 @@ class PartResult:
     max_score: float = POINTS_PER_PART
     error: str = ""  # the code could not be loaded, or defines none of the part's names
     events: list[str] = field(default_factory=list)  # crashes and timeouts
-    notes: list[str] = field(default_factory=list)  # top-level lines of the answers that were skipped
+    notes: list[str] = field(default_factory=list)  # lines skipped; the suites' notes (a carried mistake)
     figures: list[dict[str, str]] = field(default_factory=list)  # [{"title", "png" (base64)}] for feedback
     flags: list[str] = field(default_factory=list)  # for a TA's look (torch internals...); never scored
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import torch
 
-from autograder.dev.examples import CORRECT, MISTAKES, notebook, reference_code
+from autograder.dev.examples import CARRIED_FORWARD, CORRECT, MISTAKES, notebook, reference_code
 from autograder.grade import grade
 from autograder.nbgrader.notebooks import source_notebook
 from autograder.parts import PARTS
@@ -61,6 +61,10 @@ def graded(tmp_path_factory):
         path = d / f"{i:02d}-{example.part}-{slug(example.name)}.py"
         path.write_text(example.code)
         paths.append(path)
+    for example in CARRIED_FORWARD:
+        path = d / f"carried-{slug(example.name)}.py"
+        path.write_text(example.code)
+        paths.append(path)
     for example in SAME_CODE:  # the same code, as a notebook
         path = d / f"as-notebook-{slug(example.name)}.ipynb"
         nbformat.write(notebook(example.part, example.code), path)
@@ -100,7 +104,7 @@ def test_untouched_stubs_score_zero(graded, part):
     assert any("not implemented yet" in c["message"] for c in ran)
 
 
-@pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[m.name for m in MISTAKES])
+@pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.part}: {m.name}" for m in MISTAKES])
 def test_each_mistake_loses_points_with_its_hint(graded, index):
     """Does each typical mistake lose points, and does a failed check name it?"""
     example = MISTAKES[index]
@@ -111,7 +115,7 @@ def test_each_mistake_loses_points_with_its_hint(graded, index):
     assert any(example.expect in text for text in said), said
 
 
-@pytest.mark.parametrize("index", range(len(CORRECT)), ids=[c.name for c in CORRECT])
+@pytest.mark.parametrize("index", range(len(CORRECT)), ids=[f"{c.part}: {c.name}" for c in CORRECT])
 def test_correct_solutions_written_differently_get_full_marks(graded, index):
     """Does a correct solution that differs from the reference get full marks: no false alarm?"""
     example = CORRECT[index]
@@ -119,6 +123,17 @@ def test_correct_solutions_written_differently_get_full_marks(graded, index):
     part = part_of(record, example.part)
     assert failures(part) == []
     assert part["score"] == part["max_score"] == 10.0
+
+
+@pytest.mark.parametrize("example", CARRIED_FORWARD, ids=lambda e: e.name)
+def test_a_right_module_over_a_wrong_attention_keeps_its_points_and_says_why(graded, example):
+    """Is the part 3 mistake copied into part 4 charged once, in part 3, with a note in part 4?"""
+    record = graded[0][f"carried-{slug(example.name)}.py"]
+    masking = part_of(record, "masking")
+    assert failures(masking) == []
+    assert masking["score"] == 10.0
+    assert any(note.startswith(example.expect) for note in masking["notes"]), masking["notes"]
+    assert part_of(record, "attention")["score"] < 10.0
 
 
 def test_there_are_enough_examples():
@@ -159,7 +174,7 @@ def test_the_json_report_has_the_documented_fields(graded):
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
     assert names[-1] == "latin1.py"
-    assert len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT) + 3 + len(BROKEN)
+    assert len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + len(BROKEN)
 
 
 @pytest.mark.parametrize(

@@ -113,8 +113,9 @@ class Student:
         self.failures: Counter[str] = Counter()
         self.blocked: dict[str, str] = {}
         self.apis: set[str] = set()  # forbidden APIs seen in any call
+        self.calls = 0  # calls made so far
         self.events: list[str] = []  # crashes and timeouts, for the report
-        #: what the grader noticed in the answers, then the top-level lines that raised when loaded
+        #: what the grader noticed in the answers, the top-level lines that raised when loaded, notes the suites add
         self.notes: list[str] = list(self.answers.notes)
         self.loaded = False
 
@@ -275,7 +276,9 @@ class Student:
         **kwargs: Any,
     ) -> Outcome:
         """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given)."""
+        self.calls += 1  # the seed of the call's random numbers: regrading draws the same, a repeated call others
         fields: dict[str, Any] = {
+            "seed": self.calls,
             "args": list(args),
             "kwargs": kwargs,
             "meta_guard": meta_guard,

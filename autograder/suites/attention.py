@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from autograder.sandbox.student import StudentError
-from autograder.suites.compare import CheckFailed, Mistake, describe_call, expect_same, gate, recognise
+from autograder.suites.compare import (
+    CheckFailed,
+    Mistake,
+    attempted,
+    describe_call,
+    difference,
+    gate,
+    recognise,
+)
 from autograder.suites.kit import (
     expect_allowed_apis,
     expect_fast,
@@ -14,6 +22,7 @@ from autograder.suites.kit import (
     expect_tensor_like,
     expect_unchanged,
     generator,
+    nondeterministic,
     on_devices,
     portable,
     run_portable,
@@ -79,6 +88,35 @@ CASES = {
 }
 
 
+#: Masks of other shapes that broadcast to the scores (..., L, S): name: (query shape, S, mask kind).
+BROADCAST_CASES = {
+    "3-D, mask (L, S)": ((2, 5, 8), 7, "L S"),
+    "3-D, causal mask (L, S)": ((3, 6, 8), 6, "causal"),
+    "3-D, mask (S,)": ((2, 5, 8), 7, "S"),
+    "3-D, mask (1, L, S)": ((3, 4, 8), 6, "1 L S"),
+    "4-D, mask (L, S)": ((2, 3, 5, 4), 6, "L S"),
+    "4-D, causal mask (L, S), H = L": ((2, 5, 5, 4), 5, "causal"),  # read as (B, S), it broadcasts, wrongly
+    "4-D, mask (S,)": ((2, 3, 5, 4), 6, "S"),
+    "4-D, mask (B, 1, L, S)": ((2, 3, 5, 4), 6, "B 1 L S"),
+}
+
+
+def broadcast_inputs(case: str, seed: int, dtype=torch.float32):
+    """Inputs with a mask of fewer dims (or ones) than the scores, every query keeping at least one key."""
+    shape_q, source, kind = BROADCAST_CASES[case]
+    q, k, v, _ = random_inputs(shape_q, source, shape_q[-1], "none", seed, dtype)
+    g = generator(seed + 1)
+    batch, length = shape_q[0], shape_q[-2]
+    if kind == "causal":
+        m = torch.ones(length, source, dtype=torch.bool).triu(1)  # (L, S): no query sees a later key
+    else:
+        sizes = {"L S": (length, source), "S": (source,), "1 L S": (1, length, source)}
+        sizes["B 1 L S"] = (batch, 1, length, source)
+        m = torch.rand(sizes[kind], generator=g) < 0.4
+        m[..., 0] = False
+    return q, k, v, m
+
+
 def case_inputs(case: str, seed: int, dtype=torch.float32):
     if case == "notebook example":
         q, k, v, m = notebook_example()
@@ -101,39 +139,85 @@ def attend(
     invert=False,
     ignore=False,
     fix_rows=True,
+    uniform_rows=False,
     only_after=False,
+    softmax_dtype=None,
+    mask_2d_as_keys=False,
     value=None,
     swap=False,
 ):
     """Attention with one thing changed: the known mistakes, as functions."""
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale(q, v)
-    scores = q @ k.transpose(-2, -1) * scale
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale(q, k, v)
+    scores = q @ k.transpose(-2, -1) * scale  # (..., L, S)
     if mask is not None and not ignore:
         mask = ~mask if invert else mask
+        if mask_2d_as_keys and mask.dim() == 2:  # (L, S) read as (B, S)
+            mask = mask.unsqueeze(-2)
         if not only_after:
             scores = scores.masked_fill(mask, fill)
-    weights = torch.softmax(scores, dim=dim)
+    if softmax_dtype is None:
+        weights = torch.softmax(scores, dim=dim)
+    else:
+        weights = torch.softmax(scores.to(softmax_dtype), dim=dim).to(scores.dtype)
     if mask is not None and not ignore and (fix_rows or only_after):
         weights = weights.masked_fill(mask, 0.0)
+        if uniform_rows:  # a row whose keys are all ignored spread evenly, as -1e9 or finfo.min fills do
+            full = mask.expand(weights.shape).all(-1, keepdim=True)
+            weights = torch.where(full, torch.full_like(weights, 1 / weights.shape[-1]), weights)
     out = weights @ (value(k, v) if value else v)
     return (weights, out) if swap else (out, weights)
 
 
+#: What a query whose keys are all ignored must get, said for every way of getting uniform weights there.
+UNIFORM_ROWS = (
+    "a query whose keys are all ignored must get weights 0, not uniform weights: a large negative fill "
+    "(-1e9, torch.finfo(dtype).min) spreads such a row evenly over the ignored keys; after the softmax, set "
+    "the weights of ignored keys to 0 (weights.masked_fill(mask, 0))"
+)
+NOT_DETERMINISTIC = (
+    "your function is not deterministic: called twice on the same inputs it gave different results "
+    "(dropout, torch.rand, ...); attention has no randomness, and nn.functional.dropout is on unless told off"
+)
+
 MISTAKES = [
     Mistake(
         "the scores are not scaled: divide Q K^T by sqrt(D), D = query.shape[-1]",
-        lambda *a: attend(*a, scale=lambda q, v: 1.0),
+        lambda *a: attend(*a, scale=lambda q, k, v: 1.0),
     ),
     Mistake(
-        "the scores are divided by D: divide by sqrt(D)", lambda *a: attend(*a, scale=lambda q, v: 1 / q.shape[-1])
+        "the scores are divided by D: divide by sqrt(D)",
+        lambda *a: attend(*a, scale=lambda q, k, v: 1 / q.shape[-1]),
     ),
     Mistake(
         "the scores are scaled by the value's width: use sqrt(D) of the query and key, not of the value",
-        lambda *a: attend(*a, scale=lambda q, v: 1 / math.sqrt(v.shape[-1])),
+        lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])),
+    ),
+    Mistake(
+        "the scores are scaled by the square root of the number of keys (key.shape[-2]): divide by sqrt(D), "
+        "D = query.shape[-1], the size of each query and key",
+        lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])),
+    ),
+    Mistake(
+        "the scores are scaled by the square root of query.size(1), the number of queries (of heads, in 4-D): "
+        "divide by sqrt(D), D = query.shape[-1], the last dimension whatever the number of leading ones",
+        lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(q.shape[1])),
     ),
     Mistake(
         "the softmax runs over the queries: it must run over the keys, the last dimension (dim=-1)",
         lambda *a: attend(*a, dim=-2),
+    ),
+    Mistake(
+        "the softmax runs over dimension 1, the heads of 4-D inputs: run it over the keys, dim=-1, the last "
+        "dimension whatever the number of leading ones",
+        lambda *a: attend(*a, dim=1),
+    ),
+    Mistake(
+        "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
+        lambda *a: attend(*a, softmax_dtype=torch.float16),
+    ),
+    Mistake(
+        "the softmax runs in bfloat16, which rounds the weights to 2 digits: compute it in the inputs' dtype",
+        lambda *a: attend(*a, softmax_dtype=torch.bfloat16),
     ),
     Mistake(
         "the mask is inverted: True means 'ignore this key' here (the opposite of F.scaled_dot_product_attention)",
@@ -148,15 +232,16 @@ MISTAKES = [
         "(weights.masked_fill(mask, 0) or torch.nan_to_num)",
         lambda *a: attend(*a, fix_rows=False),
     ),
-    Mistake(
-        "masked keys get -1e9 instead of -inf: a row whose keys are all masked then spreads its weight "
-        "evenly; use -inf and give such rows weight 0",
-        lambda *a: attend(*a, fill=-1e9, fix_rows=False),
-    ),
+    Mistake(UNIFORM_ROWS, lambda *a: attend(*a, uniform_rows=True)),
     Mistake(
         "the masked weights are zeroed after the softmax only: mask the scores with -inf before it, so the "
         "kept weights still sum to 1",
         lambda *a: attend(*a, only_after=True),
+    ),
+    Mistake(
+        "a 2-D mask is (L, S), one row per query (a causal mask, say), not a (B, S) padding mask: it broadcasts "
+        "to (..., L, S) as it is, without unsqueeze",
+        lambda *a: attend(*a, mask_2d_as_keys=True),
     ),
     Mistake("the two results are swapped: return (output, weights)", lambda *a: attend(*a, swap=True)),
     Mistake("the weights multiply the keys: multiply the values", lambda *a: attend(*a, value=lambda k, v: k)),
@@ -167,6 +252,13 @@ SHAPE_HINTS = {
 }
 
 
+BROADCAST_HINT = (
+    "the mask must broadcast to the scores (..., L, S) as it is: here it is {mask} for scores {scores} "
+    "(a 2-D mask is (L, S), one row per query; a 1-D mask (S,), one value per key); masked_fill and torch.where "
+    "broadcast it, boolean indexing (scores[mask] = ...), view or unsqueeze to a fixed number of dimensions do not"
+)
+
+
 def call_student(student, q, k, v, m, device: str, call: str, **options):
     args = (q, k, v) if m is None else (q, k, v, m)
     try:
@@ -174,9 +266,26 @@ def call_student(student, q, k, v, m, device: str, call: str, **options):
     except StudentError as error:
         text = " ".join(error.frames) + " " + error.detail
         hint = next((h for word, h in SHAPE_HINTS.items() if word in text), "") if q.dim() == 4 else ""
+        scores = (*q.shape[:-1], k.shape[-2])
+        about_the_mask = "mask" in text and any(w in text for w in ("shape", "size", "broadcast"))
+        if not hint and m is not None and tuple(m.shape) != scores and about_the_mask:
+            hint = BROADCAST_HINT.format(mask=tuple(m.shape), scores=scores)
         if hint:
             raise CheckFailed(f"{call} on {device}: {error}", hint) from None
         raise
+
+
+def explain(student, got, q, k, v, m, expected) -> str:
+    """The hint for a result that differs: a known mistake, or different results from the same inputs."""
+    hint = recognise(got, MISTAKES, q, k, v, m, expected=expected)
+    if not hint:
+        hint = nondeterministic(student, NAME, (q, k, v) if m is None else (q, k, v, m), got, NOT_DETERMINISTIC)
+    return hint
+
+
+def honest(got, q, k, v, m, expected) -> str:
+    """The hint of a known mistake ``got`` honestly makes (see ``compare.attempted``), or ""."""
+    return attempted(got, MISTAKES, q, k, v, m, expected=expected)
 
 
 def expect_attention(student, q, k, v, m, device: str, keep=None, **options):
@@ -185,14 +294,9 @@ def expect_attention(student, q, k, v, m, device: str, keep=None, **options):
     expected = reference(q, k, v, m)
     if keep is not None:
         keep("weights", got=got, expected=expected, labels=FIRST_SENTENCE)
-    expect_same(
-        got,
-        expected,
-        call=f"{call} on {device}",
-        mistakes=MISTAKES,
-        args=(q, k, v, m),
-        labels=("output", "weights"),
-    )
+    found = difference(got, expected, LABELS)
+    if found:
+        raise CheckFailed(f"{call} on {device}: {found}", explain(student, got, q, k, v, m, expected))
 
 
 # ---------------------------------------------------------------- matches the reference
@@ -214,6 +318,13 @@ def test_attention_matches_the_reference_in_other_dtypes(student, device, dtype,
     """scaled_dot_product_attention matches the reference in another dtype"""
     skip_half_off_gpu(dtype, device)
     expect_attention(student, *to(device, *case_inputs("4-D heads, padding mask", seed, dtype)), device)
+
+
+@group("matches the reference")
+@pytest.mark.parametrize("case", list(BROADCAST_CASES))
+def test_attention_with_masks_that_broadcast(student, case, seed):
+    """scaled_dot_product_attention matches the reference with a mask that broadcasts to (..., L, S)"""
+    expect_attention(student, *broadcast_inputs(case, seed), "cpu")
 
 
 # ---------------------------------------------------------------- shapes and dtypes
@@ -289,12 +400,14 @@ def test_gradients_match_the_reference(student, device, case, seed):
             "keep every step a differentiable tensor operation (no .item(), no .detach(), "
             "no in-place changes of tensors autograd needs)",
         ) from None
+
+    def hint(grad) -> str:
+        if bool(grad.isnan().any()):
+            return "a row whose keys are all masked must not give NaN gradients"
+        return recognise(outcome.value, MISTAKES, q, k, v, m, expected=(out, weights))
+
     expect_gradients(
-        outcome.input_grads,
-        reference_grads(q, k, v, m, gradients),
-        ("the query", "the key", "the value"),
-        call,
-        lambda got: "a row whose keys are all masked must not give NaN gradients" if bool(got.isnan().any()) else "",
+        outcome.input_grads, reference_grads(q, k, v, m, gradients), ("the query", "the key", "the value"), call, hint
     )
 
 
@@ -308,11 +421,14 @@ def test_attention_runs_on_the_inputs_device(student, device, case, seed):
     """scaled_dot_product_attention runs on the inputs' device"""
     q, k, v, m = case_inputs(case, seed)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
-    gate(student.call(NAME, q, k, v, m), reference(q, k, v, m), call, "running on another device", LABELS)
+    got, expected = student.call(NAME, q, k, v, m), reference(q, k, v, m)
+    gate(got, expected, call, "running on another device", LABELS, attempt=lambda: honest(got, q, k, v, m, expected))
     q, k, v, m = to(device, q, k, v, m)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got = run_portable(student, NAME, q, k, v, m, device=device, call=call)
-    expect_same(got, reference(q, k, v, m), call=f"{call} on {device}", labels=("output", "weights"))
+    expected = reference(q, k, v, m)
+    gate(got, expected, f"{call} on {device}", "running on another device", LABELS,
+         attempt=lambda: honest(got, q, k, v, m, expected))  # fmt: skip
 
 
 # ---------------------------------------------------------------- inputs unchanged
@@ -323,7 +439,11 @@ def test_attention_leaves_its_inputs_unchanged(student, seed):
     """query, key, value and mask are left unchanged"""
     q, k, v, m = case_inputs("3-D, L != S, Dv != D, full mask", seed)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
-    expect_unchanged(student, NAME, (q, k, v, m), ARG_NAMES, reference(q, k, v, m), call=call, labels=LABELS)
+    expected = reference(q, k, v, m)
+    expect_unchanged(
+        student, NAME, (q, k, v, m), ARG_NAMES, expected, call=call, labels=LABELS,
+        attempt=lambda got: honest(got, q, k, v, m, expected),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- allowed APIs
@@ -333,8 +453,9 @@ def test_attention_leaves_its_inputs_unchanged(student, seed):
 def test_attention_uses_allowed_apis_only(student, seed):
     """plain tensor operations only (no F.scaled_dot_product_attention, nn.MultiheadAttention)"""
     q, k, v, m = case_inputs("3-D, padding mask", seed)
-    got = student.call(NAME, q, k, v, m)
-    gate(got, reference(q, k, v, m), describe_call(NAME, (q, k, v, m), ARG_NAMES), "using allowed APIs", LABELS)
+    got, expected = student.call(NAME, q, k, v, m), reference(q, k, v, m)
+    call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
+    gate(got, expected, call, "using allowed APIs", LABELS, attempt=lambda: honest(got, q, k, v, m, expected))
     expect_allowed_apis(student, student.apis)
 
 
@@ -357,6 +478,7 @@ def test_attention_is_vectorised(student, device, seed):
         device=device,
         call=describe_call(NAME, make_input(0), ARG_NAMES),
         cause="a Python loop over the batch or the queries is slow: one matmul does every row at once",
+        mistakes=MISTAKES,
     )
 
 

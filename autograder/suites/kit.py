@@ -14,7 +14,7 @@ import torch
 
 from autograder.sandbox import protocol
 from autograder.sandbox.connection import ChildConnection
-from autograder.sandbox.student import Outcome, Student, StudentError
+from autograder.sandbox.student import Outcome, Student, StudentError, StudentFailure
 from autograder.suites.compare import (
     HALF,
     CheckFailed,
@@ -70,6 +70,21 @@ def expect_error(student: Student, name: str, *args, error: str = "ValueError", 
             raise CheckFailed(f"{call} is not implemented yet: it raises {raised.type_name}{detail}") from None
         raise CheckFailed(f"{call} should raise {error}, but raised {raised.type_name}{detail}") from None
     raise CheckFailed(f"{call} should raise {error}, but returned {describe(value)}")
+
+
+def nondeterministic(student: Student, target, args: Sequence, got, hint: str, **kwargs) -> str:
+    """``hint`` if ``target(*args)`` called again (twice at most) gives another result than ``got``; else ""."""
+    first = tuple(got) if isinstance(got, list) else got
+    for _ in range(2):
+        try:
+            again = student.call(target, *args, **kwargs)
+            if difference(again, first) is not None:
+                return hint
+        except StudentFailure:
+            return ""
+        except Exception:  # results of a kind no comparison applies to: nothing to say
+            return ""
+    return ""
 
 
 # ---------------------------------------------------------------- inputs left alone, devices

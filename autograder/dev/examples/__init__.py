@@ -122,9 +122,10 @@ def correct_examples() -> list[Example]:
 CORRECT = correct_examples()
 
 from autograder.dev.examples.attacks import GRADEBOOK_ATTACK  # noqa: E402 (they build on Example)
-from autograder.dev.examples.mistakes import MISTAKES  # noqa: E402
+from autograder.dev.examples.mistakes import CARRIED_FORWARD, MISTAKES  # noqa: E402
 
 __all__ = [
+    "CARRIED_FORWARD",
     "CORRECT",
     "GRADEBOOK_ATTACK",
     "MISTAKES",

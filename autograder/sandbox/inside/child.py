@@ -115,6 +115,9 @@ class Child:
         leaves: list[torch.Tensor] = []
         if grad is not None:
             args, kwargs = _map_tensors((args, kwargs), lambda t: _leaf(t, leaves))
+        seed = message.get("seed")
+        if type(seed) is int:  # random numbers of the student's own (dropout): the same for the same call
+            torch.manual_seed(seed)
         watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
         before = _snapshot(args, kwargs)
         if message.get("watch", True):
