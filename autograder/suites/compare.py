@@ -7,6 +7,7 @@ never their values.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -149,7 +150,8 @@ class Mistake:
 def _variant(mistake: Mistake, args, kwargs):
     """The variant's result on these inputs, or None if it raises."""
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a wrong variant may be one torch warns about
             return mistake.fn(*args, **kwargs)
     except Exception:
         return None
