@@ -34,7 +34,7 @@ class Mix:
     """Who handed in what, per part."""
 
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (student, part) -> the code's author's solution
-    kind: dict[tuple[str, str], str] = field(default_factory=dict)  # correct, copy, mistake name, stub, absent
+    kind: dict[tuple[str, str], str] = field(default_factory=dict)  # correct, copy, mistake name, stub, unwritten, absent
     copies: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (part, origin student) -> copiers
 
 
@@ -52,7 +52,8 @@ def build_class(folder: Path) -> Mix:
         mistakes = [m for m in MISTAKES if m.part == part]
         while len(plan) < len(STUDENTS):  # the mistakes, in turn, for the rest of the class
             m = mistakes[(len(plan) - len(STUDENTS)) % len(mistakes)]
-            plan.append((m.name, "reference", m.code))
+            # a function left raising NotImplementedError is untouched, whoever wrote the rest
+            plan.append(("unwritten" if m.expect == "not implemented yet" else m.name, "reference", m.code))
         authors: dict[str, str] = {}
         for student, (kind, origin, code) in zip(order, plan):
             mix.kind[(student, part)] = kind
@@ -115,15 +116,18 @@ def test_the_page_counts_full_partial_zero_untouched_and_absent_as_mixed(graded)
         cells = re.search(rf"<table class='counts' data-part='{part}'>(.*?)</table>", page, re.S).group(1)
         shown = dict(re.findall(r"<th>([^<]+)</th><td class='n'>([^<]+)</td>", cells))
         correct = kinds(mix, part, "correct", "copy")
-        wrong = {s for (s, p), k in mix.kind.items() if p == part and k not in ("correct", "copy", "stub", "absent")}
+        left = ("correct", "copy", "stub", "unwritten", "absent")
+        wrong = {s for (s, p), k in mix.kind.items() if p == part and k not in left}
         assert shown["full marks"] == str(len(correct))
         assert shown["not submitted"] == str(ABSENT)
-        assert shown["zero"].endswith(f"(untouched: {STUBS})")
+        stubs = kinds(mix, part, "stub", "unwritten")  # the stubs, and mistakes that leave a function unwritten
+        assert len(stubs) >= STUBS
+        assert shown["zero"].endswith(f"(untouched: {len(stubs)})")
         zero = int(shown["zero"].split()[0])
-        assert int(shown["partial"]) + zero - STUBS == len(wrong)  # every mistake loses points
+        assert int(shown["partial"]) + zero - len(stubs) == len(wrong)  # every mistake loses points
         status = {r["student"]: r["value"] for r in rows(table, section="score", part=part, measure="status")}
         assert {s for s, v in status.items() if v == "full"} == correct
-        assert {s for s, v in status.items() if v == "untouched"} == kinds(mix, part, "stub")
+        assert {s for s, v in status.items() if v == "untouched"} == stubs
         assert {s for s, v in status.items() if v == "not submitted"} == kinds(mix, part, "absent")
 
 
