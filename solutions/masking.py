@@ -36,7 +36,7 @@ class MultiHeadAttention(nn.Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int) -> None:
-        """Args: embed_dim: E. num_heads: H, which must divide E (else ValueError)."""
+        """Args: embed_dim: E. num_heads: H, at least 1 and dividing E (else ValueError)."""
         if num_heads < 1 or embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
         super().__init__()
