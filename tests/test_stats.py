@@ -34,7 +34,7 @@ class Mix:
     """Who handed in what, per part."""
 
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (student, part) -> the code's author's solution
-    kind: dict[tuple[str, str], str] = field(default_factory=dict)  # correct, copy, mistake name, stub, unwritten, absent
+    kind: dict[tuple[str, str], str] = field(default_factory=dict)  # correct, copy, a mistake, stub, unwritten, absent
     copies: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (part, origin student) -> copiers
 
 
