@@ -114,7 +114,9 @@ class Sandbox:
 
         ``runtime`` is a copy of what runs inside (``copy_runtime``), started as ``python -m sandbox.inside``.
         """
-        python = [sys.executable, "-E", "-s", "-B", "-m", "sandbox.inside"]
+        # no -E: the environment is ours alone (``environment``), and its PYTHONHASHSEED must hold, so that
+        # a submission that iterates over a set of words gets the same grade each time it is graded
+        python = [sys.executable, "-s", "-B", "-m", "sandbox.inside"]
         zygote = ["--control", str(control_fd), "--arena", str(arena.fd), "--arena-size", str(arena.size)]
         root = os.geteuid() == 0
         uid = random.randrange(2_000_000, 3_000_000) if root else None
