@@ -47,8 +47,9 @@ def group(name: str):
 class Grading:
     """What the tests need: the current submission's Student, and which devices are in use."""
 
-    def __init__(self, cuda: bool) -> None:
+    def __init__(self, cuda: bool, drawing: bool = True) -> None:
         self.cuda = cuda
+        self.drawing = drawing  # pictures are drawn for the feedback: only then is anything kept
         self.student: Student | None = None
         self.kept: dict[str, dict] = {}  # what the feedback draws, from the notebook's own examples
 
@@ -74,11 +75,16 @@ def device(request) -> str:
 
 @pytest.fixture
 def keep(request):
-    """Keep data for the feedback's pictures: ``keep("weights", got=..., expected=...)``."""
+    """Keep data for the feedback's pictures: ``keep("weights", got=..., expected=...)``.
+
+    Nothing is kept when no pictures are drawn; a value that is a function is called only when they
+    are (extra calls of the student's code that only a picture needs).
+    """
     grading = request.config.stash[GRADING]
 
     def keep(name: str, **data) -> None:
-        grading.kept.setdefault(name, data)
+        if grading.drawing and name not in grading.kept:
+            grading.kept[name] = {k: v() if callable(v) else v for k, v in data.items()}
 
     return keep
 
@@ -223,7 +229,7 @@ class Batch:
         self.limits = limits
         self.draw = draw  # (suite module, kept data) -> pictures for the feedback; None: no pictures
         self.student_factory = student_factory  # (zygote, answers, limits) -> the submission's handle
-        self.grading = Grading(cuda)
+        self.grading = Grading(cuda, drawing=draw is not None)
 
     def pytest_configure(self, config) -> None:
         config.addinivalue_line("markers", "group(name): the group of points a check belongs to")
