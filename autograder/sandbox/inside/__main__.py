@@ -11,6 +11,7 @@ import sys
 from types import ModuleType
 
 from .. import protocol
+from . import seeds
 from .reset import empty
 from .zygote import (
     PR_SET_CHILD_SUBREAPER,
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     from .watch import forbid
 
     forbid()  # before any student code: every child inherits the stubs
+    seeds.install()  # before the imports below: a module that binds os.urandom when imported binds the stream
     for name in PREIMPORT:
         with contextlib.suppress(ImportError):
             __import__(name)
