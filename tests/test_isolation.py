@@ -404,3 +404,86 @@ def test_a_record_from_a_sandbox_that_kept_breaking_is_the_graders_error_and_not
         "the sandbox was not usable: /tmp still holds 1 entries of an earlier child"
     )
     assert previous_records(json_path) == {}
+
+
+# --- a frozen sandbox: the per-submission limit is a limit
+
+FROZEN_LIMITS = Limits(memory=GIB, call_timeout=5.0, submission_timeout=5.0)
+#: the margin over ``submission_timeout`` that a submission may take, a fresh sandbox's start included
+#: (the bug it guards against took 24 to 33 s over; the margin leaves room for a loaded 2-core machine)
+FROZEN_MARGIN = 15.0
+
+# each stops what it can reach (SIGSTOP), at import and again in every call, then loops: a child
+# stopped with its zygote, or one left running while the zygote is stopped
+FREEZES = {
+    "SIGSTOP to the zygote (the parent)": ["os.kill(os.getppid(), signal.SIGSTOP)"],
+    "SIGSTOP to its own process group": ["os.killpg(0, signal.SIGSTOP)"],
+    "SIGSTOP to every process it may signal": ["os.kill(-1, signal.SIGSTOP)"],
+    "SIGSTOP to the sandbox's first process (bubblewrap)": ["os.kill(1, signal.SIGSTOP)"],
+    "SIGSTOP to the parent's parent and the parent's group": [
+        "os.kill(int(open(f'/proc/{os.getppid()}/stat').read().rsplit(')', 1)[1].split()[1]), signal.SIGSTOP)",
+        "os.killpg(os.getpgid(os.getppid()), signal.SIGSTOP)",
+    ],
+}
+FREEZE = """
+import os, signal
+
+
+def freeze():
+    for step in ({steps}):
+        try:
+            eval(step)
+        except OSError:
+            pass
+
+
+freeze()
+
+
+def attack():
+    freeze()
+    while True:
+        pass
+"""
+
+
+@pytest.fixture(scope="module")
+def frozen(tmp_path_factory, bwrap):
+    folder = tmp_path_factory.mktemp("frozen")
+    paths = [folder / "honest-first.py"]
+    paths[0].write_text(reference_code("smoother"))
+    for i, stop in enumerate(FREEZES.values()):
+        paths.append(folder / f"freeze-{i}.py")
+        paths[-1].write_text(FREEZE.replace("{steps}", repr(tuple(stop))) + FUNCTIONS)
+        paths.append(folder / f"honest-{i}.py")
+        paths[-1].write_text(reference_code("smoother"))
+    times: list[tuple[str, float]] = []
+    start = time.monotonic()
+    report = grade(
+        submissions=paths,
+        sandbox="bubblewrap",
+        jobs=1,
+        progress=False,
+        limits=FROZEN_LIMITS,
+        on_record=lambda r: times.append((Path(r.path).name, time.monotonic())),
+    ).to_json()
+    seconds = {}
+    for (_, before), (name, after) in zip([("", start), *times], times):
+        seconds[name] = after - before
+    return {
+        "records": {Path(r["path"]).name: r for r in report["submissions"]},
+        "seconds": seconds,
+        "names": {f"freeze-{i}.py": name for i, name in enumerate(FREEZES)},
+    }
+
+
+@pytest.mark.parametrize("name", list(FREEZES))
+def test_a_submission_that_freezes_its_sandbox_ends_within_its_time_limit(frozen, name):
+    file = next(f for f, n in frozen["names"].items() if n == name)
+    record = frozen["records"][file]
+    assert frozen["seconds"][file] < FROZEN_LIMITS.submission_timeout + FROZEN_MARGIN, frozen["seconds"]
+    assert "grader_error" not in record  # the student's doing: not graded again on resume
+    assert record["score"] == 0.0
+    honest = frozen["records"][file.replace("freeze", "honest")]
+    assert (honest["score"], honest.get("grader_error")) == (10.0, None), messages(honest)
+    assert frozen["seconds"][file.replace("freeze", "honest")] < FROZEN_LIMITS.submission_timeout + FROZEN_MARGIN

@@ -80,10 +80,11 @@ class ChildLost(Exception):
 class ChildConnection:
     """A socket to one child of ``zygote``; ``exchange`` sends a request and returns the reply."""
 
-    def __init__(self, zygote: ZygoteClient, limits: Limits) -> None:
+    def __init__(self, zygote: ZygoteClient, limits: Limits, deadline: float | None = None) -> None:
         self.zygote = zygote
         self.limits = limits
-        self.sock: socket.socket | None = zygote.fork()
+        self.deadline = deadline  # the submission's (``time.monotonic``): no wait on the sandbox goes past it
+        self.sock: socket.socket | None = zygote.fork(deadline)
 
     @property
     def open(self) -> bool:
@@ -121,13 +122,13 @@ class ChildConnection:
         if self.sock is not None:
             self.sock.close()
         self.sock = None
-        return self.zygote.finish(kill=kill)
+        return self.zygote.finish(kill=kill, deadline=self.deadline)
 
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-            self.zygote.finish()
+            self.zygote.finish(deadline=self.deadline)
 
 
 def _place(t: torch.Tensor, device: str) -> torch.Tensor:

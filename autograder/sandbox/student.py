@@ -23,7 +23,7 @@ from autograder.cells import Answers, of_file
 from autograder.sandbox import protocol, wire
 from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout, printable
 from autograder.sandbox.launch import Limits, SandboxError
-from autograder.sandbox.zygote_client import ZygoteClient
+from autograder.sandbox.zygote_client import OutOfTime, ZygoteClient
 
 MAX_RESTARTS = 8
 MAX_FAILURES_PER_FUNCTION = 2
@@ -129,10 +129,13 @@ class Student:
         if self.restarts >= MAX_RESTARTS:
             raise StudentCrash(f"your code crashed or hung {self.restarts} times; it is not run again")
         try:
-            self.child = ChildConnection(self.zygote, self.limits)
+            self.child = ChildConnection(self.zygote, self.limits, self.deadline)
         except SandboxError as error:  # no usable sandbox: the other checks fail at once, with the same error
             self.load_error = error
             raise
+        except OutOfTime:  # the submission's time ran out (its sandbox stopped answering, if it stopped it)
+            self.load_error = self.out_of_time()
+            raise self.load_error from None
         self.generation += 1
         try:
             reply, _ = self._exchange({"op": protocol.LOAD, "cells": self.answers.load()}, "loading your code")
@@ -172,9 +175,7 @@ class Student:
     def _exchange(self, message: dict, what: str) -> tuple[dict, list]:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise StudentTimeout(
-                f"the time limit for this submission ({self.limits.submission_timeout:.0f} s) was reached"
-            )
+            raise self.out_of_time()
         timeout = min(self.limits.call_timeout, remaining)
         try:
             if self.child is None:
@@ -199,6 +200,11 @@ class Student:
                 text = f"the process running your code stopped during {what} ({status})"
             self.events.append(text)
             raise StudentCrash(text) from None
+
+    def out_of_time(self) -> StudentTimeout:
+        return StudentTimeout(
+            f"the time limit for this submission ({self.limits.submission_timeout:.0f} s) was reached"
+        )
 
     def close(self) -> None:
         if self.child is not None:

@@ -3,6 +3,11 @@
 Every child joins the zygote's cgroup (``cgroup``) before it runs student code. When the zygote
 finds its sandbox unusable before a fork, the client starts a fresh sandbox and notes the fault in
 ``faults``: whoever grades can then tell a failure of the grader from one of the student.
+
+Nothing here waits on the sandbox past the deadline of the submission it serves (plus
+``ANSWER_GRACE`` for a zygote that is merely slow to report): a zygote that does not answer by
+then (stopped, or busy) is killed with its sandbox and a fresh one is started at once, and
+``fork`` raises ``OutOfTime``: the submission ran out of its time, its own doing.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +34,13 @@ if TYPE_CHECKING:
     from autograder.sandbox.wire import Arena
 
 FORK_ATTEMPTS = 3
+#: How long after a submission's deadline the zygote may still take to answer a fork or report a
+#: child's end; a zygote that answers later is killed and replaced.
+ANSWER_GRACE = 1.0
+
+
+class OutOfTime(Exception):
+    """The submission's deadline passed while the sandbox was asked for a child."""
 
 
 def _children(pid: int) -> list[int]:
@@ -163,8 +176,11 @@ class ZygoteClient:
         assert self.control is not None, "the zygote is not started"
         socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
 
-    def _hear(self, timeout: float) -> dict | None:
+    def _hear(self, timeout: float, deadline: float | None = None) -> dict | None:
+        """The zygote's next message, waiting at most ``timeout`` s and past ``deadline`` only ``ANSWER_GRACE``."""
         assert self.control is not None, "the zygote is not started"
+        if deadline is not None:
+            timeout = min(timeout, max(deadline + ANSWER_GRACE - time.monotonic(), 0.001))
         self.control.settimeout(timeout)
         try:
             data = self.control.recv(1 << 16)
@@ -178,9 +194,14 @@ class ZygoteClient:
             return None
         return message if isinstance(message, dict) else None
 
-    def fork(self) -> socket.socket:
-        """A socket to a fresh child of the zygote, in the cgroup; a fresh sandbox when this one is unusable."""
+    def fork(self, deadline: float | None = None) -> socket.socket:
+        """A socket to a fresh child of the zygote, in the cgroup; a fresh sandbox when this one is unusable.
+
+        ``deadline`` (``time.monotonic``): the submission's; past it, ``OutOfTime``.
+        """
         for _ in range(FORK_ATTEMPTS):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise OutOfTime
             if not self.alive():
                 self.start()
             assert self.arena is not None  # start() made it
@@ -195,10 +216,14 @@ class ZygoteClient:
             }
             try:
                 self._tell({"op": protocol.FORK, "limits": limits}, [theirs.fileno()])
-                message = self._hear(timeout=30)
+                message = self._hear(timeout=30, deadline=deadline)
             except OSError:
                 message = None
             theirs.close()
+            if message is None and deadline is not None and time.monotonic() >= deadline:
+                ours.close()
+                self.replace()  # a zygote that no longer answers (stopped, or busy): not the next submission's
+                raise OutOfTime
             if message and protocol.FORKED in message and self._place(message[protocol.FORKED]):
                 self.forks += 1
                 if isinstance(message.get("check_ms"), (int, float)):
@@ -228,16 +253,19 @@ class ZygoteClient:
         self.oom_kills = self.cgroup.oom_kills()
         return True
 
-    def finish(self, kill: bool = False) -> str:
-        """Wait for the current child to end (killing it if asked or if it lingers); how it ended."""
+    def finish(self, kill: bool = False, deadline: float | None = None) -> str:
+        """Wait for the current child to end (killing it if asked or if it lingers); how it ended.
+
+        Past ``deadline`` (and ``ANSWER_GRACE``) the sandbox is killed and a fresh one started.
+        """
         if kill and self.alive():
             self._tell_quietly({"op": protocol.KILL})
-        message = self._hear(timeout=2 if kill else 5)
+        message = self._hear(timeout=2 if kill else 5, deadline=deadline) if self.alive() else None
         if message is None and self.alive():
             self._tell_quietly({"op": protocol.KILL})
-            message = self._hear(timeout=5)
+            message = self._hear(timeout=5, deadline=deadline)
         if message is None or protocol.EXITED not in message:
-            self.stop()  # the zygote no longer answers: a fresh one starts on the next fork
+            self.replace()  # the zygote no longer answers (stopped, or busy)
             return "the sandbox stopped answering"
         if isinstance(message.get("reset_ms"), (int, float)):
             self.reset_ms.append(float(message["reset_ms"]))
@@ -245,6 +273,15 @@ class ZygoteClient:
         if self.cgroup is not None and status == "killed by SIGKILL" and self.cgroup.oom_kills() > self.oom_kills:
             return f"out of memory: it used more than {self.limits.memory / 2**30:g} GiB of memory"
         return status
+
+    def replace(self) -> None:
+        """Kill this sandbox (a stopped one too) and start a fresh one now, on the time of whoever stopped it.
+
+        A fresh one that does not start is started again on the next fork (where its failure is a fault).
+        """
+        self.stop()
+        with contextlib.suppress(SandboxError):
+            self.start()
 
     def _tell_quietly(self, message: dict) -> None:
         with contextlib.suppress(OSError):
