@@ -50,7 +50,7 @@ def install() -> None:
         os.getrandom = _getrandom
     random._urandom = _urandom  # type: ignore[attr-defined]  # SystemRandom's, and so secrets' and NumPy's seeds
     random.Random.seed = _random_seed  # type: ignore[method-assign]  # random.Random() and random.seed()
-    random.seed = random._inst.seed  # type: ignore[attr-defined]  # the module's functions: bound at import
+    random.seed = random._inst.seed  # the module's functions: bound at import
 
     def torch_seed() -> int:
         value = _ENTROPY.getrandbits(63)
