@@ -349,7 +349,8 @@ def contained(tmp_path_factory):
 def test_the_batch_ran_in_bubblewrap_as_an_unprivileged_user(contained):
     env = contained["report"]["environment"]
     assert env["sandbox"] == "bubblewrap"
-    assert (env["uid"] != 0 and env["uid"] != os.getuid()) or os.getuid() != 0
+    # as root, every child a uid of its own (test_isolation.py checks them); else bubblewrap's user namespace
+    assert env["uid"] == "one per child" or os.getuid() != 0
 
 
 def test_honest_submissions_around_the_attacks_get_full_marks(contained):

@@ -3,9 +3,9 @@
 A zygote (``inside/``) runs in its own bubblewrap sandbox: own PID, network, IPC and UTS
 namespaces, a read-only view of the system and of Python (the package's own directories masked),
 a small private ``/tmp``, a scrubbed environment, dying with the grader, and, when the grader is
-root, an unprivileged user of its own. Where bubblewrap cannot run, the same zygote runs in a
-plain subprocess with the limits and a scrubbed environment: "degraded" mode, named in every
-report. ``Limits`` are the resource limits of student code.
+root, a user of its own for every child. Where bubblewrap cannot run, the same zygote runs in a
+plain subprocess with the limits and a scrubbed environment (as root: as one unprivileged user of
+the job's): "degraded" mode, named in every report. ``Limits`` are the resource limits of student code.
 """
 
 from __future__ import annotations
@@ -119,9 +119,11 @@ class Sandbox:
         python = [sys.executable, "-s", "-B", "-m", "sandbox.inside"]
         zygote = ["--control", str(control_fd), "--arena", str(arena.fd), "--arena-size", str(arena.size)]
         root = os.geteuid() == 0
+        # as root: an unprivileged user of the job's (without bubblewrap: the zygote's and its children's;
+        # in bubblewrap: the children's group, each child a uid of its own, drawn by the zygote)
         uid = random.randrange(2_000_000, 3_000_000) if root else None
         if self.kind != "bubblewrap":
-            # the zygote empties this directory between children and makes its work directory in it;
+            # the zygote empties this directory between children and makes their work directory in it;
             # as root it is ours with the zygote's group, so that a child cannot move it away
             scratch = tempfile.mkdtemp(prefix="autograder-work-")
             if uid is not None:  # as root
@@ -132,9 +134,9 @@ class Sandbox:
             return [*python, *zygote, "--workdir", workdir], str(runtime), scratch
         argv = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
         argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-        if root:
+        if root:  # the zygote stays root with these two, in its PID namespace, to give each child a user of its own
             argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-            zygote += ["--uid", str(uid)]
+            zygote += ["--child-gid", str(uid)]
         else:
             argv += ["--unshare-user", "--disable-userns"]
         for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"):

@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--control", type=int, required=True)
     parser.add_argument("--arena", type=int)
     parser.add_argument("--arena-size", type=int, default=0)
-    parser.add_argument("--uid", type=int)
+    parser.add_argument("--uid", type=int, help="run as this user, and so do the children")
     parser.add_argument("--gid", type=int)
+    parser.add_argument(
+        "--child-gid", type=int, help="root in a sandbox: every child a uid of its own, with this group"
+    )
     parser.add_argument("--isolated", action="store_true", help="in a sandbox with its own PID namespace")
     parser.add_argument("--workdir", default="/tmp")
     args = parser.parse_args(argv)
@@ -78,18 +81,21 @@ def main(argv: list[str] | None = None) -> None:
             __import__(name)
     if args.isolated:  # what the warm-up left in /tmp (torch's caches) is not for the children
         empty(os.path.dirname(args.workdir))
+    if args.child_gid is not None and (args.uid is not None or not args.isolated):
+        raise SystemExit("a uid per child is given only in a sandbox with its own PID namespace, by a root zygote")
     if args.uid is not None:
         drop_privileges(args.uid, args.gid if args.gid is not None else args.uid)
     prctl(PR_SET_DUMPABLE, 0)  # children of the same user may not read or trace the zygote
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a child come to us, to be reaped
     control = socket.socket(fileno=args.control)
     arena = wire.Arena(args.arena, args.arena_size) if args.arena is not None else None
-    zygote = Zygote(control, arena, args.isolated, args.workdir, own_uid=args.uid is not None)
+    zygote = Zygote(control, arena, args.isolated, args.workdir, own_uid=args.uid is not None, child_gid=args.child_gid)
     zygote.tell(
         {
             protocol.READY: True,
             "pid": os.getpid(),
-            "uid": os.getuid(),
+            "uid": "one per child" if args.child_gid is not None else os.getuid(),
+            "gid": args.child_gid if args.child_gid is not None else os.getgid(),
             "python": sys.version.split()[0],
             "torch": torch.__version__,
             "cuda": bool(torch.version.cuda),

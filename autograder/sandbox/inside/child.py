@@ -22,6 +22,7 @@ import torch
 from .. import protocol, wire
 from . import seeds
 from .load import checked_cells, is_answer_file, load_answers, public_callables
+from .reset import KEYCTL_JOIN_SESSION_KEYRING, keyctl
 from .watch import CALLED, Watch, forbidden_functions
 
 
@@ -274,8 +275,16 @@ def describe(error: BaseException, prefix: str = "") -> dict:
 
 
 def child_main(sock_fd: int, control_fd: int, arena: wire.Arena | None, limits: dict, isolated: bool) -> None:
-    """The forked child's life: limits, a clean working directory, then serve until the socket closes."""
+    """The forked child's life: its user, limits, a clean working directory, then serve until the socket closes."""
     os.close(control_fd)
+    if limits.get("uid") is not None:  # a user of its own: no capability is left once every id is its
+        uid, gid = int(limits["uid"]), int(limits["gid"])
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid):
+            os._exit(111)
+    keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)  # a session keyring of its own, which dies with its processes
     if not isolated:
         os.setsid()
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):

@@ -3,18 +3,27 @@
 Between two children the zygote removes everything the last one could write: the whole scratch
 directory (the work directory's parent: the private ``/tmp`` in bubblewrap), ``/dev/shm``, the
 POSIX message queues, the System V shared memory, semaphores and message queues, and the kernel
-keyrings a child can write (its session's and its user's). It runs after
-every process of the child is gone, so nothing moves while it works; it never follows a symlink
-and makes writable what was left without permissions. ``Reset.check`` then says what, if
-anything, would make the next child run in a sandbox that is not as the first one was.
+keyrings a child can write (its session's, its user's, its user-session and persistent keyrings).
+It runs after every process of the child is gone, so nothing moves while it works; it never
+follows a symlink and makes writable what was left without permissions. ``Reset.check`` then says
+what, if anything, would make the next child run in a sandbox that is not as the first one was.
+
+In bubblewrap as root every child runs as a user of its own, a uid never used before
+(``per_child``): what one child leaves that is its user's (keyrings, the persistent one included,
+processes, files, IPC objects) is out of reach of every later child by construction, and the
+reset, done as that user (``as_user``) once none of its processes is left, removes it from the
+machine too. Otherwise the children's user is the zygote's: the reset clears its keyrings and,
+where that user is the sandbox's alone, invalidates them, so that none outlives the batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import platform
 import stat
+from collections.abc import Iterator
 
 IPC_RMID = 0
 #: /proc/sysvipc file -> how to remove one of its objects by id
@@ -22,8 +31,42 @@ SYSV = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}
 PROBE = ".autograder-probe"
 #: keyctl(2) has no libc wrapper: its system call number, where known
 SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
-KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_READ = 1, 7, 11
+KEYCTL_GET_KEYRING_ID, KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_READ = 0, 1, 7, 11
+KEYCTL_INVALIDATE, KEYCTL_GET_PERSISTENT = 21, 22
 SESSION_KEYRING, USER_KEYRING, USER_SESSION_KEYRING = -3, -4, -5
+
+
+@contextlib.contextmanager
+def as_user(uid: int, gid: int, real: bool = True) -> Iterator[None]:
+    """Run as ``uid``:``gid`` (the effective ids; the real ones too if ``real``), root again afterwards.
+
+    For a zygote that is root with CAP_SETUID and CAP_SETGID: the saved uid stays 0, so the
+    capabilities come back. With ``real=False`` no process of ``uid`` can signal this one (a
+    signal needs the sender's uid to be the target's real or saved one).
+    """
+    os.setresgid(gid, gid, 0)
+    os.setresuid(uid if real else 0, uid, 0)
+    try:
+        yield
+    finally:
+        os.setresuid(0, 0, 0)
+        os.setresgid(0, 0, 0)
+
+
+def forget_keys() -> None:
+    """Clear and invalidate the keyrings of the real user: its user, user-session and persistent keyrings.
+
+    Their ids first: a lookup of one makes the other afresh if it was invalidated. The persistent
+    keyring is linked into our session keyring, so that we possess it (its user may only view and
+    read it). Invalidated, they are freed by the kernel's garbage collector; a later lookup makes
+    them afresh, empty.
+    """
+    keyrings = [keyctl(KEYCTL_GET_KEYRING_ID, keyring, 1) for keyring in (USER_KEYRING, USER_SESSION_KEYRING)]
+    keyrings.append(keyctl(KEYCTL_GET_PERSISTENT, -1, SESSION_KEYRING))
+    for keyring in keyrings:
+        if keyring != -1:
+            keyctl(KEYCTL_CLEAR, keyring)
+            keyctl(KEYCTL_INVALIDATE, keyring)
 
 
 def _libc() -> ctypes.CDLL:
@@ -150,19 +193,33 @@ def used(path: str) -> tuple[int, int]:
 
 
 class Reset:
-    """Reset and check of one sandbox: ``workdir`` is recreated in its parent, the scratch space."""
+    """Reset and check of one sandbox: ``workdir`` is recreated in its parent, the scratch space.
 
-    def __init__(self, workdir: str, isolated: bool, own_uid: bool) -> None:
+    ``child_gid`` given (the zygote is root): every child has a uid of its own and that group; the
+    reset after a child runs as its uid, and the work directory is made, as the next child's uid,
+    by the check before it. Else every child runs as the zygote's user.
+    """
+
+    def __init__(self, workdir: str, isolated: bool, own_uid: bool = False, child_gid: int | None = None) -> None:
         self.workdir = workdir
         self.scratch = os.path.dirname(workdir)
         self.isolated = isolated  # our own /tmp, /dev/shm and IPC namespace: all of them are the children's
         self.own_uid = own_uid  # no other process runs as our user: what it owns is the children's
-        self.uid = os.getuid()
-        self.shared = ["/dev/shm", "/dev/mqueue"] if isolated or own_uid else []
+        self.per_child = child_gid is not None  # (in bubblewrap only, as root)
+        self.gid = child_gid if child_gid is not None else os.getgid()
+        self.uid = os.getuid()  # the user of the children (of the last one, with a uid per child)
+        # where a child may leave files: ours in a sandbox; the machine's, with a user of our own (its entries)
+        self.shared = ["/dev/shm", "/dev/mqueue"] if isolated else ["/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue"]
+        self.shared = self.shared if isolated or own_uid else []
         self.keep = frozenset(os.listdir(self.scratch)) - {os.path.basename(workdir)} if isolated else frozenset()
         self.baseline: dict[str, tuple[int, int]] = {}
-        # a user's keyrings are the children's alone when the user is (else they are the grader's own)
-        self.keyrings = [SESSION_KEYRING] + ([USER_KEYRING, USER_SESSION_KEYRING] if isolated or own_uid else [])
+        # the keyrings that the check looks into: our session keyring (a child joins one of its own)
+        self.keyrings = [SESSION_KEYRING]
+        # a user's keyrings (user, user-session, persistent: it lives for days) are the children's alone when the
+        # user is (else they are the grader's own): each reset invalidates them, so that nothing is left in them,
+        # nor of them after the batch. With a uid per child, the zygote's user is root's on the machine: the
+        # reset after a child forgets that child's user's keyrings instead
+        self.forget = (isolated or own_uid) and not self.per_child
 
     def start(self) -> None:
         """The first reset; what the file systems hold afterwards is what every later check expects.
@@ -171,30 +228,66 @@ class Reset:
         """
         if keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0) < 0 and not (self.isolated or self.own_uid):
             self.keyrings = []  # the session keyring would still be the grader's
-        self.reset()
+        self.reset(None)
         if self.isolated:
             self.baseline = {path: used(path) for path in (self.scratch, "/dev/shm") if os.path.isdir(path)}
 
-    def reset(self) -> None:
-        """Remove what a child may have left, then make the work directory afresh, as our user, empty."""
-        owner = None if self.isolated else self.uid
+    def reset(self, uid: int | None = None) -> None:
+        """Remove what a child (of user ``uid``, with a uid per child) may have left.
+
+        Without a uid per child, the work directory is then made afresh, as our user, empty; with one,
+        the check before the next child makes it, as that child's user.
+        """
+        if uid is not None:
+            with as_user(uid, self.gid):  # nothing of that user runs any more: it is gone for good
+                self._remove(None)
+                forget_keys()
+        elif self.per_child:  # the first reset: everything in the sandbox is the children's
+            self._remove(None)
+        else:
+            self._remove(None if self.isolated else self.uid)
+        if self.forget:
+            forget_keys()
+        for keyring in self.keyrings:
+            keyctl(KEYCTL_CLEAR, keyring)
+        if not self.per_child:
+            try:
+                os.mkdir(self.workdir, 0o700)
+                os.chmod(self.workdir, 0o700)
+            except OSError:
+                pass  # the check says why
+
+    def _remove(self, owner: int | None) -> None:
+        """Empty the scratch directory, and remove the entries of ``/dev/shm`` and ``/dev/mqueue`` and
+        the System V objects of ``owner`` (all of them, in a sandbox of our own: ``None``)."""
         empty(self.scratch, self.keep)
         for path in self.shared:
             empty(path, owner=owner)
         if self.isolated or self.own_uid:
-            remove_sysv(sysv_objects(None if self.isolated else self.uid))
-        for keyring in self.keyrings:
-            keyctl(KEYCTL_CLEAR, keyring)
-        try:
-            os.mkdir(self.workdir, 0o700)
-            os.chmod(self.workdir, 0o700)
-        except OSError:
-            pass  # the check says why
+            remove_sysv(sysv_objects(owner))
 
-    def check(self, processes: list[int]) -> str:
-        """Why the sandbox is not usable for the next child ("" when it is); ``processes`` left alive."""
+    def check(self, processes: list[int], uid: int | None = None) -> str:
+        """Why the sandbox is not usable for the next child ("" when it is); ``processes`` left alive.
+
+        With a uid per child, ``uid`` is the next child's: its work directory is made here, as that user.
+        """
         if processes:
             return f"{len(processes)} process(es) of an earlier child are still running"
+        if not self.per_child:
+            return self._check_workdir() or self._check_rest()
+        assert uid is not None, "a uid per child: the check needs the next one"
+        problem = self._check_rest()
+        if problem:
+            return problem
+        self.uid = uid
+        with as_user(uid, self.gid, real=False):
+            try:
+                os.mkdir(self.workdir, 0o700)
+            except OSError as error:
+                return f"the work directory {self.workdir} cannot be made: {error.strerror or error}"
+            return self._check_workdir()
+
+    def _check_workdir(self) -> str:
         try:
             info = os.lstat(self.workdir)
             if not stat.S_ISDIR(info.st_mode) or info.st_uid != self.uid or stat.S_IMODE(info.st_mode) != 0o700:
@@ -210,6 +303,10 @@ class Reset:
                 os.unlink(probe)
         except OSError as error:
             return f"the work directory {self.workdir} cannot be written: {error.strerror or error}"
+        return ""
+
+    def _check_rest(self) -> str:
+        """What an earlier child may have left, but for the work directory (before it is made, with a uid per child)."""
         left = set(os.listdir(self.scratch)) - self.keep - {os.path.basename(self.workdir)}
         if left:
             return f"{self.scratch} still holds {len(left)} entries of an earlier child"

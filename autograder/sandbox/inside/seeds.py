@@ -21,6 +21,8 @@ import random
 import sys
 from typing import Any
 
+#: The operating system's randomness, for the zygote's own use (the uids of its children)
+SYSTEM_URANDOM = os.urandom
 #: The stream that stands in for the operating system's randomness; reseeded per call.
 _ENTROPY = random.Random(0)
 _ORIGINAL_SEED = random.Random.seed
