@@ -92,10 +92,15 @@ def untouched(part: PartResult) -> bool:
 
 def _stub_fingerprint(folders: Sequence[Path]) -> frozenset[int]:
     """The fingerprint of the answer cells of every released notebook: code every student received."""
-    from autograder.submission import notebook_answers
+    from autograder.submission import MAX_BYTES, notebook_answers
 
     texts = [(resources.files("assignments") / f"{part}.ipynb").read_text(encoding="utf-8") for part in PARTS]
-    texts += [p.read_text(encoding="utf-8") for folder in folders for p in sorted(folder.glob("*/*.ipynb"))]
+    texts += [
+        p.read_text(encoding="utf-8")
+        for folder in folders
+        for p in sorted(folder.glob("*/*.ipynb"))
+        if p.is_file() and p.stat().st_size <= MAX_BYTES[".ipynb"]  # as much as a submission: no more is parsed
+    ]
     found: frozenset[int] = frozenset()
     for text in texts:
         try:

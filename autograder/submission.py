@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import cells
-from autograder.cells import Answers, Unparsable, defined_names
+from autograder.cells import MAX_CODE_BYTES, Answers, TooLarge, Unparsable, defined_names
 from autograder.parts import PARTS
 from autograder.records import SubmissionRecord
 
-__all__ = ["Answers", "Submission", "Unparsable", "defined_names", "expand", "load", "notebook_answers"]
+__all__ = ["Answers", "Submission", "TooLarge", "Unparsable", "defined_names", "expand", "load", "notebook_answers"]
 
-MAX_BYTES = 20 << 20
+#: The most a file may hold to be read at all: a .py file is all code (``cells.MAX_CODE_BYTES``); a
+#: notebook's JSON also holds outputs and metadata, and parsing it takes up to 24 times its size.
+MAX_BYTES = {".py": MAX_CODE_BYTES, ".ipynb": 8 << 20}
 SUFFIXES = (".ipynb", ".py")
 
 
@@ -116,6 +118,11 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
         return sub
     try:
         return _load(path, parts, sub)
+    except TooLarge as error:  # refused for its size, before anything parsed it: 0 points, and why
+        sub.code, sub.answers = "", Answers()
+        sub.error = f"{path.name} was not graded: {error}".removesuffix("; it was not graded")
+        sub.parts = list(parts) if parts else ([path.stem] if path.stem in PARTS else [])
+        return sub
     except Exception as error:  # whatever a crafted file does to a parser: this submission's record says so
         sub.code, sub.answers = "", Answers()
         sub.error = f"could not read {path.name}: {_reason(error)}"
@@ -132,10 +139,13 @@ def _reason(error: BaseException) -> str:
 
 
 def _load(path: Path, parts: list[str] | None, sub: Submission) -> Submission:
+    limit = MAX_BYTES[path.suffix]
     with path.open("rb") as file:
-        data = file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ValueError(f"it is larger than {MAX_BYTES >> 20} MiB")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        said = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+        why = "; a notebook's outputs count: clear them and hand it in again" if path.suffix == ".ipynb" else ""
+        raise TooLarge(f"it is larger than {said}, the most the grader reads of a {path.suffix} file{why}")
     sub.sha256 = hashlib.sha256(data).hexdigest()
     text = data.decode("utf-8")
     if path.suffix == ".ipynb":

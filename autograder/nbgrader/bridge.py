@@ -175,6 +175,10 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
         try:
             answers, _, note = submission.notebook_answers(nb)
+        except submission.TooLarge as error:  # refused for its size before anything parsed it: 0, and why
+            answers, note = None, ""
+            record = SubmissionRecord(path, wanted=[part])
+            record.error = f"{info['notebook']}.ipynb was not graded: {error}".removesuffix("; it was not graded")
         except Exception as error:  # answer cells of a shape no notebook has: this notebook scores 0, and says why
             answers, note = None, ""
             record = SubmissionRecord(path, wanted=[part])
