@@ -200,6 +200,15 @@ class Answers:
 
         return FILENAME.sub(named, text)
 
+    def location(self, frame: str) -> str:
+        """The place a frame of the sandbox's names, checked against the code ("answer cell 2 (tokenize), line 7"), or ""."""
+        found = FILENAME.match(frame) if isinstance(frame, str) else None
+        cell = {cell.number: cell for cell in self.cells}.get(int(found.group(1) or 0)) if found else None
+        if found is None or cell is None:
+            return ""
+        line = int(found.group(2)) if found.group(2) else None
+        return cell.where(line if line is not None and line <= cell.source.count("\n") + 1 else None)
+
     def missing(self, name: str) -> str:
         """Why the answers that ran do not define ``name``, when the submission shows why ("" otherwise)."""
         if name in self.unrun:

@@ -50,10 +50,12 @@ class Reveal:
     check_names: bool = True  # each check's name; else its group's
 
     def check(self, check: Check) -> Check:
-        """The check as the report shows it."""
-        message = check.message if self.hidden_arguments else without_arguments(check.message)
+        """The check as the report shows it: never what the student's code said on hidden inputs (``feedback``)."""
+        message = check.message if check.feedback is None else check.feedback
+        message = message if self.hidden_arguments else without_arguments(message)
         return replace(
             check,
+            feedback=None,
             name=check.name if self.check_names else check.group,
             message=message if self.expected else without_values(message),
             hint=check.hint if self.hints else "",

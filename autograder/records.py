@@ -29,13 +29,19 @@ class Check:
     hint: str = ""
     points: float = 0.0
     max_points: float = 0.0
+    #: what the student's feedback says instead of ``message``, when the message quotes what their code
+    #: said on hidden inputs (``sandbox.student.said``); None: the message itself
+    feedback: str | None = None
 
     @property
     def failed(self) -> bool:
         return not self.passed and not self.skipped
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["feedback"] is None:
+            del data["feedback"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Check:
