@@ -71,6 +71,8 @@ def is_public(value: object, made_public: Callable[[object], bool] = lambda obj:
     if isinstance(value, torch.Tensor):
         if value.device.type == "meta":
             return True
+        if value.numel() not in {t.numel() for t in public_tensors()}:  # nothing copied: a call's timing is untouched
+            return False
         flat = value.detach().flatten().cpu()
         return any(flat.numel() == t.numel() and torch.equal(flat, t.to(flat.dtype)) for t in public_tensors())
     return made_public(value)
