@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -21,9 +22,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.cli import main
 from autograder.dev.examples import notebook, reference_code
 from autograder.nbgrader.course import STUDENT_CONFIG_NAME, CourseError, check, init
-from autograder.nbgrader.exchange import SUBMITTERS
+from autograder.nbgrader.exchange import SUBMITTERS, Refused, parse_entry
 from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
 from autograder.parts import PARTS
 
@@ -313,7 +315,13 @@ def test_course_check_finds_only_the_hard_link_to_the_solution_in_a_course_in_us
 # -- course init and course check without students (fast) ------------------------------------------------
 
 
-def test_init_makes_the_course_private_and_the_exchange_sticky_beside_it(tmp_path):
+def course_check(course: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``autograder course check COURSE``: its exit status and what it printed."""
+    status = main(["course", "check", str(course)])
+    return status, capsys.readouterr().out
+
+
+def test_init_makes_the_course_private_and_the_exchange_sticky_beside_it(tmp_path, capsys):
     """Does course init make the course 0700 and, beside it, an exchange 1777 with nbgrader's course folder?"""
     course = init(directory=tmp_path / "course")
     exchange = tmp_path / "course-exchange"
@@ -329,8 +337,7 @@ def test_init_makes_the_course_private_and_the_exchange_sticky_beside_it(tmp_pat
         "course-exchange/attention/inbound": 0o3733,
         "course-exchange/attention/outbound": 0o755,
     }
-    done = subprocess.run([str(AUTOGRADER), "course", "check", str(course)], capture_output=True, text=True)
-    assert (done.returncode, done.stdout) == (0, "Nothing other users could read or change.\n")
+    assert course_check(course, capsys) == (0, "Nothing other users could read or change.\n")
 
 
 def test_init_refuses_an_exchange_inside_the_course_unless_told(tmp_path):
@@ -369,7 +376,7 @@ def test_init_refuses_an_exchange_or_course_folder_that_someone_else_owns(tmp_pa
         init(directory=tmp_path / "course", exchange=exchange)
 
 
-def test_course_check_names_each_weakness_of_a_course(tmp_path):
+def test_course_check_names_each_weakness_of_a_course(tmp_path, capsys):
     """Does course check name an open course, an exchange without the sticky bit, an inbound others can list,
     and an outbound others can write, and exit 1?"""
     course = init(directory=tmp_path / "course")
@@ -379,9 +386,9 @@ def test_course_check_names_each_weakness_of_a_course(tmp_path):
     os.chmod(exchange / ASSIGNMENT / "inbound", 0o2777)
     os.chmod(exchange / ASSIGNMENT / "outbound", 0o777)
     os.link(course / "source" / ASSIGNMENT / "smoother.ipynb", tmp_path / "copy.ipynb")
-    done = subprocess.run([str(AUTOGRADER), "course", "check", str(course)], capture_output=True, text=True)
-    assert done.returncode == 1, done.stderr
-    lines = done.stdout.splitlines()
+    status, out = course_check(course, capsys)
+    assert status == 1
+    lines = out.splitlines()
     expected = [
         f"- the course {course} is open to other users (mode 0755: they may read, traverse): the solutions and the "
         f"gradebook are in it; chmod 700 {course}",
@@ -396,3 +403,35 @@ def test_course_check_names_each_weakness_of_a_course(tmp_path):
     for line in expected:
         assert line in lines
     assert lines[-1] == f"{len(lines) - 1} thing(s) other users could read or change."
+
+
+# -- the names of inbound folders (fast) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "student"),
+    [
+        (f"ada+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+AbCd", "ada"),
+        (f"a+b+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+AbCd", "a+b"),  # a '+' in the id
+        (f"a+b+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC", "a+b"),  # submitted without the random string
+    ],
+)
+def test_an_inbound_folders_name_gives_its_student_and_time(name, student):
+    """Does a folder's name give the student (a '+' in it included) and the time nbgrader wrote?"""
+    assert parse_entry(name, ASSIGNMENT) == (student, datetime.datetime(2026, 1, 2, 3, 4, 5, 6, datetime.timezone.utc))
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        (f"..+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r", "the student id '..' is refused: not a name"),
+        (f"+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r", "the student id '' is refused: not a name"),
+        (f"a\tb+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r", "a '/' or a control character in it"),
+        ("ada+other+2026-01-02 03:04:05.000006 UTC+r", "is not <student>+attention+<time>+<random>"),
+        (f"ada+{ASSIGNMENT}+yesterday+r", "the time 'yesterday' of"),
+    ],
+)
+def test_a_malformed_inbound_folder_name_is_refused_with_the_reason(name, why):
+    """Is a name that cannot name a student's folder in submitted/ refused, saying why?"""
+    with pytest.raises(Refused, match=re.escape(why)):
+        parse_entry(name, ASSIGNMENT)
