@@ -15,8 +15,9 @@ student's name from the folder's name, which any student chooses. This one, whic
   there);
 - copies, from such a folder, only regular files owned by that same uid, opened without following a
   link anywhere (a link, a FIFO, a device, a socket, a file or folder of someone else is skipped), at
-  most ``max_file_bytes`` each, ``max_files`` in all and ``max_total_bytes`` together, at most
-  ``max_depth`` folders deep, nbgrader's ``CourseDirectory.ignore`` and ``include`` honoured;
+  most ``max_file_bytes`` each, ``max_files`` files and folders in all and ``max_total_bytes``
+  together, at most ``max_depth`` folders deep, from folders of at most ``4 * max_files`` names,
+  nbgrader's ``CourseDirectory.ignore`` and ``include`` honoured;
 - writes ``timestamp.txt`` from the folder's name (the student's own copy is not taken);
 - warns, naming the student, for each thing it skips, and goes on with the others: one student's
   folder never stops the collect of another.
@@ -58,6 +59,10 @@ def printable(name: object, limit: int = 200) -> str:
 
 class Refused(Exception):
     """What collect will not take from a student's folder, and why (in words)."""
+
+
+class Full(Refused):
+    """A submission's bounds are reached: what is left of it is not taken (said once)."""
 
 
 def student_id_problem(student: str) -> str | None:
@@ -250,7 +255,7 @@ class SafeCollect(ExchangeCollect):
 
     def _copy_dir(self, fd: int, dest: str, uid: int, student: str, where: str, budget: dict[str, int]) -> None:
         """Copy the regular files of uid ``uid`` from the open folder ``fd`` (``where`` in the submission)."""
-        names = sorted(os.listdir(fd))
+        names = sorted(self._names(fd))
         ignored = set(self._ignored(names))
         for name in names:
             inside = os.path.join(where, name)
@@ -265,6 +270,7 @@ class SafeCollect(ExchangeCollect):
                     continue
                 if inside.count(os.sep) + 1 > self.max_depth:
                     raise Refused(f"a folder more than {self.max_depth} levels deep")
+                self._spend(budget, 0)
                 sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
                 try:
                     os.mkdir(os.path.join(dest, name), 0o755)
@@ -272,34 +278,52 @@ class SafeCollect(ExchangeCollect):
                 finally:
                     os.close(sub)
             except (Refused, OSError) as error:
+                if isinstance(error, Full):
+                    if budget.get("full"):
+                        continue  # said once
+                    budget["full"] = 1
                 self.log.warning(
                     "Not collected from %s's submission: %s: %s", student, printable(inside), _reason(error)
                 )
+
+    def _names(self, fd: int) -> list[str]:
+        """The names in the open folder ``fd``: at most four times ``max_files`` of them, else Refused."""
+        names: list[str] = []
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                if len(names) >= 4 * self.max_files:
+                    raise Refused(f"more than {4 * self.max_files} names in one folder")
+                names.append(entry.name)
+        return names
+
+    def _spend(self, budget: dict[str, int], size: int) -> None:
+        """Count one more file or folder of ``size`` bytes against the submission's bounds, or raise Full."""
+        if budget["files"] <= 0:
+            raise Full(f"more than {self.max_files} files and folders in one submission: the rest is not collected")
+        if size > budget["bytes"]:
+            raise Full(f"more than {self.max_total_bytes} bytes in one submission: the rest is not collected")
+        budget["files"] -= 1
+        budget["bytes"] -= size
 
     def _copy_file(self, fd: int, name: str, dest: str, uid: int, info: os.stat_result, budget: dict[str, int]) -> None:
         if not stat.S_ISREG(info.st_mode):
             raise Refused("not a regular file (a link, a FIFO, a device or a socket)")
         if info.st_size > self.max_file_bytes:
             raise Refused(f"{info.st_size} bytes, more than {self.max_file_bytes} for one file")
-        if budget["files"] <= 0:
-            raise Refused(f"more than {self.max_files} files in one submission")
-        if info.st_size > budget["bytes"]:
-            raise Refused(f"more than {self.max_total_bytes} bytes in one submission")
+        self._spend(budget, info.st_size)
         # O_NOFOLLOW: a link swapped in is not opened; O_NONBLOCK: a FIFO swapped in does not block
         src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
         try:
             opened = os.fstat(src)
             if not stat.S_ISREG(opened.st_mode) or opened.st_uid != uid or opened.st_ino != info.st_ino:
                 raise Refused("it was replaced while collect ran")
-            data = _read_at_most(src, min(self.max_file_bytes, budget["bytes"]) + 1)
+            data = _read_at_most(src, info.st_size + 1)
         finally:
             os.close(src)
-        if len(data) > min(self.max_file_bytes, budget["bytes"]):
-            raise Refused(f"it grew past {min(self.max_file_bytes, budget['bytes'])} bytes while collect ran")
+        if len(data) > info.st_size:
+            raise Refused("it grew while collect ran")
         with open(dest, "xb") as out:
             out.write(data)
-        budget["files"] -= 1
-        budget["bytes"] -= len(data)
 
     def _ignored(self, names: list[str]) -> list[str]:
         exclude, include = self.coursedir.ignore, self.coursedir.include
