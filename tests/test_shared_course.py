@@ -32,6 +32,7 @@ from autograder.parts import PARTS
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 ALICE, BOB = 64101, 64102  # uids without accounts
 NOBODY = 65534  # the account "nobody"
+OLD = "2020-01-02 03:04:05.000006 UTC"  # a time long before any folder of these tests is made
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="runs students as other uids (setpriv): needs root")
 
 
@@ -132,9 +133,11 @@ def course(shared):
     (homes["bob"] / ASSIGNMENT / "notes.txt").write_text("bob's second submission")
     os.chown(homes["bob"] / ASSIGNMENT / "notes.txt", BOB, BOB)
     student_nbgrader(BOB, homes["bob"], "submit", ASSIGNMENT, "--student", "bob")
+    attacked = datetime.datetime.now(datetime.timezone.utc)
     attack(course, exchange, homes["alice"])
     second = nbgrader(course, "collect", ASSIGNMENT, "--update")
-    return {"course": course, "exchange": exchange, "homes": homes, "first": first.stderr, "second": second.stderr}
+    return {"course": course, "exchange": exchange, "homes": homes, "first": first.stderr, "second": second.stderr,
+            "attacked": attacked}  # fmt: skip
 
 
 def attack(course: Path, exchange: Path, home: Path) -> None:
@@ -151,6 +154,7 @@ def attack(course: Path, exchange: Path, home: Path) -> None:
         f"..+{ASSIGNMENT}+{stamp()}+up": "mkdir",
         f"eve\n\x1b[31m+{ASSIGNMENT}+{stamp()}+newline": "mkdir",
         f"alice+{ASSIGNMENT}+2999-01-01 00:00:00.000000 UTC+future": "mkdir",
+        f"fay+{ASSIGNMENT}+{OLD}+backdated": "mkdir",
     }
     code = f"""
 import os
@@ -298,6 +302,25 @@ def test_malformed_linked_and_future_folders_are_skipped_with_a_warning(course):
     assert "its time 2999-01-01 00:00:00 UTC is in the future" in log
     assert not (root / ASSIGNMENT).exists()  # '..' would have been submitted/../attention
     assert "\x1b" not in log
+
+
+@pytest.mark.slow
+@root_only
+def test_a_folder_whose_name_is_older_than_it_is_collected_with_the_time_it_was_made(course):
+    """Is alice's folder, made now under an id of its own (fay) and named as handed in in 2020, collected as
+    handed in in 2020 (on time for any due date)?"""
+    root, log = course["course"], course["second"]
+    written = (root / "submitted" / "fay" / ASSIGNMENT / "timestamp.txt").read_text()
+    when = datetime.datetime.strptime(written, "%Y-%m-%d %H:%M:%S.%f %Z").replace(tzinfo=datetime.timezone.utc)
+    # the kernel's ctime may be a clock tick behind the time the test read just before the attack
+    assert when >= course["attacked"] - datetime.timedelta(seconds=1)
+    assert re.search(
+        rf"fay's submission fay\+{ASSIGNMENT}\+{re.escape(OLD)}\+backdated was changed at \S+ \S+ UTC, after the "
+        r"time its name gives \(2020-01-02 03:04:05 UTC\): collected as handed in then",
+        log,
+    )
+    assert collected(root, "fay")["smoother.ipynb"] == "forged by alice"  # fay is alice's: her first id
+    assert log.count("was changed at") == 1  # bob's and alice's own folders keep the times their names give
 
 
 @pytest.mark.slow

@@ -18,7 +18,11 @@ student's name from the folder's name, which any student chooses. This one, whic
   most ``max_file_bytes`` each, ``max_files`` files and folders in all and ``max_total_bytes``
   together, at most ``max_depth`` folders deep, from folders of at most ``4 * max_files`` names,
   nbgrader's ``CourseDirectory.ignore`` and ``include`` honoured;
-- writes ``timestamp.txt`` from the folder's name (the student's own copy is not taken);
+- writes ``timestamp.txt`` from the folder's name (the student's own copy is not taken), unless the
+  folder or a file collected from it was changed later than that by more than ``changed_after_grace``
+  seconds (a name that lies about its time, or a submission edited in the exchange after it was handed
+  in, say after the due date): then the time of that change, which the kernel keeps (the inode's
+  ctime, which its owner cannot set back), with a warning naming the student;
 - warns, naming the student, for each thing it skips, and goes on with the others: one student's
   folder never stops the collect of another.
 
@@ -112,6 +116,12 @@ class SafeCollect(ExchangeCollect):
     max_files = Integer(64, help="Most files collect copies from one submission; the rest are skipped").tag(config=True)
     max_total_bytes = Integer(32 * MiB, help="Most bytes collect copies from one submission").tag(config=True)
     max_depth = Integer(4, help="Deepest folder collect copies from, inside a submission").tag(config=True)
+    changed_after_grace = Integer(
+        60,
+        help="Seconds a submission may change after the time its folder's name gives (nbgrader's submit writes "
+        "its files then); a later change is taken as the time it was submitted",
+    ).tag(config=True)
+    _changed = 0.0  # the latest ctime of the submission being copied (seconds since the epoch)
     check_owner = Bool(False, help="nbgrader's own warning about owners (SafeCollect checks them in any case)").tag(
         config=True
     )
@@ -241,11 +251,12 @@ class SafeCollect(ExchangeCollect):
                 if os.fstat(top).st_uid != rec["uid"]:
                     raise Refused("its folder was replaced while collect ran")
                 budget = {"files": self.max_files, "bytes": self.max_total_bytes}
+                self._changed = os.fstat(top).st_ctime
                 self._copy_dir(top, staging, rec["uid"], printable(rec["username"]), "", budget)
             finally:
                 os.close(top)
             with open(os.path.join(staging, "timestamp.txt"), "w") as f:
-                f.write(rec["timestamp"].strftime(self.timestamp_format))
+                f.write(self._submitted_at(rec).strftime(self.timestamp_format))
             if os.path.lexists(dest):
                 shutil.rmtree(dest)  # an older copy of this student's submission, replaced (collect --update)
             os.replace(staging, dest)
@@ -273,6 +284,7 @@ class SafeCollect(ExchangeCollect):
                 self._spend(budget, 0)
                 sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
                 try:
+                    self._changed = max(self._changed, os.fstat(sub).st_ctime)
                     os.mkdir(os.path.join(dest, name), 0o755)
                     self._copy_dir(sub, os.path.join(dest, name), uid, student, inside, budget)
                 finally:
@@ -285,6 +297,22 @@ class SafeCollect(ExchangeCollect):
                 self.log.warning(
                     "Not collected from %s's submission: %s: %s", student, printable(inside), _reason(error)
                 )
+
+    def _submitted_at(self, rec: dict[str, Any]) -> datetime.datetime:
+        """When the submission in ``rec`` was handed in: its name's time, or its last change when that is
+        more than ``changed_after_grace`` seconds later (warned)."""
+        named: datetime.datetime = rec["timestamp"]
+        changed = datetime.datetime.fromtimestamp(self._changed, datetime.timezone.utc)
+        if changed - named <= datetime.timedelta(seconds=self.changed_after_grace):
+            return named
+        self.log.warning(
+            "%s's submission %s was changed at %s, after the time its name gives (%s): collected as handed in then",
+            printable(rec["username"]),
+            printable(rec["filename"]),
+            f"{changed:%Y-%m-%d %H:%M:%S %Z}",
+            f"{named:%Y-%m-%d %H:%M:%S %Z}",
+        )
+        return changed
 
     def _names(self, fd: int) -> list[str]:
         """The names in the open folder ``fd``: at most four times ``max_files`` of them, else Refused."""
@@ -322,6 +350,7 @@ class SafeCollect(ExchangeCollect):
             os.close(src)
         if len(data) > info.st_size:
             raise Refused("it grew while collect ran")
+        self._changed = max(self._changed, opened.st_ctime)
         with open(dest, "xb") as out:
             out.write(data)
 
