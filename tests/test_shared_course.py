@@ -409,6 +409,8 @@ def test_course_check_names_each_weakness_of_a_course(tmp_path, capsys):
     os.chmod(exchange / ASSIGNMENT / "inbound", 0o2777)
     os.chmod(exchange / ASSIGNMENT / "outbound", 0o777)
     os.link(course / "source" / ASSIGNMENT / "smoother.ipynb", tmp_path / "copy.ipynb")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace("c.ExchangeFactory.collect", "# c.ExchangeFactory.collect"))
     status, out = course_check(course, capsys)
     assert status == 1
     lines = out.splitlines()
@@ -422,6 +424,8 @@ def test_course_check_names_each_weakness_of_a_course(tmp_path, capsys):
         f"- {exchange}/attention/inbound has mode 2777 (at most 3733): other users may read, remove or rename each "
         "other's submissions",
         f"- {exchange}/attention/outbound has mode 0777 (at most 0755): other users may write",
+        f"- {config} does not set c.ExchangeFactory.collect = 'autograder.nbgrader.exchange.SafeCollect': nbgrader's "
+        "own collect follows a student's links to your files (autograder course init --force writes it)",
     ]
     for line in expected:
         assert line in lines
@@ -458,3 +462,27 @@ def test_a_malformed_inbound_folder_name_is_refused_with_the_reason(name, why):
     """Is a name that cannot name a student's folder in submitted/ refused, saying why?"""
     with pytest.raises(Refused, match=re.escape(why)):
         parse_entry(name, ASSIGNMENT)
+
+
+def test_course_check_names_a_group_of_inbound_that_students_belong_to(tmp_path, capsys, monkeypatch):
+    """Does course check say that the students in inbound/'s group can read every submission?"""
+    import grp
+    import pwd
+
+    course = init(directory=tmp_path / "course")
+    inbound = tmp_path / "course-exchange" / ASSIGNMENT / "inbound"
+    gid = inbound.stat().st_gid
+    accounts = {"ann": (1001, gid), "ben": (1002, 5000), "svc": (999, gid), "nobody": (65534, gid)}
+    monkeypatch.setattr(grp, "getgrgid", lambda g: grp.struct_group(("staff", "x", g, ["ben", "svc"])))
+    monkeypatch.setattr(
+        pwd,
+        "getpwall",
+        lambda: [pwd.struct_passwd((n, "x", u, g, "", "/", "/bin/sh")) for n, (u, g) in accounts.items()],
+    )
+    monkeypatch.setattr(pwd, "getpwnam", lambda n: pwd.struct_passwd((n, "x", *accounts[n], "", "/", "/bin/sh")))
+    status, out = course_check(course, capsys)
+    assert (status, out.splitlines()) == (1, [
+        f"- {inbound} has group {gid}, which ann, ben belong(s) to: they can read every submission (each is 0750, "
+        "in that group); chgrp it to a group of your own",
+        "1 thing(s) other users could read or change.",
+    ])  # fmt: skip

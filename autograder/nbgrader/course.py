@@ -27,9 +27,11 @@ import re
 import stat
 from pathlib import Path
 
+from autograder.nbgrader.exchange import printable
 from autograder.nbgrader.notebooks import ASSIGNMENT, write_sources
 from autograder.options import config_lines
 
+SAFE_COLLECT = "autograder.nbgrader.exchange.SafeCollect"
 # {exchange!r} is filled in by config_text
 CONFIG = f'''\
 # nbgrader configuration, written by `autograder course init`.
@@ -52,7 +54,7 @@ c.CourseDirectory.course_id = "{ASSIGNMENT}"
 c.Exchange.root = {{exchange!r}}
 # collect copies only what a student wrote: regular files they own, no link followed, bounded in size;
 # a submission folder is collected for a student only when its owner is that student
-c.ExchangeFactory.collect = "autograder.nbgrader.exchange.SafeCollect"
+c.ExchangeFactory.collect = {SAFE_COLLECT!r}
 use_hidden_suites(c)
 
 # Options of the hidden suites (defaults shown):
@@ -294,6 +296,28 @@ def _others(mode: int, *, directory: bool = False) -> str:
     return ", ".join(word for word, mask in bits if mode & mask)
 
 
+def _group_members(gid: int) -> list[str]:
+    """The regular accounts (uid 1000 and up, not ``nobody``) other than the teacher in group ``gid``:
+    its listed members and those whose own group it is."""
+    import grp
+    import pwd
+
+    try:
+        names = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        names = set()
+    names |= {p.pw_name for p in pwd.getpwall() if p.pw_gid == gid}
+    found = []
+    for name in sorted(names):
+        try:
+            uid = pwd.getpwnam(name).pw_uid
+        except KeyError:
+            continue
+        if uid >= 1000 and uid not in (os.getuid(), 65534):
+            found.append(name)
+    return found
+
+
 def _exchange_problems(exchange: Path, course_id: str) -> list[str]:
     """What a student could change in the exchange or its course folder, or read there that is not theirs."""
     found = path_problems(exchange)
@@ -327,6 +351,12 @@ def _exchange_problems(exchange: Path, course_id: str) -> list[str]:
                 + ", ".join(w for w in what if w)
             )
     course = exchange / course_id
+    inbound = course / "inbound"
+    if inbound.is_dir() and not inbound.is_symlink() and (members := _group_members(inbound.stat().st_gid)):
+        found.append(
+            f"{inbound} has group {inbound.stat().st_gid}, which {', '.join(map(printable, members))} belong(s) to: "
+            "they can read every submission (each is 0750, in that group); chgrp it to a group of your own"
+        )
     for released in sorted(course.joinpath("outbound").rglob("*")) + sorted(course.joinpath("feedback").glob("*")):
         here = released.lstat()
         if not _trusted(here.st_uid):
@@ -372,6 +402,11 @@ def check(*, directory: Path | str) -> list[str]:
             f"the solutions and the gradebook are in it; chmod 700 {root}"
         )
     found += _teacher_problems(root)
+    if not re.search(rf"^c\.ExchangeFactory\.collect = {re.escape(repr(SAFE_COLLECT))}$", config.read_text(), re.M):
+        found.append(
+            f"{config} does not set c.ExchangeFactory.collect = {SAFE_COLLECT!r}: nbgrader's own collect follows a "
+            "student's links to your files (autograder course init --force writes it)"
+        )
     exchange = configured_exchange(config)
     if exchange is None:
         return [*found, f"{config} names no exchange (c.Exchange.root)"]
