@@ -409,6 +409,8 @@ def test_course_check_names_each_weakness_of_a_course(tmp_path, capsys):
     os.chmod(exchange / ASSIGNMENT / "inbound", 0o2777)
     os.chmod(exchange / ASSIGNMENT / "outbound", 0o777)
     os.link(course / "source" / ASSIGNMENT / "smoother.ipynb", tmp_path / "copy.ipynb")
+    (inbound := exchange / ASSIGNMENT / "inbound" / f"ada+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r").mkdir()
+    os.chmod(inbound, 0o777)  # as nbgrader's own submit leaves it
     config = course / "nbgrader_config.py"
     config.write_text(config.read_text().replace("c.ExchangeFactory.collect", "# c.ExchangeFactory.collect"))
     status, out = course_check(course, capsys)
@@ -424,6 +426,8 @@ def test_course_check_names_each_weakness_of_a_course(tmp_path, capsys):
         f"- {exchange}/attention/inbound has mode 2777 (at most 3733): other users may read, remove or rename each "
         "other's submissions",
         f"- {exchange}/attention/outbound has mode 0777 (at most 0755): other users may write",
+        f"- {inbound} is writable by every user (mode 0777): whoever learns its name can remove its files (submitted "
+        "without student_nbgrader_config.py?)",
         f"- {config} does not set c.ExchangeFactory.collect = 'autograder.nbgrader.exchange.SafeCollect': nbgrader's "
         "own collect follows a student's links to your files (autograder course init --force writes it)",
     ]

@@ -357,6 +357,14 @@ def _exchange_problems(exchange: Path, course_id: str) -> list[str]:
             f"{inbound} has group {inbound.stat().st_gid}, which {', '.join(map(printable, members))} belong(s) to: "
             "they can read every submission (each is 0750, in that group); chgrp it to a group of your own"
         )
+    if inbound.is_dir() and not inbound.is_symlink() and os.access(inbound, os.R_OK):
+        for entry in sorted(os.scandir(inbound), key=lambda e: e.name):
+            here = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(here.st_mode) and here.st_mode & 0o002:
+                found.append(
+                    f"{inbound / printable(entry.name)} is writable by every user (mode {_mode(here.st_mode)}): whoever "
+                    "learns its name can remove its files (submitted without student_nbgrader_config.py?)"
+                )
     for released in sorted(course.joinpath("outbound").rglob("*")) + sorted(course.joinpath("feedback").glob("*")):
         here = released.lstat()
         if not _trusted(here.st_uid):
