@@ -179,6 +179,9 @@ for name, how in {forged!r}.items():
     python_as(ALICE, code, home)
     # a hard link to the teacher's solution in her folder, as one made while the course was open would be
     os.link(source / "smoother.ipynb", mine / "linked.ipynb")
+    # a device node of hers (no student can make one, but one could sit on a volume she mounts): /dev/zero
+    os.mknod(mine / "zero.ipynb", 0o644 | stat.S_IFCHR, os.makedev(1, 5))
+    os.lchown(mine / "zero.ipynb", ALICE, ALICE)
 
 
 def collected(course: Path, student: str) -> dict[str, str]:
@@ -240,7 +243,7 @@ def test_a_student_cannot_write_into_outbound_or_feedback(course):
 @pytest.mark.slow
 @root_only
 def test_collect_takes_only_the_regular_files_the_student_wrote(course):
-    """Does collect skip links to the teacher's notebooks, a FIFO, a huge file and a teacher's hard link?"""
+    """Does collect skip links to the teacher's notebooks, a FIFO, a device, a huge file and a teacher's hard link?"""
     got = collected(course["course"], "alice")
     assert sorted(got) == ["attention.ipynb", "deep", "timestamp.txt"]
     assert got["attention.ipynb"] == "alice's own"
@@ -251,6 +254,7 @@ def test_collect_takes_only_the_regular_files_the_student_wrote(course):
         ("vocab.ipynb", "not a regular file"),
         ("solutions", "not a regular file"),
         ("deep/vocab.ipynb", "not a regular file"),
+        ("zero.ipynb", "not a regular file"),
         ("masking.ipynb", f"{5 << 20} bytes, more than {4 << 20} for one file"),
         ("linked.ipynb", f"it belongs to uid 0, not to the student (uid {ALICE})"),
     ]:
