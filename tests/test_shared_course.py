@@ -31,7 +31,8 @@ from autograder.parts import PARTS
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 ALICE, BOB = 64101, 64102  # uids without accounts
-NOBODY = 65534  # the account "nobody"
+NOBODY = 65534  # the account "nobody" (not a student's)
+TEACHER = NOBODY  # a teacher who is not root (nbgrader's release wants an account that owns the exchange)
 OLD = "2020-01-02 03:04:05.000006 UTC"  # a time long before any folder of these tests is made
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="runs students as other uids (setpriv): needs root")
 
@@ -337,6 +338,48 @@ def test_course_check_finds_only_the_hard_link_to_the_solution_in_a_course_in_us
         f"- {smoother} has 1 other hard link(s): whoever made one may read it through it",
         "1 thing(s) other users could read or change.",
     ])  # fmt: skip
+
+
+@pytest.mark.slow
+@root_only
+def test_a_teacher_who_is_not_root_releases_and_collects_through_the_modes_of_course_init(shared):
+    """Does the course work for a teacher without root: init, generate, release; a student's fetch and
+    submit; collect, reading the student's folder through the inbound/ group alone; a clean course check?"""
+    top = shared / "teacher"
+    top.mkdir(mode=0o755)
+    os.chown(top, TEACHER, TEACHER)
+    course = top / "course"
+
+    def teacher(*command: str) -> subprocess.CompletedProcess:
+        done = as_user(TEACHER, *command, cwd=course if course.exists() else top, home=top)
+        assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-3000:]
+        return done
+
+    teacher(str(AUTOGRADER), "course", "init", str(course))
+    # nbgrader makes a new gradebook by running `alembic`, which another uid's nbgrader cannot start where this
+    # interpreter lives in a home closed to others: the test makes the gradebook and gives it to the teacher
+    nbgrader(course, "db", "student", "list")
+    for path in [course, *course.rglob("*")]:
+        os.lchown(path, TEACHER, TEACHER)
+    teacher(sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT)
+    teacher(sys.executable, "-m", "nbgrader", "release_assignment", ASSIGNMENT)
+    home = shared / "home-ada"
+    home.mkdir(mode=0o700)
+    shutil.copyfile(course / STUDENT_CONFIG_NAME, home / "nbgrader_config.py")
+    for path in (home, home / "nbgrader_config.py"):
+        os.chown(path, ALICE, ALICE)
+    student_nbgrader(ALICE, home, "fetch_assignment", ASSIGNMENT)
+    student_nbgrader(ALICE, home, "submit", ASSIGNMENT, "--student", "ada")
+    (entry,) = entries(top / "course-exchange", "ada")
+    assert (entry.stat().st_uid, entry.stat().st_gid, stat.S_IMODE(entry.stat().st_mode)) == (ALICE, TEACHER, 0o750)
+    collect = teacher(sys.executable, "-m", "nbgrader", "collect", ASSIGNMENT)
+    assert "Not collected" not in collect.stderr
+    assert "Skipping" not in collect.stderr
+    assert sorted(collected(course, "ada")) == sorted(
+        [*(f"{p}.ipynb" for p in PARTS), "submission_secret.txt", "timestamp.txt"]
+    )
+    check = teacher(str(AUTOGRADER), "course", "check", str(course))
+    assert check.stdout == "Nothing other users could read or change.\n"
 
 
 # -- course init and course check without students (fast) ------------------------------------------------

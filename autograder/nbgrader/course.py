@@ -318,6 +318,28 @@ def _group_members(gid: int) -> list[str]:
     return found
 
 
+def _inbound_problems(inbound: Path) -> list[str]:
+    """Who besides the teacher could read the submissions in ``inbound/`` (its group), and which ones every
+    user can write."""
+    found: list[str] = []
+    if not inbound.is_dir() or inbound.is_symlink():
+        return found
+    if members := _group_members(inbound.stat().st_gid):
+        found.append(
+            f"{inbound} has group {inbound.stat().st_gid}, which {', '.join(map(printable, members))} belong(s) to: "
+            "they can read every submission (each is 0750, in that group); chgrp it to a group of your own"
+        )
+    if os.access(inbound, os.R_OK):
+        for entry in sorted(os.scandir(inbound), key=lambda e: e.name):
+            here = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(here.st_mode) and here.st_mode & 0o002:
+                found.append(
+                    f"{inbound / printable(entry.name)} is writable by every user (mode {_mode(here.st_mode)}): whoever "
+                    "learns its name can remove its files (submitted without student_nbgrader_config.py?)"
+                )
+    return found
+
+
 def _exchange_problems(exchange: Path, course_id: str) -> list[str]:
     """What a student could change in the exchange or its course folder, or read there that is not theirs."""
     found = path_problems(exchange)
@@ -351,20 +373,7 @@ def _exchange_problems(exchange: Path, course_id: str) -> list[str]:
                 + ", ".join(w for w in what if w)
             )
     course = exchange / course_id
-    inbound = course / "inbound"
-    if inbound.is_dir() and not inbound.is_symlink() and (members := _group_members(inbound.stat().st_gid)):
-        found.append(
-            f"{inbound} has group {inbound.stat().st_gid}, which {', '.join(map(printable, members))} belong(s) to: "
-            "they can read every submission (each is 0750, in that group); chgrp it to a group of your own"
-        )
-    if inbound.is_dir() and not inbound.is_symlink() and os.access(inbound, os.R_OK):
-        for entry in sorted(os.scandir(inbound), key=lambda e: e.name):
-            here = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(here.st_mode) and here.st_mode & 0o002:
-                found.append(
-                    f"{inbound / printable(entry.name)} is writable by every user (mode {_mode(here.st_mode)}): whoever "
-                    "learns its name can remove its files (submitted without student_nbgrader_config.py?)"
-                )
+    found += _inbound_problems(course / "inbound")
     for released in sorted(course.joinpath("outbound").rglob("*")) + sorted(course.joinpath("feedback").glob("*")):
         here = released.lstat()
         if not _trusted(here.st_uid):
