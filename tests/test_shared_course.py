@@ -537,3 +537,11 @@ def test_course_check_names_a_group_of_inbound_that_students_belong_to(tmp_path,
         "in that group); chgrp it to a group of your own",
         "1 thing(s) other users could read or change.",
     ])  # fmt: skip
+
+
+def test_course_check_of_a_folder_that_is_no_course_exits_2(tmp_path, capsys):
+    """Does course check say that a folder without nbgrader_config.py is no course, with exit status 2?"""
+    assert main(["course", "check", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"autograder course check: {tmp_path} is not a course (no nbgrader_config.py): autograder course init makes one\n"
+    )
