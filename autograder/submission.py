@@ -97,13 +97,15 @@ def expand(paths: Sequence[Path | str]) -> list[Path]:
 def student_of(path: Path) -> str:
     """The student of a file in an nbgrader tree, else "".
 
-    ``<course>/submitted/<student>/<assignment>/<file>``, or the same shape under any folder of a
-    course (``autograded/``, a renamed ``submitted/``): a course is a folder with an
-    ``nbgrader_config.py``.
+    ``<course>/submitted/<student>/<assignment>/.../<file>``, or the same shape under any folder of
+    a course (``autograded/``, a renamed ``submitted/``): a course is a folder with an
+    ``nbgrader_config.py``. The student is named by the outermost such level of the file's path:
+    what a student's folder holds (a ``submitted/`` tree, a course of its own) names nobody else.
     """
-    parents = path.absolute().parents
-    if len(parents) > 3 and (parents[2].name == "submitted" or (parents[3] / "nbgrader_config.py").is_file()):
-        return parents[1].name
+    folders = list(reversed(path.absolute().parents))  # the root first
+    for depth, folder in enumerate(folders[:-2]):  # a student's folder, then an assignment's, below it
+        if folder.name == "submitted" or (depth and (folders[depth - 1] / "nbgrader_config.py").is_file()):
+            return folders[depth + 1].name
     return ""
 
 
