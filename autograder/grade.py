@@ -147,8 +147,8 @@ def grade(
     for sub in subs:
         if (sub.path, sub.sha256) in earlier and sub.sha256:
             records[sub.index] = mark_duplicate(earlier[(sub.path, sub.sha256)], duplicates[sub.index])
-        elif sub.error:
-            records[sub.index] = sub.record()
+        elif sub.error or sub.refused:  # a refused one is not graded: its parts are 0, with a flag
+            records[sub.index] = mark_duplicate(sub.record(), duplicates[sub.index])
         else:
             todo.append(sub)
     options = job_options(device, sandbox, limits, detect=detect) if todo else None
@@ -158,7 +158,7 @@ def grade(
         journal = journal_path(json_path).open("a" if not force else "w")
     environment: dict = {}
     bar = Progress(len(todo), progress)
-    reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error)
+    reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error and not sub.refused)
 
     def keep(index: int, record: SubmissionRecord) -> None:
         records[index] = mark_duplicate(record, duplicates[index])

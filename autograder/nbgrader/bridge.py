@@ -35,6 +35,7 @@ from autograder.jobs import Options
 from autograder.parts import PARTS
 from autograder.processes import Reaper
 from autograder.records import SubmissionRecord, save_course_record
+from autograder.submission import refusal, refused_record
 
 
 class Session:
@@ -137,13 +138,23 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         except Exception as error:  # prefetching is a speed-up: without it every notebook is still graded
             self.log.warning("autograder: no prefetch (%s: %s)", type(error).__name__, error)
             return
+        sources = self.sources(resources["nbgrader"]["assignment"])
         for path in wanted:
             try:
                 sub = submission.load(path)
-                if not sub.error and len(sub.parts) == 1 and sub.parts[0] in PARTS:
+                if sub.error or sub.refused or refusal(sub.answers, sources):  # not graded: nothing to fetch
+                    continue
+                if len(sub.parts) == 1 and sub.parts[0] in PARTS:
                     session.submit(path, sub.answers, sub.parts[0])
             except Exception as error:
                 self.log.warning("autograder: %s not prefetched (%s: %s)", path, type(error).__name__, error)
+
+    def sources(self, assignment: str) -> list[Path]:
+        """The course's source notebooks of ``assignment`` (``source/<assignment>/*.ipynb``)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        return sorted(Path(coursedir.format_path(coursedir.source_directory, ".", assignment)).glob("*.ipynb"))
 
     def notebooks_to_grade(self, assignment: str) -> list[str]:
         """The submitted notebooks nbgrader's autograde of ``assignment`` will hand over, in its order."""
@@ -179,7 +190,12 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
             answers, note = None, ""
             record = SubmissionRecord(path, wanted=[part])
             record.error = f"could not read the answer cells: {type(error).__name__}: {error}"
-        if answers is not None:
+        reason = refusal(answers, self.sources(info["assignment"])) if answers is not None else ""
+        if reason:  # the course's own notebook, or its solution markers: not graded, and not shown back
+            record = refused_record(SubmissionRecord(path, wanted=[part]), reason)
+            self.blank(nb, reason)
+            self.log.warning("autograder: %s %s", path, reason)
+        elif answers is not None:
             record = session.result(session.submit(path, answers, part))
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
             raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
@@ -187,6 +203,17 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         self.keep(record, info)
         self.log.info("autograder: %s scored %s / %s", path, record.score, record.max_score)
         return nb, resources
+
+    @staticmethod
+    def blank(nb: NotebookNode, reason: str) -> None:
+        """Take the answers out of a refused notebook (its feedback would show them): every code cell but
+        the grade cells, and every answer cell, holds the reason instead."""
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") or (cell.cell_type == "code" and not meta.get("grade")):
+                cell.source = f"# {reason}" if cell.cell_type == "code" else reason
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
 
     def keep(self, record: SubmissionRecord, info: dict) -> None:
         """Keep the record next to the gradebook, for ``autograder stats`` and the CSV exports."""
