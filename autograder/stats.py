@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import json
 import math
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from autograder import fingerprint
 from autograder.export import cell
+from autograder.feedback import escaped
 from autograder.parts import PARTS
 from autograder.records import COURSE_RECORDS, PartResult, Report, SubmissionRecord, course_records, duplicate_flag
 from autograder.text import printable, shown
@@ -491,17 +491,12 @@ details summary{cursor:pointer;color:#345}
 """
 
 
-def _e(text: object) -> str:
-    """Text of the page: ``printable``, then escaped for HTML."""
-    return html.escape(printable(text, 100_000))
-
-
 def _pct(share: float) -> str:
     return f"{100 * share:.0f}%"
 
 
 def _rate_row(rate: PassRate, label: str) -> str:
-    e = _e
+    e = escaped
     look = " <span class='look'>the check or the teaching may need a look</span>" if rate.hard else ""
     bar = f"<span class='bar' style='width:{60 * rate.share:.0f}px'></span>"
     return (
@@ -511,7 +506,7 @@ def _rate_row(rate: PassRate, label: str) -> str:
 
 
 def _part_section(s: ClassStats, p: PartStats) -> str:
-    e = _e
+    e = escaped
     counts = [
         ("mean", f"{p.mean:.2f} / {p.max_score:g}"),
         ("median", f"{p.median:g} / {p.max_score:g}"),
@@ -529,7 +524,7 @@ def _part_section(s: ClassStats, p: PartStats) -> str:
 
 
 def _checks_section(s: ClassStats) -> list[str]:
-    e = _e
+    e = escaped
     out = ["<h2 id='checks'>Checks</h2>"]
     out.append(
         "<p class='muted'>The share of the students who attempted the part (untouched stubs left out) that "
@@ -556,7 +551,7 @@ def _checks_section(s: ClassStats) -> list[str]:
 
 
 def _mistakes_section(s: ClassStats) -> list[str]:
-    e = _e
+    e = escaped
     out = ["<h2 id='mistakes'>Recognised mistakes</h2>"]
     if not s.mistakes:
         return [*out, "<p>None.</p>"]
@@ -573,7 +568,7 @@ def _mistakes_section(s: ClassStats) -> list[str]:
 
 
 def _help_section(s: ClassStats) -> list[str]:
-    e = _e
+    e = escaped
     out = ["<h2 id='help'>Students who may need help</h2>"]
     if not s.help:
         return [*out, "<p>None.</p>"]
@@ -588,7 +583,7 @@ def _help_section(s: ClassStats) -> list[str]:
 
 
 def _copies_section(s: ClassStats) -> list[str]:
-    e = _e
+    e = escaped
     out = [
         "<h2 id='copies'>Possible copies</h2>",
         "<p class='muted'>Answers whose code has the same structure once names, comments, layout and strings "
@@ -610,7 +605,7 @@ def _copies_section(s: ClassStats) -> list[str]:
 
 def html_page(s: ClassStats) -> str:
     """The class page: one file, its pictures embedded, readable from 400 pixels wide."""
-    e = _e
+    e = escaped
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",

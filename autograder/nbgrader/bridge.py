@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import fnmatch
 import glob
-import html
 import os
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from autograder import options, submission
-from autograder.feedback import Reveal, part_html
+from autograder.feedback import Reveal, escaped, part_html
 from autograder.jobs import Options
 from autograder.parts import PARTS
 from autograder.processes import Reaper
@@ -246,9 +245,9 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
             score = round(result.score * points / result.max_score, 2)
             report = part_html(result, environment, self.reveal())
         else:  # the notebook could not be graded at all: say why, and score 0
-            score, report = 0.0, f"<p><b>{html.escape(record.error or 'not graded')}</b></p>"
+            score, report = 0.0, f"<p><b>{escaped(record.error or 'not graded')}</b></p>"
         if note:
-            report = f"<p><i>{html.escape(note)}</i></p>" + report
+            report = f"<p><i>{escaped(note)}</i></p>" + report
         outputs = [new_output("display_data", data={"text/html": report, "text/plain": f"{part}: {score:g} points"})]
         for figure in result.figures if result is not None else []:
             data = {"image/png": figure["png"], "text/plain": figure["title"]}
