@@ -22,6 +22,7 @@ from autograder import cells
 from autograder.cells import Answers, Unparsable, defined_names
 from autograder.parts import PARTS
 from autograder.records import PartResult, SubmissionRecord
+from autograder.text import shown
 
 __all__ = [
     "Answers",
@@ -99,12 +100,12 @@ def expand(paths: Sequence[Path | str]) -> list[Path]:
         if path.is_dir():
             inside = _submissions_in(path)
             if not inside:
-                raise FileNotFoundError(f"{path} holds no notebook (.ipynb) or .py file")
+                raise FileNotFoundError(f"{shown(path)} holds no notebook (.ipynb) or .py file")
             files.update(dict.fromkeys(inside))
         elif path.exists():
             files[path] = None
         else:
-            raise FileNotFoundError(f"{path}: no such file or directory")
+            raise FileNotFoundError(f"{shown(path)}: no such file or directory")
     return list(files)
 
 
@@ -204,7 +205,7 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
     path = Path(path)
     sub = Submission(path=str(path), index=index, student=student_of(path))
     if path.suffix not in SUFFIXES:
-        sub.error = f"{path.name} is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
+        sub.error = f"{shown(path.name)} is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
         return sub
     try:
         sub = _load(path, parts, sub)
@@ -213,7 +214,7 @@ def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Su
         return sub
     except Exception as error:  # whatever a crafted file does to a parser: this submission's record says so
         sub.code, sub.answers = "", Answers()
-        sub.error = f"could not read {path.name}: {_reason(error)}"
+        sub.error = f"could not read {shown(path.name)}: {_reason(error)}"
         sub.parts = list(parts) if parts else ([path.stem] if path.stem in PARTS else [])
         return sub
 
@@ -256,5 +257,5 @@ def _load(path: Path, parts: list[str] | None, sub: Submission) -> Submission:
         found = parts_defined(sub.code)
         sub.parts = list(PARTS) if found is None else found
         if not sub.parts:
-            sub.error = f"{path.name} defines none of the exercise names ({', '.join(n for p in PARTS.values() for n in p.names)})"
+            sub.error = f"{shown(path.name)} defines none of the exercise names ({', '.join(n for p in PARTS.values() for n in p.names)})"
     return sub

@@ -260,3 +260,14 @@ def test_a_cell_that_does_not_start_a_formula_is_kept():
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def test_a_file_name_in_a_message_is_shown_clean(tmp_path):
+    from autograder.submission import load
+
+    path = tmp_path / "x\x1b[2J\u202e.txt"
+    path.write_text("")
+    assert (
+        load(path).error
+        == "x\\x1b[2J\\u202e.txt is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
+    )
