@@ -35,6 +35,7 @@ from autograder.parts import PARTS
 from autograder.processes import Reaper
 from autograder.records import SubmissionRecord, save_course_record
 from autograder.submission import refusal, refused_record
+from autograder.text import shown
 
 
 class Session:
@@ -146,7 +147,7 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
                 if len(sub.parts) == 1 and sub.parts[0] in PARTS:
                     session.submit(path, sub.answers, sub.parts[0])
             except Exception as error:
-                self.log.warning("autograder: %s not prefetched (%s: %s)", path, type(error).__name__, error)
+                self.log.warning("autograder: %s not prefetched (%s: %s)", shown(path), type(error).__name__, error)
 
     def sources(self, assignment: str) -> list[Path]:
         """The course's source notebooks of ``assignment`` (``source/<assignment>/*.ipynb``)."""
@@ -176,7 +177,7 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         part, cell = notebook_part(nb)
         if cell is None:
-            self.log.warning("autograder: %s has no hidden-tests grade cell", resources["nbgrader"]["notebook"])
+            self.log.warning("autograder: %s has no hidden-tests grade cell", shown(resources["nbgrader"]["notebook"]))
             return nb, resources
         session = self.session()
         if self.prefetch and not session.prefetched:
@@ -193,14 +194,14 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         if reason:  # the course's own notebook, or its solution markers: not graded, and not shown back
             record = refused_record(SubmissionRecord(path, wanted=[part]), reason)
             self.blank(nb, reason)
-            self.log.warning("autograder: %s %s", path, reason)
+            self.log.warning("autograder: %s %s", shown(path), reason)
         elif answers is not None:
             record = session.result(session.submit(path, answers, part))
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
-            raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
+            raise RuntimeError(f"autograder: {shown(path)} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)
         self.keep(record, info)
-        self.log.info("autograder: %s scored %s / %s", path, record.score, record.max_score)
+        self.log.info("autograder: %s scored %s / %s", shown(path), record.score, record.max_score)
         return nb, resources
 
     @staticmethod

@@ -271,3 +271,14 @@ def test_a_file_name_in_a_message_is_shown_clean(tmp_path):
         load(path).error
         == "x\\x1b[2J\\u202e.txt is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
     )
+
+
+def test_the_export_of_an_assignment_without_records_names_its_folder(tmp_path, capsys):
+    from autograder.cli import main
+
+    assert (
+        main(["course", "export", str(tmp_path), "--assignment", "a.b\x1b[2J", "--csv", str(tmp_path / "p.csv")]) == 2
+    )
+    error = capsys.readouterr().err
+    assert f"no records in {tmp_path / COURSE_RECORDS / path_component('a.b' + chr(27) + '[2J')}:" in error
+    assert "\x1b" not in error
