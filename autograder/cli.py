@@ -143,14 +143,14 @@ def grade(args: argparse.Namespace) -> int:
 
 
 def course_export(args: argparse.Namespace) -> int:
-    from autograder.records import COURSE_RECORDS, course_records
+    from autograder.records import COURSE_RECORDS, course_records, path_component
 
     if not (args.csv or args.checks_csv):
         print("autograder course export: say where: --csv FILE, --checks-csv FILE or both", file=sys.stderr)
         return 2
     records = course_records(args.directory, args.assignment)
     if not records:
-        where = args.directory / COURSE_RECORDS / (args.assignment or "")
+        where = args.directory / COURSE_RECORDS / (path_component(args.assignment) if args.assignment else "")
         print(f"autograder course export: no records in {where}: run nbgrader autograde first", file=sys.stderr)
         return 2
     write_csv(args, records)

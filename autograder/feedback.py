@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 
 from autograder.records import Check, PartResult
+from autograder.text import printable
 
 # ---------------------------------------------------------------- pictures
 
@@ -128,12 +129,18 @@ def causes(failed: list[Check]) -> list[list[Check]]:
     return list(found.values())
 
 
+def escaped(text: object) -> str:
+    """Text of a report: ``printable`` (no control, escape, bidirectional or invisible character), then
+    escaped for HTML."""
+    return html.escape(printable(text, 100_000))
+
+
 def part_html(part: PartResult, environment: dict, reveal: Reveal = Reveal()) -> str:
     """The report of one part, for the grade cell of an nbgrader notebook: what to fix first, each cause once.
 
     ``reveal`` says what of the checks it shows.
     """
-    e = html.escape
+    e = escaped
     part = replace(part, checks=[reveal.check(c) for c in part.checks])
     groups: dict[str, list[float]] = {}
     for check in part.checks:
