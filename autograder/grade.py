@@ -92,8 +92,8 @@ class Progress:
 
 def _check_arguments(
     submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str
-) -> list[Path]:
-    """The files to grade; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
+) -> dict[Path, Path]:
+    """The files to grade, each with the argument it came from; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
     if not submissions:
         raise UsageError("no submission given")
     for part in parts or ():
@@ -108,7 +108,7 @@ def _check_arguments(
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: CUDA is not available on this machine")
     try:
-        return submission.expand(submissions)
+        return submission.arguments_of(submissions)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
 
@@ -138,7 +138,10 @@ def grade(
     """
     paths = _check_arguments(submissions, parts, device, sandbox)
     json_path = Path(json_path) if json_path is not None else None
-    subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(paths)]
+    subs = [
+        submission.load(path, list(parts) if parts else None, index, root)
+        for index, (path, root) in enumerate(paths.items())
+    ]
     records: list[SubmissionRecord | None] = [None] * len(subs)
     # one record per student and part: a later file of the same student's part is kept, flagged, not counted
     duplicates = duplicate_parts((sub.student, sub.path, sub.parts) for sub in subs)

@@ -83,12 +83,17 @@ def notebook_answers(nb: dict) -> tuple[Answers, str, str]:
 
 
 def _submissions_in(directory: Path) -> list[Path]:
-    """The notebooks and .py files under ``directory``, sorted; hidden folders and __pycache__ skipped."""
+    """The notebooks and .py files under ``directory``, sorted; hidden folders and __pycache__ skipped, and
+    links (a student's folder is theirs: a link in it may point at anything the grader can read)."""
     found = []
-    for folder, subfolders, files in os.walk(directory):
+    for folder, subfolders, files in os.walk(directory):  # links to folders are listed, never walked into
         # .ipynb_checkpoints holds Jupyter's autosaves, not what the student handed in
         subfolders[:] = [d for d in subfolders if not d.startswith(".") and d != "__pycache__"]
-        found += [Path(folder, f) for f in files if f.endswith(SUFFIXES) and not f.startswith(".")]
+        found += [
+            Path(folder, f)
+            for f in files
+            if f.endswith(SUFFIXES) and not f.startswith(".") and not os.path.islink(os.path.join(folder, f))
+        ]
     return sorted(found)
 
 
@@ -98,29 +103,44 @@ def expand(paths: Sequence[Path | str]) -> list[Path]:
     A path given twice is graded once. FileNotFoundError for a path that does not exist or a
     directory that holds no notebook or .py file.
     """
-    files: dict[Path, None] = {}
+    return list(arguments_of(paths))
+
+
+def arguments_of(paths: Sequence[Path | str]) -> dict[Path, Path]:
+    """``expand``'s files, each with the argument it came from (itself, or the directory that holds it)."""
+    files: dict[Path, Path] = {}
     for path in map(Path, paths):
         if path.is_dir():
             inside = _submissions_in(path)
             if not inside:
                 raise FileNotFoundError(f"{shown(path)} holds no notebook (.ipynb) or .py file")
-            files.update(dict.fromkeys(inside))
+            files.update((file, path) for file in inside if file not in files)
         elif path.exists():
-            files[path] = None
+            files.setdefault(path, path)
         else:
             raise FileNotFoundError(f"{shown(path)}: no such file or directory")
-    return list(files)
+    return files
 
 
-def student_of(path: Path) -> str:
+def student_of(path: Path, root: Path | None = None) -> str:
     """The student of a file in an nbgrader tree, else "".
 
     ``<course>/submitted/<student>/<assignment>/.../<file>``, or the same shape under any folder of
     a course (``autograded/``, a renamed ``submitted/``): a course is a folder with an
     ``nbgrader_config.py``. The student is named by the outermost such level of the file's path:
     what a student's folder holds (a ``submitted/`` tree, a course of its own) names nobody else.
+    The levels looked at start at the course that holds ``root`` (what the teacher named: a
+    directory given to ``autograder grade``, or the file itself), or at ``root`` itself when no
+    course holds it: an ``nbgrader_config.py`` further up (a teacher's home) names nobody.
     """
-    folders = list(reversed(path.absolute().parents))  # the root first
+    path = path.absolute()
+    folders = list(reversed(path.parents))  # the root of the file system first
+    if root is not None:
+        root = root.absolute()
+        start = root if root.is_dir() else root.parent
+        course = next((f for f in (start, *start.parents) if (f / "nbgrader_config.py").is_file()), None)
+        base = course if course is not None else start
+        folders = [f for f in folders if f == base or base in f.parents]
     for depth, folder in enumerate(folders[:-2]):  # a student's folder, then an assignment's, below it
         if folder.name == "submitted" or (depth and (folders[depth - 1] / "nbgrader_config.py").is_file()):
             return folders[depth + 1].name
@@ -168,8 +188,8 @@ def _answers_at(path: Path, mtime: int, size: int) -> str:
     """``_answers_of`` a file as it was at ``mtime`` with ``size`` bytes: read once while it stays so."""
     try:
         with path.open("rb") as file:
-            data = file.read(MAX_BYTES + 1)
-        return "" if len(data) > MAX_BYTES else _normal(notebook_answers(json.loads(data))[0].code)
+            data = file.read(MAX_BYTES[".ipynb"] + 1)
+        return "" if len(data) > MAX_BYTES[".ipynb"] else _normal(notebook_answers(json.loads(data))[0].code)
     except Exception:  # not a notebook this grader can read: nothing to compare with
         return ""
 
@@ -203,10 +223,11 @@ def refused_record(record: SubmissionRecord, reason: str) -> SubmissionRecord:
     return record
 
 
-def load(path: Path | str, parts: list[str] | None = None, index: int = 0) -> Submission:
-    """Read a submission; ``parts`` overrides which parts it is graded for. Never raises for its content."""
+def load(path: Path | str, parts: list[str] | None = None, index: int = 0, root: Path | None = None) -> Submission:
+    """Read a submission; ``parts`` overrides which parts it is graded for; ``root``: the argument it came
+    from (``student_of``). Never raises for its content."""
     path = Path(path)
-    sub = Submission(path=str(path), index=index, student=student_of(path))
+    sub = Submission(path=str(path), index=index, student=student_of(path, root))
     if path.suffix not in SUFFIXES:
         sub.error = f"{shown(path.name)} is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
         return sub

@@ -282,3 +282,36 @@ def test_the_export_of_an_assignment_without_records_names_its_folder(tmp_path, 
     error = capsys.readouterr().err
     assert f"no records in {tmp_path / COURSE_RECORDS / path_component('a.b' + chr(27) + '[2J')}:" in error
     assert "\x1b" not in error
+
+
+def test_a_configuration_above_the_course_names_nobody(tmp_path):
+    """A teacher's ~/nbgrader_config.py above the course does not make the course's own folders students."""
+    (tmp_path / "nbgrader_config.py").write_text("")  # the teacher's home
+    course = tmp_path / "course"
+    path = course / "submitted" / "ada" / "a1" / "s.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    (course / "nbgrader_config.py").write_text("")
+    assert student_of(path, course) == "ada"
+    assert student_of(path, course / "submitted") == "ada"
+    assert student_of(path, path) == "ada"  # a file given by name
+    (tmp_path / "nbgrader_config.py").unlink()
+    (tmp_path / "course" / "nbgrader_config.py").unlink()  # a copy of the tree, without configuration
+    assert student_of(path, course / "submitted") == "ada"
+    assert student_of(path, course) == "ada"
+    (tmp_path / "nbgrader_config.py").write_text("")
+    assert student_of(path) == "submitted"  # unanchored, the home's configuration names a course folder
+
+
+def test_a_link_in_a_graded_folder_is_not_graded(tmp_path):
+    """A student's folder may hold a link to any file the grader can read: a directory's walk skips it."""
+    from autograder.submission import arguments_of
+
+    folder = tmp_path / "submitted" / "ada" / "a1"
+    folder.mkdir(parents=True)
+    (folder / "smoother.py").write_text("")
+    secret = tmp_path / "secret.py"
+    secret.write_text("")
+    (folder / "vocab.py").symlink_to(secret)
+    (folder / "linked").symlink_to(tmp_path, target_is_directory=True)
+    assert arguments_of([tmp_path / "submitted"]) == {folder / "smoother.py": tmp_path / "submitted"}
