@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -28,6 +30,12 @@ PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 #: Characters IPython's transformer may read for one submission (it reads a cell again for each line it changes).
 TRANSFORM_BUDGET = 16 << 20
 MAX_NOTES = 20
+#: What the grader reads of one part's code (a notebook's answer cells together, or a .py file)
+#: before anything parses it: its bytes (UTF-8), and its Python tokens. A parse's memory grows with
+#: the tokens (about 0.9 KiB of syntax tree per token of ``a\n`` lines), so both bound it; the
+#: reference answers are at most 3.3 KiB and 414 tokens.
+MAX_CODE_BYTES = 256 << 10
+MAX_TOKENS = 50_000
 MAX_LABEL_NAMES = 3
 
 #: Lines that IPython's transformer may change: an escape at the start, help at the end, ``x = %magic``.
@@ -42,6 +50,51 @@ GRADE_ID = re.compile(r"[^\w.-]", re.ASCII)
 
 class Unparsable(ValueError):
     """Code that Python's parser gives up on for its size or depth, not for a syntax error."""
+
+
+class TooLarge(ValueError):
+    """Code refused for its size before anything parsed it: the submission (or its part) is not graded."""
+
+
+def check_size(sources: list[str], what: str) -> None:
+    """TooLarge unless ``sources`` together hold at most ``MAX_CODE_BYTES`` and ``MAX_TOKENS`` tokens.
+
+    Nothing is parsed: the bytes are counted, then the tokens, read one at a time (``tokenize``
+    keeps nothing), stopping at the bound. ``what`` names the code in the message.
+    """
+    size = sum(map(len, sources))  # characters: never more than the bytes
+    if size <= MAX_CODE_BYTES:
+        size = sum(len(s.encode("utf-8", "surrogatepass")) for s in sources)
+    if size > MAX_CODE_BYTES:
+        raise TooLarge(
+            f"the code of {what} is {_kib(size)}, more than the {MAX_CODE_BYTES >> 10} KiB that the grader "
+            "reads for one part; it was not graded"
+        )
+    left = MAX_TOKENS
+    for source in sources:
+        left -= count_tokens(source, left + 1)
+        if left < 0:
+            raise TooLarge(
+                f"the code of {what} has more than {MAX_TOKENS} Python tokens (names, operators, numbers, line "
+                "ends), more than the grader reads for one part; it was not graded"
+            )
+
+
+def count_tokens(source: str, limit: int) -> int:
+    """The Python tokens of ``source``, counted up to ``limit`` (read as Python reads a file: universal newlines)."""
+    count = 0
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
+            count += 1
+            if count >= limit:
+                break
+    except (tokenize.TokenError, SyntaxError):  # the parser stops where the tokenizer does
+        pass
+    return count
+
+
+def _kib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{-(-size >> 10)} KiB"
 
 
 def _parse(code: str) -> ast.Module:
@@ -147,6 +200,15 @@ class Answers:
 
         return FILENAME.sub(named, text)
 
+    def location(self, frame: str) -> str:
+        """The place a frame of the sandbox's names, checked against the code ("answer cell 2 (tokenize), line 7"), or ""."""
+        found = FILENAME.match(frame) if isinstance(frame, str) else None
+        cell = {cell.number: cell for cell in self.cells}.get(int(found.group(1) or 0)) if found else None
+        if found is None or cell is None:
+            return ""
+        line = int(found.group(2)) if found.group(2) else None
+        return cell.where(line if line is not None and line <= cell.source.count("\n") + 1 else None)
+
     def missing(self, name: str) -> str:
         """Why the answers that ran do not define ``name``, when the submission shows why ("" otherwise)."""
         if name in self.unrun:
@@ -171,7 +233,8 @@ class Answers:
 
 
 def of_file(text: str) -> Answers:
-    """A .py file: one cell, run as it is."""
+    """A .py file: one cell, run as it is. TooLarge beyond ``MAX_CODE_BYTES`` or ``MAX_TOKENS``."""
+    check_size([text], "the file")
     reader = _Reader()
     reader.code_cell(0, text, "", ipython=False)
     return reader.done()
@@ -182,7 +245,8 @@ def of_notebook(nb: dict) -> tuple[Answers, str, str]:
 
     The answer cells are the code cells whose nbgrader metadata says ``solution``, in order, and
     those turned into markdown (numbered among them: "answer cell 3" is the third of the released
-    notebook). A notebook without any is graded by every code cell.
+    notebook). A notebook without any is graded by every code cell. TooLarge (nothing parsed) when
+    the answer cells are more than ``MAX_CELLS`` or hold more than ``MAX_CODE_BYTES`` or ``MAX_TOKENS``.
     """
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
@@ -207,7 +271,8 @@ def of_notebook(nb: dict) -> tuple[Answers, str, str]:
     if not answers:  # a notebook without nbgrader metadata: every code cell is graded
         answers, others, note = others, [], "no nbgrader answer cells: graded every code cell"
     if len(answers) > MAX_CELLS:
-        raise ValueError(f"it has more than {MAX_CELLS} answer cells")
+        raise TooLarge(f"it has more than {MAX_CELLS} answer cells; it was not graded")
+    check_size([source for _, source, _, _ in answers], "its answer cells")
     reader = _Reader()
     for number, (_, source, grade_id, kind) in enumerate(answers, 1):
         grade_id = GRADE_ID.sub("", grade_id)[:40]  # the student's metadata: shown only as a plain name
@@ -215,7 +280,12 @@ def of_notebook(nb: dict) -> tuple[Answers, str, str]:
             reader.markdown_cell(number, source, grade_id)
         else:
             reader.code_cell(number, source, grade_id, ipython=True)
-    for position, source, _, _ in others[:MAX_CELLS]:
+    chars, tokens = MAX_CODE_BYTES, MAX_TOKENS
+    for position, source, _, _ in others[:MAX_CELLS]:  # read for hints only: as far as the bounds allow
+        chars -= len(source)
+        tokens -= count_tokens(source, max(tokens, 0) + 1)
+        if chars < 0 or tokens < 0:
+            break
         for name in would_define(source):
             reader.answers.outside.setdefault(name, position)
     return reader.done(), part, note
@@ -337,7 +407,7 @@ class _Reader:
     def done(self) -> Answers:
         answers = self.answers
         if self.size > MAX_CODE or len(json.dumps(answers.load())) > MAX_CODE:  # as the load request carries it
-            raise ValueError(f"its code takes more than {MAX_CODE >> 20} MiB")
+            raise ValueError(f"its code takes more than {_kib(MAX_CODE)}")
         answers.unrun = {n: why for n, why in answers.unrun.items() if n not in self.defined}
         answers.outside = {n: at for n, at in answers.outside.items() if n not in self.defined}
         answers.notes = [_printable(note) for note in answers.notes]

@@ -49,8 +49,15 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("directory", type=Path)
     init.add_argument("--force", action="store_true", help="rewrite the configuration and sources of a course")
     init.add_argument(
-        "--exchange", type=Path, metavar="DIR", help="nbgrader's exchange directory (default: DIRECTORY/exchange)"
+        "--exchange", type=Path, metavar="DIR", help="nbgrader's exchange directory (default: DIRECTORY-exchange)"
     )
+    init.add_argument(
+        "--exchange-in-course",
+        action="store_true",
+        help="an exchange inside the course (default DIRECTORY/exchange): only you can reach it (a trial, a demo)",
+    )
+    check = cverbs.add_parser("check", help="what other local users could read or change in a course and its exchange")
+    check.add_argument("directory", type=Path, metavar="COURSE")
     export = cverbs.add_parser("export", help="the CSV files of a course's autograded notebooks")
     export.add_argument("directory", type=Path, metavar="COURSE")
     export.add_argument("--assignment", default="", help="only this assignment (default: every one)")
@@ -136,14 +143,14 @@ def grade(args: argparse.Namespace) -> int:
 
 
 def course_export(args: argparse.Namespace) -> int:
-    from autograder.records import COURSE_RECORDS, course_records
+    from autograder.records import COURSE_RECORDS, course_records, path_component
 
     if not (args.csv or args.checks_csv):
         print("autograder course export: say where: --csv FILE, --checks-csv FILE or both", file=sys.stderr)
         return 2
     records = course_records(args.directory, args.assignment)
     if not records:
-        where = args.directory / COURSE_RECORDS / (args.assignment or "")
+        where = args.directory / COURSE_RECORDS / (path_component(args.assignment) if args.assignment else "")
         print(f"autograder course export: no records in {where}: run nbgrader autograde first", file=sys.stderr)
         return 2
     write_csv(args, records)
@@ -167,19 +174,48 @@ def stats(args: argparse.Namespace) -> int:
 
 
 def course(args: argparse.Namespace) -> int:
-    from autograder.nbgrader.course import CourseError, configured_exchange, init
+    from autograder.nbgrader.course import CourseError, configured_exchange, init, reachable_by_others
 
     if args.course_verb == "export":
         return course_export(args)
-
+    if args.course_verb == "check":
+        return course_check(args)
     try:
-        path = init(directory=args.directory, force=args.force, exchange=args.exchange)
+        path = init(
+            directory=args.directory,
+            force=args.force,
+            exchange=args.exchange,
+            exchange_in_course=args.exchange_in_course,
+        )
     except CourseError as error:
         print(f"autograder course init: {error}", file=sys.stderr)
         return 2
     exchange = configured_exchange(path / "nbgrader_config.py")
     print(f"Course ready in {path}, exchange in {exchange}. Next: cd {path} && nbgrader generate_assignment attention")
+    if exchange is not None and not reachable_by_others(exchange):
+        print(
+            f"Note: other users cannot reach {exchange} (a folder on the way is closed to them): fine for a course "
+            "only you use; for students, choose --exchange in a place they can reach, such as /srv/nbgrader/exchange"
+        )
     return 0
+
+
+def course_check(args: argparse.Namespace) -> int:
+    from autograder.nbgrader.course import CourseError, check
+
+    try:
+        found = check(directory=args.directory)
+    except CourseError as error:
+        print(f"autograder course check: {error}", file=sys.stderr)
+        return 2
+    for line in found:
+        print(f"- {line}")
+    print(
+        f"{len(found)} thing(s) other users could read or change."
+        if found
+        else "Nothing other users could read or change."
+    )
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

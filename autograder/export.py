@@ -5,8 +5,13 @@ checks (the points of that group; empty for a part without it), then ``error``.
 ``write_checks_csv``: ``student, submission, part, check, group, device, result`` (passed, failed
 or skipped), ``points, max_points, hint, message``. Both are written by ``autograder grade --csv
 FILE --checks-csv FILE`` and, from the records ``nbgrader autograde`` keeps in a course, by
-``autograder course export``. A cell a spreadsheet would take for a formula (``=``, ``+``, ``-``,
-``@`` first) starts with a quote: the text in it is the student's.
+``autograder course export``. Every CSV the project writes goes through ``cell``: its text is
+``printable`` (one line, no control, escape, bidirectional or other format character), names
+(student ids, paths) are ``shown`` (such characters written as visible escapes, so no name passes
+for another), and a cell a spreadsheet would take for a formula (``=``, ``+``, ``-`` or ``@``
+first, after any spaces) starts with a quote: the text in it is the student's. A part that another
+file of the same student holds (``duplicate_of``) is a row of ``write_parts_csv`` with 0 of 0
+points that says so, and has no rows in ``write_checks_csv``: no sum counts it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from autograder.records import PartResult, SubmissionRecord
+from autograder.text import printable, shown
 
 CHECK_COLUMNS = (
     "student",
@@ -34,11 +40,17 @@ CHECK_COLUMNS = (
 )
 
 
-def _cell(value: object) -> str:
+FORMULA = ("=", "+", "-", "@")
+
+
+def cell(value: object, digits: int | None = 4) -> str:
+    """A cell as a spreadsheet will take it: numbers stay numbers; text is ``printable`` and, where a
+    spreadsheet would run it as a formula (``FORMULA`` first, after spaces; a tab or CR first is a
+    space already), starts with a quote."""
     if isinstance(value, float):
-        return f"{round(value, 4):g}"
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        return f"{value if digits is None else round(value, digits):g}"
+    text = printable(value, 100_000)
+    return "'" + text if text.lstrip(" \ufffd")[:1] in FORMULA else text
 
 
 def _points(part: PartResult) -> dict[str, float]:
@@ -64,13 +76,19 @@ def part_rows(records: Sequence[SubmissionRecord]) -> list[list[str]]:
     table = [["student", "submission", "part", "score", "max_score", *groups, "error"]]
     for record, part in rows:
         if part is None:
-            line = [record.student, record.path, ",".join(record.wanted), 0.0, record.max_score, *[""] * len(groups)]
-            table.append([_cell(v) for v in [*line, record.error or record.grader_error]])
+            line = [shown(record.student), shown(record.path), ",".join(record.wanted), 0.0, record.max_score]
+            line += [""] * len(groups)
+            table.append([cell(v) for v in [*line, record.error or record.grader_error]])
+            continue
+        if part.duplicate_of:  # kept in the record, never added: 0 of 0
+            why = f"not counted: {shown(part.duplicate_of)} holds this student's {part.part}"
+            line = [shown(record.student), shown(record.path), part.part, 0.0, 0.0, *[""] * len(groups), why]
+            table.append([cell(v) for v in line])
             continue
         points = _points(part)
         earned: list[object] = [points.get(g, "") for g in groups]
-        line = [record.student, record.path, part.part, part.score, part.max_score, *earned, part.error]
-        table.append([_cell(v) for v in line])
+        line = [shown(record.student), shown(record.path), part.part, part.score, part.max_score, *earned, part.error]
+        table.append([cell(v) for v in line])
     return table
 
 
@@ -78,13 +96,13 @@ def check_rows(records: Sequence[SubmissionRecord]) -> list[list[str]]:
     """The table of ``write_checks_csv``, its header first."""
     table = [list(CHECK_COLUMNS)]
     for record, part in _parts(records):
-        if part is None:
+        if part is None or part.duplicate_of:
             continue
         for check in part.checks:
             result = "passed" if check.passed else "skipped" if check.skipped else "failed"
-            line = [record.student, record.path, part.part, check.name, check.group, check.device, result,
+            line = [shown(record.student), shown(record.path), part.part, check.name, check.group, check.device, result,
                     check.points, check.max_points, check.hint, check.message]  # fmt: skip
-            table.append([_cell(v) for v in line])
+            table.append([cell(v) for v in line])
     return table
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 
 from autograder.records import Check, PartResult
+from autograder.text import printable
 
 # ---------------------------------------------------------------- pictures
 
@@ -50,10 +51,12 @@ class Reveal:
     check_names: bool = True  # each check's name; else its group's
 
     def check(self, check: Check) -> Check:
-        """The check as the report shows it."""
-        message = check.message if self.hidden_arguments else without_arguments(check.message)
+        """The check as the report shows it: never what the student's code said on hidden inputs (``feedback``)."""
+        message = check.message if check.feedback is None else check.feedback
+        message = message if self.hidden_arguments else without_arguments(message)
         return replace(
             check,
+            feedback=None,
             name=check.name if self.check_names else check.group,
             message=message if self.expected else without_values(message),
             hint=check.hint if self.hints else "",
@@ -126,12 +129,18 @@ def causes(failed: list[Check]) -> list[list[Check]]:
     return list(found.values())
 
 
+def escaped(text: object) -> str:
+    """Text of a report: ``printable`` (no control, escape, bidirectional or invisible character), then
+    escaped for HTML."""
+    return html.escape(printable(text, 100_000))
+
+
 def part_html(part: PartResult, environment: dict, reveal: Reveal = Reveal()) -> str:
     """The report of one part, for the grade cell of an nbgrader notebook: what to fix first, each cause once.
 
     ``reveal`` says what of the checks it shows.
     """
-    e = html.escape
+    e = escaped
     part = replace(part, checks=[reveal.check(c) for c in part.checks])
     groups: dict[str, list[float]] = {}
     for check in part.checks:

@@ -39,7 +39,8 @@ def tokens(code: str) -> list[str]:
     out: list[str] = []
     after_dot = False
     try:
-        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        # as Python reads a file: universal newlines (a copy with "\r" or "\r\n" line ends is the same code)
+        for token in tokenize.generate_tokens(io.StringIO(code, newline=None).readline):
             kind, text = token.type, token.string
             if kind in _DROPPED or kind in _FSTRING_REST:
                 continue

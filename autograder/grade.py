@@ -21,8 +21,9 @@ from autograder.journal import journal_path, previous_records, write_json
 from autograder.options import Device, SandboxMode
 from autograder.parts import PARTS
 from autograder.processes import Reaper
-from autograder.records import Report, SubmissionRecord
+from autograder.records import Report, SubmissionRecord, duplicate_parts, mark_duplicate
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
+from autograder.text import shown
 
 
 class UsageError(ValueError):
@@ -81,7 +82,7 @@ class Progress:
         filled = int(width * self.done / self.total)
         line = (
             f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"{rate:.2f} s/submission, ETA {int(eta) // 60}:{int(eta) % 60:02d} {label[-40:]}"
+            f"{rate:.2f} s/submission, ETA {int(eta) // 60}:{int(eta) % 60:02d} {shown(label)[-40:]}"
         )
         sys.stderr.write(("\r" + line + "\033[K") if self.tty else line + "\n")
         if self.tty and self.done == self.total:
@@ -91,8 +92,8 @@ class Progress:
 
 def _check_arguments(
     submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str
-) -> list[Path]:
-    """The files to grade; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
+) -> dict[Path, Path]:
+    """The files to grade, each with the argument it came from; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
     if not submissions:
         raise UsageError("no submission given")
     for part in parts or ():
@@ -107,7 +108,7 @@ def _check_arguments(
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: CUDA is not available on this machine")
     try:
-        return submission.expand(submissions)
+        return submission.arguments_of(submissions)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
 
@@ -137,15 +138,20 @@ def grade(
     """
     paths = _check_arguments(submissions, parts, device, sandbox)
     json_path = Path(json_path) if json_path is not None else None
-    subs = [submission.load(path, list(parts) if parts else None, index) for index, path in enumerate(paths)]
+    subs = [
+        submission.load(path, list(parts) if parts else None, index, root)
+        for index, (path, root) in enumerate(paths.items())
+    ]
     records: list[SubmissionRecord | None] = [None] * len(subs)
+    # one record per student and part: a later file of the same student's part is kept, flagged, not counted
+    duplicates = duplicate_parts((sub.student, sub.path, sub.parts) for sub in subs)
     earlier = {} if force else previous_records(json_path)
     todo = []
     for sub in subs:
         if (sub.path, sub.sha256) in earlier and sub.sha256:
-            records[sub.index] = earlier[(sub.path, sub.sha256)]
-        elif sub.error:
-            records[sub.index] = sub.record()
+            records[sub.index] = mark_duplicate(earlier[(sub.path, sub.sha256)], duplicates[sub.index])
+        elif sub.error or sub.refused:  # a refused one is not graded: its parts are 0, with a flag
+            records[sub.index] = mark_duplicate(sub.record(), duplicates[sub.index])
         else:
             todo.append(sub)
     options = job_options(device, sandbox, limits, detect=detect) if todo else None
@@ -155,10 +161,10 @@ def grade(
         journal = journal_path(json_path).open("a" if not force else "w")
     environment: dict = {}
     bar = Progress(len(todo), progress)
-    reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error)
+    reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error and not sub.refused)
 
     def keep(index: int, record: SubmissionRecord) -> None:
-        records[index] = record
+        records[index] = mark_duplicate(record, duplicates[index])
         if journal is not None:
             journal.write(json.dumps(record.to_json()) + "\n")
             journal.flush()

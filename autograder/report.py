@@ -11,6 +11,7 @@ from collections import Counter
 
 from autograder.parts import PARTS
 from autograder.records import Check, Report, SubmissionRecord
+from autograder.text import printable, shown
 
 WIDTH = 100
 
@@ -20,24 +21,24 @@ def _score(score: float, max_score: float) -> str:
 
 
 def _fit(text: str, width: int = WIDTH) -> str:
-    """One line of at most ``width`` columns: newlines folded, the end cut with an ellipsis."""
-    text = text.replace("\r", " ").replace("\n", " ")
+    """One line of at most ``width`` columns: ``printable``, the end cut with an ellipsis."""
+    text = printable(text, 4 * width)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _wrap(text: str) -> str:
     """A line that must be read whole (why a file was not graded): wrapped within ``WIDTH`` columns."""
     indent = text[: len(text) - len(text.lstrip(" "))]
-    lines = textwrap.wrap(text.replace("\n", " "), WIDTH, subsequent_indent=indent + "    ", break_on_hyphens=False)
+    lines = textwrap.wrap(printable(text, 100_000), WIDTH, subsequent_indent=indent + "    ", break_on_hyphens=False)
     return "\n".join(lines)
 
 
 def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
     """A submission's part scores, and what lost points: one line per group, or every check if ``verbose``."""
-    if not record.max_score:  # no part to grade it for: "0 / 0" would hide why
-        lines = [_wrap(f"{record.path}  not graded: {record.error or 'no part to grade it for'}")]
+    if not record.max_score and not record.parts:  # no part to grade it for: "0 / 0" would hide why
+        lines = [_wrap(f"{shown(record.path)}  not graded: {record.error or 'no part to grade it for'}")]
     else:
-        lines = [_fit(f"{record.path}  {_score(record.score, record.max_score)}")]
+        lines = [_fit(f"{shown(record.path)}  {_score(record.score, record.max_score)}")]
         if record.grader_error:
             lines.append(
                 _wrap(f"  grader error (not the student's doing; graded again on resume): {record.grader_error}")
@@ -51,6 +52,8 @@ def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
         skipped = [c for c in part.checks if c.skipped]
         counts = f"{len(part.checks) - len(failed) - len(skipped)} passed, {len(failed)} failed, {len(skipped)} skipped"
         lines.append(f"  {part.part:<10} {_score(part.score, part.max_score):>11}   {counts}")
+        if part.duplicate_of:
+            lines.append(_fit(f"    not counted: {shown(part.duplicate_of)} holds this student's {part.part}"))
         if part.error:
             lines.append(_wrap(f"    error: {part.error}"))
             if not verbose:
@@ -92,8 +95,8 @@ def _verbose(failed: list[Check], checks: list[Check]) -> list[str]:
 
 
 def _who(record: SubmissionRecord) -> str:
-    """The row a record belongs to: its student (in an nbgrader tree), else its file."""
-    return record.student or record.path
+    """The row a record belongs to: its student (in an nbgrader tree), else its file; as it is ``shown``."""
+    return shown(record.student or record.path)
 
 
 def _fit_left(text: str, width: int) -> str:
@@ -108,7 +111,7 @@ def class_table(report: Report) -> str:
     maxima: dict[str, float] = {}
     for record in report.submissions:
         row = rows.setdefault(_who(record), {})
-        for part in record.parts:
+        for part in record.counted:  # one per student and part
             row[part.part] = row.get(part.part, 0.0) + part.score
             maxima[part.part] = part.max_score
     if not rows or not parts:
@@ -127,7 +130,7 @@ def class_table(report: Report) -> str:
 def summary(report: Report, seconds: float) -> str:
     env = report.environment
     skipped = Counter(c.message for r in report.submissions for p in r.parts for c in p.checks if c.skipped)
-    graded = [r for r in report.submissions if r.max_score]
+    graded = [r for r in report.submissions if r.max_score or r.parts]
     lines = [
         _fit(
             f"Graded {len(graded)} submission(s) in {seconds:.1f} s on "
@@ -135,8 +138,8 @@ def summary(report: Report, seconds: float) -> str:
         )
     ]
     for record in report.submissions:
-        if not record.max_score:
-            lines.append(_wrap(f"  not graded: {record.path}: {record.error or 'no part to grade it for'}"))
+        if not record.max_score and not record.parts:
+            lines.append(_wrap(f"  not graded: {shown(record.path)}: {record.error or 'no part to grade it for'}"))
     if env.get("memory_limit"):
         lines.append(_fit(f"  memory limit: {env['memory_limit']}"))
     if env.get("reused"):

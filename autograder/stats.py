@@ -10,13 +10,17 @@ may need help; near-identical answers (``fingerprint``: the code is re-read from
 files, less the stubs every student received), a flag for a human and never a penalty; and the
 grader's flags for a TA. ``html_page`` writes it as one self-contained page, ``csv_rows`` as long
 rows for a spreadsheet.
+
+One record per student and part: the first counts; a later one (another file graded as the same
+part, ``PartResult.duplicate_of``) is left out of every number and listed as a flag for a TA.
+Names are ``shown`` from the start (a student is known by the shown form of their id, which no
+other id shares), and every text of the page, the CSV and the terminal is ``printable``.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import json
 import math
@@ -27,8 +31,11 @@ from importlib import resources
 from pathlib import Path
 
 from autograder import fingerprint
+from autograder.export import cell
+from autograder.feedback import escaped
 from autograder.parts import PARTS
-from autograder.records import COURSE_RECORDS, PartResult, Report, SubmissionRecord, course_records
+from autograder.records import COURSE_RECORDS, PartResult, Report, SubmissionRecord, course_records, duplicate_flag
+from autograder.text import printable, shown
 
 #: A check or group that at most this share of the students who attempted the part passes is flagged.
 HARD = 0.1
@@ -68,16 +75,17 @@ class ClassRecords:
     received: frozenset[int] = frozenset()
     notes: list[str] = field(default_factory=list)
     missing_code: list[str] = field(default_factory=list)
+    duplicates: list[Flag] = field(default_factory=list)  # a part graded again for a student: not counted
 
 
 def student_name(record: SubmissionRecord) -> str:
-    """The record's student; for a plain file, its stem (its folder's name when the stem is a part's)."""
+    """The record's student, ``shown``; for a plain file, its stem (its folder's name when the stem is a part's)."""
     if record.student:
-        return record.student
+        return shown(record.student)
     path = Path(record.path)
     if path.stem in PARTS and path.parent.name not in ("", "."):
-        return path.parent.name
-    return path.stem
+        return shown(path.parent.name)
+    return shown(path.stem)
 
 
 def untouched(part: PartResult) -> bool:
@@ -92,10 +100,15 @@ def untouched(part: PartResult) -> bool:
 
 def _stub_fingerprint(folders: Sequence[Path]) -> frozenset[int]:
     """The fingerprint of the answer cells of every released notebook: code every student received."""
-    from autograder.submission import notebook_answers
+    from autograder.submission import MAX_BYTES, notebook_answers
 
     texts = [(resources.files("assignments") / f"{part}.ipynb").read_text(encoding="utf-8") for part in PARTS]
-    texts += [p.read_text(encoding="utf-8") for folder in folders for p in sorted(folder.glob("*/*.ipynb"))]
+    texts += [
+        p.read_text(encoding="utf-8")
+        for folder in folders
+        for p in sorted(folder.glob("*/*.ipynb"))
+        if p.is_file() and p.stat().st_size <= MAX_BYTES[".ipynb"]  # as much as a submission: no more is parsed
+    ]
     found: frozenset[int] = frozenset()
     for text in texts:
         try:
@@ -150,15 +163,20 @@ def _add(out: ClassRecords, record: SubmissionRecord, paths: list[Path]) -> None
     student = student_name(record)
     out.students.add(student)
     if not record.parts:
-        out.notes.append(f"{student}: {record.path} was not graded ({record.error or 'no part to grade it for'})")
+        out.notes.append(
+            f"{student}: {shown(record.path)} was not graded ({record.error or 'no part to grade it for'})"
+        )
         return
     code = _code(paths)
     if code is None:
-        out.missing_code.append(record.path)
+        out.missing_code.append(shown(record.path))
     for result in record.parts:
         key = (student, result.part)
-        if key in out.answers:
-            out.notes.append(f"{student} handed in {result.part} more than once: the last record counts")
+        if result.duplicate_of or key in out.answers:  # kept in its record; the first one counts
+            counted = result.duplicate_of or out.answers[key].record.path
+            text = next((f for f in result.flags if f == duplicate_flag(result.part, counted)), "")
+            out.duplicates.append(Flag(student, result.part, text or duplicate_flag(result.part, counted)))
+            continue
         out.answers[key] = Answer(student, result, record, code)
 
 
@@ -364,13 +382,13 @@ def class_stats(records: ClassRecords) -> ClassStats:
         Flag(student, part, text)
         for (student, part), answer in sorted(records.answers.items())
         for text in answer.result.flags
-    ]
+    ] + records.duplicates
     notes = list(dict.fromkeys(records.notes))
     if records.missing_code:
-        shown = ", ".join(records.missing_code[:5]) + (" ..." if len(records.missing_code) > 5 else "")
+        listed = ", ".join(records.missing_code[:5]) + (" ..." if len(records.missing_code) > 5 else "")
         notes.append(
             f"the submitted file of {len(records.missing_code)} record(s) was not found, so their code is not "
-            f"compared with the others: {shown}"
+            f"compared with the others: {listed}"
         )
     return ClassStats(
         students, max_total, totals, parts, groups, checks, mistakes, _help(records, parts, totals, max_total),
@@ -394,14 +412,6 @@ def stats(*, sources: Sequence[Path | str], html_path: Path | None = None, csv_p
 # ---------------------------------------------------------------- the CSV (long format)
 
 CSV_HEADER = ["section", "part", "group", "item", "student", "measure", "value"]
-
-
-def _cell(value: object) -> str:
-    """A cell as a spreadsheet will take it: text that would start a formula is quoted, numbers stay numbers."""
-    if isinstance(value, float):
-        return f"{value:g}"
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def csv_rows(s: ClassStats) -> list[list[str]]:
@@ -438,7 +448,7 @@ def csv_rows(s: ClassStats) -> list[list[str]]:
             rows.append(("copies", c.part, "", f"group {i}", student, "lowest similarity", round(c.lowest, 3)))
             rows.append(("copies", c.part, "", f"group {i}", student, "highest similarity", round(c.highest, 3)))
     rows += [("flag", f.part, "", f.text, f.student, "flag for a TA", 1.0) for f in s.flags]
-    return [CSV_HEADER, *([_cell(v) for v in row] for row in rows)]
+    return [CSV_HEADER, *([cell(v, digits=None) for v in row] for row in rows)]
 
 
 # ---------------------------------------------------------------- the page
@@ -491,7 +501,7 @@ def _pct(share: float) -> str:
 
 
 def _rate_row(rate: PassRate, label: str) -> str:
-    e = html.escape
+    e = escaped
     look = " <span class='look'>the check or the teaching may need a look</span>" if rate.hard else ""
     bar = f"<span class='bar' style='width:{60 * rate.share:.0f}px'></span>"
     return (
@@ -501,7 +511,7 @@ def _rate_row(rate: PassRate, label: str) -> str:
 
 
 def _part_section(s: ClassStats, p: PartStats) -> str:
-    e = html.escape
+    e = escaped
     counts = [
         ("mean", f"{p.mean:.2f} / {p.max_score:g}"),
         ("median", f"{p.median:g} / {p.max_score:g}"),
@@ -519,7 +529,7 @@ def _part_section(s: ClassStats, p: PartStats) -> str:
 
 
 def _checks_section(s: ClassStats) -> list[str]:
-    e = html.escape
+    e = escaped
     out = ["<h2 id='checks'>Checks</h2>"]
     out.append(
         "<p class='muted'>The share of the students who attempted the part (untouched stubs left out) that "
@@ -546,7 +556,7 @@ def _checks_section(s: ClassStats) -> list[str]:
 
 
 def _mistakes_section(s: ClassStats) -> list[str]:
-    e = html.escape
+    e = escaped
     out = ["<h2 id='mistakes'>Recognised mistakes</h2>"]
     if not s.mistakes:
         return [*out, "<p>None.</p>"]
@@ -563,7 +573,7 @@ def _mistakes_section(s: ClassStats) -> list[str]:
 
 
 def _help_section(s: ClassStats) -> list[str]:
-    e = html.escape
+    e = escaped
     out = ["<h2 id='help'>Students who may need help</h2>"]
     if not s.help:
         return [*out, "<p>None.</p>"]
@@ -578,7 +588,7 @@ def _help_section(s: ClassStats) -> list[str]:
 
 
 def _copies_section(s: ClassStats) -> list[str]:
-    e = html.escape
+    e = escaped
     out = [
         "<h2 id='copies'>Possible copies</h2>",
         "<p class='muted'>Answers whose code has the same structure once names, comments, layout and strings "
@@ -600,7 +610,7 @@ def _copies_section(s: ClassStats) -> list[str]:
 
 def html_page(s: ClassStats) -> str:
     """The class page: one file, its pictures embedded, readable from 400 pixels wide."""
-    e = html.escape
+    e = escaped
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
@@ -652,5 +662,6 @@ def summary(s: ClassStats) -> str:
 
 
 def _fit(line: str, width: int = 100) -> str:
-    """A line within a terminal of ``width`` columns (the page has it whole)."""
+    """A line within a terminal of ``width`` columns, ``printable`` (the page has it whole)."""
+    line = printable(line, 4 * width)
     return line if len(line) <= width else line[: width - 3] + "..."

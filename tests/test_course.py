@@ -23,13 +23,14 @@ from autograder.parts import PARTS
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 
 
-def test_init_makes_an_exchange_inside_the_course_that_everyone_can_write(tmp_path):
+def test_init_makes_an_exchange_beside_the_course_and_says_it_to_the_students(tmp_path):
     course = init(directory=tmp_path / "course")
-    exchange = (tmp_path / "course" / "exchange").absolute()
-    assert stat.S_IMODE(exchange.stat().st_mode) == 0o777
+    exchange = (tmp_path / "course-exchange").absolute()
+    assert stat.S_IMODE(exchange.stat().st_mode) == 0o1777
     assert f"c.Exchange.root = {str(exchange)!r}\n" in (course / "nbgrader_config.py").read_text()
     students = (course / STUDENT_CONFIG_NAME).read_text()
     assert f'c.CourseDirectory.course_id = "{ASSIGNMENT}"\nc.Exchange.root = {str(exchange)!r}\n' in students
+    assert not (course / "exchange").exists()
 
 
 def test_course_init_exchange_puts_the_exchange_where_the_teacher_says(tmp_path):
@@ -40,9 +41,11 @@ def test_course_init_exchange_puts_the_exchange_where_the_teacher_says(tmp_path)
     assert done.returncode == 0, done.stderr
     exchange = tmp_path / "shared" / "exchange"
     assert f"exchange in {exchange}." in done.stdout
-    assert stat.S_IMODE(exchange.stat().st_mode) == 0o777
+    assert stat.S_IMODE(exchange.stat().st_mode) == 0o1777
+    assert stat.S_IMODE((exchange / ASSIGNMENT / "inbound").stat().st_mode) == 0o3733
     assert f"c.Exchange.root = {str(exchange)!r}\n" in (tmp_path / "course" / "nbgrader_config.py").read_text()
     assert not (tmp_path / "course" / "exchange").exists()
+    assert not (tmp_path / "course-exchange").exists()
     # --force rewrites the configuration, and keeps the exchange it named
     again = subprocess.run(
         [str(AUTOGRADER), "course", "init", "course", "--force"],

@@ -1,7 +1,8 @@
 """Does the hidden autograder give the reference full marks, stubs zero, and every mistake its hint?
 
 One batch grades everything here (through ``grade``, with sandboxed jobs, as the CLI does): the
-reference notebooks, the untouched student notebooks, the corpus of typical mistakes, the correct
+reference answers in the student notebooks, the course's source notebooks (refused), the untouched
+student notebooks, the corpus of typical mistakes, the correct
 solutions written differently, the same code as notebook and as .py, and broken submissions.
 """
 
@@ -16,6 +17,7 @@ from autograder.dev.examples import CARRIED_FORWARD, CORRECT, MISTAKES, notebook
 from autograder.grade import grade
 from autograder.nbgrader.notebooks import source_notebook
 from autograder.parts import PARTS
+from autograder.submission import MARKERS_LEFT
 from tests.conftest import ROOT, slug
 
 pytestmark = pytest.mark.slow
@@ -54,9 +56,10 @@ def graded(tmp_path_factory):
     d = tmp_path_factory.mktemp("submissions")
     paths = []
     for part in PARTS:
-        nbformat.write(source_notebook(part), d / f"reference-{part}.ipynb")
+        nbformat.write(notebook(part, reference_code(part)), d / f"reference-{part}.ipynb")
+        nbformat.write(source_notebook(part), d / f"source-{part}.ipynb")
         shutil.copy(ROOT / "assignments" / f"{part}.ipynb", d / f"stub-{part}.ipynb")
-        paths += [d / f"reference-{part}.ipynb", d / f"stub-{part}.ipynb"]
+        paths += [d / f"reference-{part}.ipynb", d / f"source-{part}.ipynb", d / f"stub-{part}.ipynb"]
     for i, example in enumerate(MISTAKES + CORRECT):
         path = d / f"{i:02d}-{example.part}-{slug(example.name)}.py"
         path.write_text(example.code)
@@ -91,6 +94,16 @@ def test_the_reference_scores_full_marks(graded, part):
     assert record["score"] == record["max_score"] == 10.0
     assert [p["part"] for p in record["parts"]] == [part]
     assert failures(record["parts"][0]) == []
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_a_source_notebook_is_refused_with_0_and_a_flag(graded, part):
+    """Is the course's own notebook (its solution markers still in it) not graded: 0/10 and a flag for a TA?"""
+    record = graded[0][f"source-{part}.ipynb"]
+    assert (record["score"], record["max_score"]) == (0.0, 10.0)
+    (result,) = record["parts"]
+    assert (result["part"], result["checks"], result["error"]) == (part, [], MARKERS_LEFT)
+    assert result["flags"] == [MARKERS_LEFT]
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -174,7 +187,7 @@ def test_the_json_report_has_the_documented_fields(graded):
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
     assert names[-1] == "latin1.py"
-    assert len(names) == len(set(names)) == 8 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + len(BROKEN)
+    assert len(names) == len(set(names)) == 12 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + len(BROKEN)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ prints the gradebook and where each student's feedback landed, and ends with the
 The students all run as this process's unix user, which is the name nbgrader's exchange would
 give each of them: so each one submits and fetches feedback with ``--student NAME``, and has a
 home of their own (``students/NAME/``), where nbgrader keeps the cache that ``fetch_feedback``
-reads.
+reads. Since no other user takes part, the exchange is inside the course (``--exchange-in-course``),
+which stays private; collect takes each student's folder because its owner, this user, is the uid
+that first submitted under that id.
 """
 
 from __future__ import annotations
@@ -91,15 +93,19 @@ def fetch_feedback(course: Path, student: str) -> list[Path]:
 
 def run_course(course: Path, answers: dict[str, dict[str, str | None]]) -> dict[str, list[Path]]:
     """The whole route in a fresh ``course``, for students -> part -> code; each student's fetched feedback."""
-    init(directory=course)
-    print(f"Course created in {course}/, its exchange in {exchange_dir(course)}/ (autograder course init)")
+    # every student here is this unix user: the exchange may be in the course, which only this user reaches
+    init(directory=course, exchange_in_course=True)
+    print(
+        f"Course created in {course}/, its exchange in {exchange_dir(course, in_course=True)}/ (autograder course init)"
+    )
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     nbgrader(course, "release_assignment", ASSIGNMENT)
     for student, code in answers.items():
         hand_in(course, student, code)
     print(f"Fetched, filled in and submitted by: {', '.join(answers)} (nbgrader fetch_assignment, submit)")
-    # every demo student is this unix user: nbgrader's check that the owner is the student would warn
-    nbgrader(course, "collect", ASSIGNMENT, "--ExchangeCollect.check_owner=False")
+    # collect takes a folder for a student only from its owner: for an id without an account, the uid that
+    # first submitted under it (here this user, for every student)
+    nbgrader(course, "collect", ASSIGNMENT)
     nbgrader(course, "autograde", ASSIGNMENT)
     nbgrader(course, "generate_feedback", ASSIGNMENT)
     nbgrader(course, "release_feedback", ASSIGNMENT)
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     course = parser.parse_args(argv).directory
     if course.exists():
         config = course / "nbgrader_config.py"
-        if not config.exists() or config.read_text() != config_text(exchange_dir(course)):
+        if not config.exists() or config.read_text() != config_text(exchange_dir(course, in_course=True)):
             print(
                 f"{course} exists and is not a demo course of this version: not touching it (remove it to start again)",
                 file=sys.stderr,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import fnmatch
 import glob
-import html
 import os
 from pathlib import Path
 
@@ -30,11 +29,13 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from autograder import options, submission
-from autograder.feedback import Reveal, part_html
+from autograder.feedback import Reveal, escaped, part_html
 from autograder.jobs import Options
 from autograder.parts import PARTS
 from autograder.processes import Reaper
 from autograder.records import SubmissionRecord, save_course_record
+from autograder.submission import refusal, refused_record
+from autograder.text import shown
 
 
 class Session:
@@ -137,13 +138,23 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         except Exception as error:  # prefetching is a speed-up: without it every notebook is still graded
             self.log.warning("autograder: no prefetch (%s: %s)", type(error).__name__, error)
             return
+        sources = self.sources(resources["nbgrader"]["assignment"])
         for path in wanted:
             try:
                 sub = submission.load(path)
-                if not sub.error and len(sub.parts) == 1 and sub.parts[0] in PARTS:
+                if sub.error or sub.refused or refusal(sub.answers, sources):  # not graded: nothing to fetch
+                    continue
+                if len(sub.parts) == 1 and sub.parts[0] in PARTS:
                     session.submit(path, sub.answers, sub.parts[0])
             except Exception as error:
-                self.log.warning("autograder: %s not prefetched (%s: %s)", path, type(error).__name__, error)
+                self.log.warning("autograder: %s not prefetched (%s: %s)", shown(path), type(error).__name__, error)
+
+    def sources(self, assignment: str) -> list[Path]:
+        """The course's source notebooks of ``assignment`` (``source/<assignment>/*.ipynb``)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        return sorted(Path(coursedir.format_path(coursedir.source_directory, ".", assignment)).glob("*.ipynb"))
 
     def notebooks_to_grade(self, assignment: str) -> list[str]:
         """The submitted notebooks nbgrader's autograde of ``assignment`` will hand over, in its order."""
@@ -166,7 +177,7 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         part, cell = notebook_part(nb)
         if cell is None:
-            self.log.warning("autograder: %s has no hidden-tests grade cell", resources["nbgrader"]["notebook"])
+            self.log.warning("autograder: %s has no hidden-tests grade cell", shown(resources["nbgrader"]["notebook"]))
             return nb, resources
         session = self.session()
         if self.prefetch and not session.prefetched:
@@ -175,18 +186,38 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         path = f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb"
         try:
             answers, _, note = submission.notebook_answers(nb)
+        except submission.TooLarge as error:  # refused for its size before anything parsed it: 0, and why
+            answers, note = None, ""
+            record = SubmissionRecord(path, wanted=[part])
+            record.error = f"{info['notebook']}.ipynb was not graded: {error}".removesuffix("; it was not graded")
         except Exception as error:  # answer cells of a shape no notebook has: this notebook scores 0, and says why
             answers, note = None, ""
             record = SubmissionRecord(path, wanted=[part])
             record.error = f"could not read the answer cells: {type(error).__name__}: {error}"
-        if answers is not None:
+        reason = refusal(answers, self.sources(info["assignment"])) if answers is not None else ""
+        if reason:  # the course's own notebook, or its solution markers: not graded, and not shown back
+            record = refused_record(SubmissionRecord(path, wanted=[part]), reason)
+            self.blank(nb, reason)
+            self.log.warning("autograder: %s %s", shown(path), reason)
+        elif answers is not None:
             record = session.result(session.submit(path, answers, part))
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
-            raise RuntimeError(f"autograder: {path} was not graded: {record.grader_error}")
+            raise RuntimeError(f"autograder: {shown(path)} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)
         self.keep(record, info)
-        self.log.info("autograder: %s scored %s / %s", path, record.score, record.max_score)
+        self.log.info("autograder: %s scored %s / %s", shown(path), record.score, record.max_score)
         return nb, resources
+
+    @staticmethod
+    def blank(nb: NotebookNode, reason: str) -> None:
+        """Take the answers out of a refused notebook (its feedback would show them): every code cell but
+        the grade cells, and every answer cell, holds the reason instead."""
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") or (cell.cell_type == "code" and not meta.get("grade")):
+                cell.source = f"# {reason}" if cell.cell_type == "code" else reason
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
 
     def keep(self, record: SubmissionRecord, info: dict) -> None:
         """Keep the record next to the gradebook, for ``autograder stats`` and the CSV exports."""
@@ -219,9 +250,9 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
             score = round(result.score * points / result.max_score, 2)
             report = part_html(result, environment, self.reveal())
         else:  # the notebook could not be graded at all: say why, and score 0
-            score, report = 0.0, f"<p><b>{html.escape(record.error or 'not graded')}</b></p>"
+            score, report = 0.0, f"<p><b>{escaped(record.error or 'not graded')}</b></p>"
         if note:
-            report = f"<p><i>{html.escape(note)}</i></p>" + report
+            report = f"<p><i>{escaped(note)}</i></p>" + report
         outputs = [new_output("display_data", data={"text/html": report, "text/plain": f"{part}: {score:g} points"})]
         for figure in result.figures if result is not None else []:
             data = {"image/png": figure["png"], "text/plain": figure["title"]}

@@ -13,7 +13,6 @@ HTML receive from a child is therefore plain, printable and of bounded size.
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 from typing import Any
@@ -23,27 +22,9 @@ import torch
 from autograder.sandbox import wire
 from autograder.sandbox.launch import Limits
 from autograder.sandbox.zygote_client import ZygoteClient
+from autograder.text import MAX_TEXT, printable
 
-MAX_TEXT = 2000  # characters of one string from the child
-SPACES = "\t\n\r\v\f"
-
-# ANSI escape sequences (CSI ``ESC [ ... final``, OSC ``ESC ] ... BEL|ESC \\``, two-character
-# ``ESC x``) and their one-byte C1 forms: removed whole, so that no half of one is left to print
-ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b.?")
-
-
-def printable(text: object, limit: int = MAX_TEXT) -> str:
-    """Text from the sandbox, safe to print and to show: one line, no control characters, bounded.
-
-    Escape sequences are removed; newlines and tabs become spaces (a message stays on its line of
-    a table); any other character that is not printable (control characters, lone surrogates,
-    format characters such as bidirectional overrides) becomes U+FFFD; text longer than ``limit``
-    is cut and ends with an ellipsis.
-    """
-    text = text if isinstance(text, str) else str(text)
-    text = ESCAPES.sub("", text[: 4 * limit])
-    text = "".join(c if c.isprintable() else " " if c in SPACES else "\ufffd" for c in text)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+__all__ = ["MAX_TEXT", "ChildConnection", "ChildLost", "ChildTimeout", "clean", "printable"]
 
 
 def clean(value: Any) -> Any:

@@ -8,10 +8,22 @@ for the student. A child that crashes or hangs is replaced by a fresh one on the
 function that hangs or crashes twice is not called again; the submission has an overall time
 budget. Every string of a reply has been cleaned by ``ChildConnection`` before it gets here
 (``printable``): the lengths below only shorten it further for a message.
+
+What the student's code says on the grader's hidden inputs (an exception's message, its type when
+their code made it up, the frames it reports, the names of objects it leaves in the sandbox) could
+carry those inputs in any form (words reversed, tensors as lists of floats), so it is never shown to
+the student: ``StudentError`` marks it (``said``), and so does ``quoted`` the repr of a string or
+container a call gave back; a message built from it keeps the marks however a suite words it,
+and the student's feedback drops what is marked (``for_student``; the teacher's report keeps it,
+``for_teacher``), keeping the exception's type and the line of their code. A call
+is on hidden inputs unless every input is the notebook's own example (``notebook_data.is_public``)
+or an object made by such a call: a suite needs to do nothing, and what it does not say is hidden.
 """
 
 from __future__ import annotations
 
+import builtins
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,10 +45,75 @@ class StudentFailure(Exception):
     """The student's code failed; the message is written for the student."""
 
 
-class StudentError(StudentFailure):
-    """The student's code raised an exception."""
+#: Marks around what the student's code said on hidden inputs: ``START full SAFE shown-to-the-student END``.
+#: Private-use characters: ``printable`` turns any that come from the sandbox into U+FFFD.
+START, SAFE, END = "\ue000", "\ue001", "\ue002"
+_MARKS = re.compile("[\ue000-\ue002]")
+_SAID = re.compile("(: )?\ue000([^\ue000-\ue002]*)\ue001([^\ue000-\ue002]*)\ue002")
 
-    def __init__(self, what: str, info: dict) -> None:
+
+def said(full: str, safe: str = "") -> str:
+    """``full`` marked as the student's code's words on hidden inputs; the student's feedback shows ``safe``."""
+    return f"{START}{_MARKS.sub('', full)}{SAFE}{_MARKS.sub('', safe)}{END}"
+
+
+def for_teacher(text: str) -> str:
+    """``text`` with what the student's code said kept (the teacher's report), the marks gone."""
+    return _MARKS.sub("", _SAID.sub(lambda m: (m.group(1) or "") + m.group(2), text))
+
+
+def for_student(text: str) -> str:
+    """``text`` with what the student's code said on hidden inputs left out (a mark cut off: the rest too)."""
+    text = _SAID.sub(lambda m: (m.group(1) or "") + m.group(3) if m.group(3) else "", text)
+    return _MARKS.sub("", text.split(START, 1)[0])
+
+
+def own_name(name: str, code: str) -> bool:
+    """A name that cannot carry hidden inputs: Python's own exception, or a name written in the student's code."""
+    if isinstance(getattr(builtins, name, None), type):
+        return True
+    return name.isidentifier() and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", code) is not None
+
+
+#: Values (strings and containers, by id) that the student's code returned on hidden inputs, while
+#: their Student is open: ``quoted`` marks their repr.
+_SAID_VALUES: dict[int, object] = {}
+
+
+def _keep_said(value: object, ids: set[int], depth: int = 0) -> None:
+    if isinstance(value, (str, bytes, list, tuple, dict, wire.Lookup, wire.Words)) and depth < 20:
+        _SAID_VALUES[id(value)] = value  # held: its id is not reused while it is kept
+        ids.add(id(value))
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        for item in items[:10_000] if isinstance(items, (list, tuple)) else ():
+            _keep_said(item, ids, depth + 1)
+
+
+def quoted(value: object, safe: str) -> str:
+    """``repr(value)`` for a message; marked (``said``, the student sees ``safe``) when the student's code returned it on hidden inputs."""
+    text = repr(value)
+    return said(text, safe) if _said_in(value) else text
+
+
+def _said_in(value: object, depth: int = 0) -> bool:
+    """Is ``value``, or anything in it, a value the student's code returned on hidden inputs?"""
+    if _SAID_VALUES.get(id(value)) is value:
+        return True
+    if depth >= 20 or not isinstance(value, (list, tuple, dict)):
+        return False
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+    return any(_said_in(item, depth + 1) for item in items[:10_000])
+
+
+class StudentError(StudentFailure):
+    """The student's code raised an exception.
+
+    On hidden inputs (``hidden``) its message and frames are marked (``said``): the student's
+    feedback says the type (made-up type names: "an exception") and ``location``, the place in
+    their code that the grader checked ("answer cell 3 (tokenize), line 7").
+    """
+
+    def __init__(self, what: str, info: dict, hidden: bool = False, code: str = "", location: str = "") -> None:
         self.type_name = printable(info.get("type", "Exception"), 100)
         types = info.get("types", [])
         self.types = [printable(t, 100) for t in types[:20]] if isinstance(types, list) else []
@@ -45,6 +122,12 @@ class StudentError(StudentFailure):
         frames = info.get("frames", [])
         self.frames = [printable(f, 300) for f in frames[-5:]] if isinstance(frames, list) else []
         where = f" (at {self.frames[-1]})" if self.frames else ""
+        if hidden:
+            shown = self.type_name if own_name(self.type_name, code) else "an exception"
+            self.type_name = said(self.type_name, shown) if shown != self.type_name else shown
+            self.detail = said(self.detail) if self.detail else ""
+            self.frames = [said(f) for f in self.frames]
+            where = said(where, f" (at {location})" if location else "")
         detail = f": {self.detail}" if self.detail else ""
         if "NotImplementedError" in self.types:
             super().__init__(f"{what} is not implemented yet: it raises {self.type_name}{detail}{where}")
@@ -118,6 +201,9 @@ class Student:
         #: what the grader noticed in the answers, the top-level lines that raised when loaded, notes the suites add
         self.notes: list[str] = list(self.answers.notes)
         self.loaded = False
+        self.public: set[int] = set()  # ids of the objects in the sandbox made by calls on public inputs only
+        self.last_public = False  # the request last answered had public inputs only
+        self.said_values: set[int] = set()  # ids in ``_SAID_VALUES`` of the values this student's calls returned
 
     # --- the child
 
@@ -207,6 +293,9 @@ class Student:
         )
 
     def close(self) -> None:
+        for key in self.said_values:
+            _SAID_VALUES.pop(key, None)
+        self.said_values.clear()
         if self.child is not None:
             self.child.close()
             self.child = None
@@ -225,14 +314,23 @@ class Student:
         return obj
 
     def _remote(self, obj: Any) -> Any:
+        value = self._remote_value(obj)
+        if not self.last_public:  # its text (strings, containers) is what their code said on hidden inputs
+            _keep_said(value, self.said_values)
+        return value
+
+    def _remote_value(self, obj: Any) -> Any:
         if isinstance(obj, wire.Handle):
-            return Remote(self, self.generation, obj.id, obj.type)
+            if self.last_public:
+                self.public.add(obj.id)
+            kind = obj.type if self.last_public or own_name(obj.type, self.code) else "object"  # a made-up class name
+            return Remote(self, self.generation, obj.id, kind)
         if isinstance(obj, list):
-            return [self._remote(x) for x in obj]
+            return [self._remote_value(x) for x in obj]
         if isinstance(obj, tuple):
-            return tuple(self._remote(x) for x in obj)
+            return tuple(self._remote_value(x) for x in obj)
         if isinstance(obj, dict):
-            return {k: self._remote(v) for k, v in obj.items()}
+            return {k: self._remote_value(v) for k, v in obj.items()}
         return obj
 
     def request(
@@ -251,6 +349,9 @@ class Student:
             message["name"] = target
         if attr:
             message["attr"] = attr
+        inputs = [fields.get(k) for k in ("args", "kwargs", "keys", "params", "grad")]
+        public = self.is_public([target, *inputs] if isinstance(target, Remote) else inputs)  # a name is no input
+        self.last_public = public
         try:
             reply, shared = self._exchange(message, what)
         except (StudentTimeout, StudentCrash) as failure:
@@ -259,16 +360,32 @@ class Student:
                 self.blocked[key] = f"{failure} (earlier; {key} is not called again)"
             raise
         if "error" in reply:
-            info = self.in_words(reply["error"])
-            if info.get("type") == "NameError" and str(info.get("message")).startswith("your code does not define "):
-                name = str(info["message"]).removeprefix("your code does not define ")
-                why = self.answers.missing(name) if isinstance(target, str) and name == target else ""
+            error = reply["error"]
+            info = self.in_words(error)
+            if isinstance(target, str) and info.get("message") == f"your code does not define {target}":
+                why = self.answers.missing(target)
                 raise StudentFailure(printable(info["message"], 200) + (f": {why}" if why else ""))
-            raise StudentError(what, info)
+            frames = error.get("frames") if isinstance(error, dict) else None
+            location = self.answers.location(frames[-1]) if isinstance(frames, list) and frames else ""
+            raise StudentError(what, info, hidden=not public, code=self.code, location=location)
         apis = reply.get("apis", [])
-        if isinstance(apis, list):
-            self.apis.update(printable(a, 60) for a in apis[:10] if isinstance(a, str))
+        if isinstance(apis, list):  # only names the grader knows: a made-up one could carry an input
+            self.apis.update(a for a in apis[:10] if isinstance(a, str) and a in protocol.FORBIDDEN_APIS)
         return reply, shared
+
+    def is_public(self, value: Any) -> bool:
+        """Are these the notebook's own example inputs (or objects made from them only)? Else they are hidden."""
+        from autograder.suites.notebook_data import is_public
+
+        def made_public(obj: object) -> bool:
+            return (
+                isinstance(obj, Remote)
+                and obj.student is self
+                and obj.generation == self.generation
+                and obj.id in self.public
+            )
+
+        return is_public(value, made_public)
 
     def run(
         self,
@@ -304,7 +421,7 @@ class Student:
             input_grads=reply.get("input_grads") or [],
             param_grads=reply.get("param_grads") or {},
             modules=[m for m in reply.get("modules", []) if isinstance(m, str)],
-            reported_changes=_changed_args(reply.get("changed_args")),
+            reported_changes=_changed_args(reply.get("changed_args"), kwargs),
         )
 
     def call(self, target: str | Remote, *args: Any, attr: str = "", **kwargs: Any) -> Any:
@@ -337,8 +454,8 @@ class Student:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
 
 
-def _changed_args(value: object) -> list[int | str]:
+def _changed_args(value: object, kwargs: dict) -> list[int | str]:
     """The child's list of changed arguments, kept only as far as it names real positions and keywords."""
     if not isinstance(value, list):
         return []
-    return [v for v in value[:32] if (type(v) is int and 0 <= v < 64) or (type(v) is str and v.isidentifier())]
+    return [v for v in value[:32] if (type(v) is int and 0 <= v < 64) or (type(v) is str and v in kwargs)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autograder.sandbox.student import Remote
+from autograder.sandbox.student import Remote, quoted
 
 
 class CheckFailed(AssertionError):
@@ -73,7 +73,7 @@ def difference(got, expected, label: str = "the result") -> str | None:
     if isinstance(expected, tuple):
         return _tuple_difference(got, expected, label)
     if not isinstance(expected, torch.Tensor):
-        return None if got == expected else f"{label}: expected {expected!r}, got {got!r}"
+        return None if got == expected else f"{label}: expected {expected!r}, got {quoted(got, describe(got))}"
     if not isinstance(got, torch.Tensor):
         return f"{label}: expected a tensor of shape {tuple(expected.shape)}, got {describe(got)}"
     if got.shape != expected.shape:

@@ -27,7 +27,7 @@ from autograder.cells import Answers
 from autograder.parts import PARTS
 from autograder.records import Check, PartResult, SubmissionRecord
 from autograder.sandbox.launch import Limits
-from autograder.sandbox.student import Student, StudentFailure, printable
+from autograder.sandbox.student import Student, StudentFailure, for_student, for_teacher, printable
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.suites.compare import CheckFailed, Inconclusive
 from autograder.suites.scan import suspicious_uses
@@ -127,15 +127,21 @@ def outcome(item: pytest.Item, reports) -> Check:
     )
     error = item.stash.get(EXCEPTION, None)
     if failed is not None and isinstance(error, Inconclusive) and failed.when == "call":
-        check.skipped, check.message = True, str(error)  # not decided: never counted as passed
+        check.skipped = True  # not decided: never counted as passed
+        message, hint = str(error), ""
     elif failed is not None:
         message, hint = failure_message(error, failed)
-        hidden = getattr(item.module, "HIDDEN", set())
-        check.message = without_hidden(without_host_paths(message), hidden)
-        check.hint = without_hidden(without_host_paths(hint), hidden)
-    elif skipped is not None:
-        reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
-        check.message = reason.removeprefix("Skipped: ")
+    else:
+        if skipped is not None:
+            reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
+            check.message = reason.removeprefix("Skipped: ")
+        return check
+    # what the student's code said on hidden inputs (``student.said``): the teacher's report only
+    hidden = getattr(item.module, "HIDDEN", set())
+    check.message = without_hidden(without_host_paths(for_teacher(message)), hidden)
+    shown = without_hidden(without_host_paths(for_student(message)), hidden)
+    check.feedback = shown if shown != check.message else None
+    check.hint = without_hidden(without_host_paths(for_student(hint)), hidden)
     return check
 
 
@@ -190,6 +196,7 @@ def _without_tensor_values(text: str) -> str:
 def in_words(check: Check, answers: Answers) -> Check:
     """The check with the code filenames of its message in words ("answer cell 2 (tokenize), line 7")."""
     check.message, check.hint = answers.words(check.message), answers.words(check.hint)
+    check.feedback = None if check.feedback is None else answers.words(check.feedback)
     return check
 
 
@@ -207,7 +214,7 @@ def failure_message(error: BaseException | None, report) -> tuple[str, str]:
 
 def describe(error: BaseException) -> str:
     """An exception of the grader's own, in one bounded line (its text may quote what the child sent)."""
-    return printable(f"{type(error).__name__}: {error}", 500)
+    return printable(for_student(f"{type(error).__name__}: {error}"), 500)  # what their code said: never
 
 
 class Batch:

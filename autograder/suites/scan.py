@@ -8,6 +8,7 @@ the cause in the report. A submission that does not parse names nothing.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 from autograder.sandbox.protocol import forbidden_names
 
@@ -27,10 +28,15 @@ def torch_aliases(tree: ast.AST) -> set[str]:
 
 def forbidden_uses(code: str) -> set[str]:
     """Forbidden APIs the code names: attributes of torch, imports from torch, names in strings."""
+    return set(_forbidden_uses(code))
+
+
+@lru_cache(maxsize=4)  # asked by many checks of one submission: its code is parsed once
+def _forbidden_uses(code: str) -> frozenset[str]:
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):  # code that cannot run names nothing
-        return set()
+        return frozenset()
     aliases = torch_aliases(tree)
     found = set()
     for node in ast.walk(tree):
@@ -44,7 +50,7 @@ def forbidden_uses(code: str) -> set[str]:
             found.update(a.name for a in node.names if a.name in FORBIDDEN)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in FORBIDDEN:
             found.add(node.value)
-    return found
+    return frozenset(found)
 
 
 #: Attribute paths of torch whose use in student code a TA should see: the internals under the API.

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from autograder.sandbox.student import Remote, StudentError, StudentFailure
+from autograder.sandbox.student import Remote, StudentError, StudentFailure, quoted
 from autograder.sandbox.wire import Lookup, Words
 from autograder.suites.compare import (
     CheckFailed,
@@ -346,13 +346,14 @@ def compare_vocab(student, corpus, max_size, call: str) -> None:
         if label == "len(v)":
             if g != e:
                 raise CheckFailed(
-                    f"{call}: len(v) should be {e}, got {g!r}", hint_for(got, corpus, max_size, words, expected)
+                    f"{call}: len(v) should be {e}, got {quoted(g, describe(g))}",
+                    hint_for(got, corpus, max_size, words, expected),
                 )
             continue
         for word, gw, ew in zip(words, g, e):
             if gw != ew or type(gw) is not type(ew):
                 raise CheckFailed(
-                    f"{call}: {label} should be {ew!r}, got {gw!r} (the word: {word_label(word, corpus)})",
+                    f"{call}: {label} should be {ew!r}, got {quoted(gw, describe(gw))} (the word: {word_label(word, corpus)})",
                     hint_for(got, corpus, max_size, words, expected),
                 )
 
@@ -606,7 +607,9 @@ def test_unknown_words_are_not_added(student):
             "a defaultdict adds every word it is asked for: use dict.get(word, 1) or __missing__ without storing",
         )
     if after[0] != [1] * 4 or after[2] != [False] * 4:
-        raise CheckFailed(f"unknown words should give 1 and not be 'in' v, got {after[0]} and {after[2]}")
+        raise CheckFailed(
+            f"unknown words should give 1 and not be 'in' v, got {quoted(after[0], describe(after[0]))} and {after[2]}"
+        )
 
 
 @group("edge cases and bad input")

@@ -273,8 +273,18 @@ def test_an_unreadable_file_gives_an_error_and_the_part_its_name_says(tmp_path, 
 def test_a_missing_file_and_a_file_too_large_are_errors(tmp_path):
     assert load(tmp_path / "gone.py").error.startswith("could not read gone.py: [Errno 2] No such file or directory")
     big = tmp_path / "big.py"
-    big.write_bytes(b"#" * (MAX_BYTES + 1))
-    assert load(big).error == "could not read big.py: it is larger than 20 MiB"
+    big.write_bytes(b"#" * (MAX_BYTES[".py"] + 1))
+    assert (
+        load(big).error == "big.py was not graded: it is larger than 256 KiB, the most the grader reads of a .py file"
+    )
+    big = tmp_path / "smoother.ipynb"
+    big.write_bytes(b" " * (MAX_BYTES[".ipynb"] + 1))
+    sub = load(big)
+    assert sub.error == (
+        "smoother.ipynb was not graded: it is larger than 8 MiB, the most the grader reads of a .ipynb file; "
+        "a notebook's outputs count: clear them and hand it in again"
+    )
+    assert sub.parts == ["smoother"]  # a record of the part, at 0 points
 
 
 def test_parts_defined_finds_functions_classes_assignments_and_imports():

@@ -7,8 +7,8 @@ import pytest
 from autograder import submission
 
 CRAFTED = {
-    "unary.py": ("-" * 100_000 + "1", "Python's parser gives up on it (MemoryError: it is nested too deeply)"),
-    "sums.py": ("1" + "+1" * 1_000_000, "Python's parser gives up on it (RecursionError: it is nested too deeply)"),
+    "unary.py": ("-" * 10_000 + "1", "Python's parser gives up on it (MemoryError: it is nested too deeply)"),
+    "sums.py": ("1" + "+1" * 10_000, "Python's parser gives up on it (RecursionError: it is nested too deeply)"),
     "deep.ipynb": ("[" * 100_000, "it is nested too deeply to be read"),
     "cells.ipynb": (
         json.dumps({"cells": [{"cell_type": "code", "metadata": [1]}]}),
@@ -32,7 +32,7 @@ def test_a_crafted_file_gives_an_error_record(tmp_path, name):
 
 def test_a_crafted_file_named_after_a_part_is_scored_zero_out_of_that_part(tmp_path):
     path = tmp_path / "smoother.py"
-    path.write_text("-" * 100_000 + "1")
+    path.write_text("-" * 10_000 + "1")
     record = submission.load(path).record()
     assert (record.score, record.max_score) == (0.0, 10.0)
 
