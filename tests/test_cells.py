@@ -8,9 +8,19 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from autograder.nbgrader.notebooks import source_notebook
+from autograder.nbgrader import notebooks
+from autograder.submission import MARKER
 
 pytestmark = pytest.mark.slow
+
+
+def source_notebook(part: str) -> nbformat.NotebookNode:
+    """The source notebook of ``part`` without its solution markers: the reference in its answer cells,
+    as a student could have written it (a notebook with the markers is refused, not graded)."""
+    nb = notebooks.source_notebook(part)
+    for cell in nb.cells:
+        cell.source = "\n".join(line for line in cell.source.splitlines() if not MARKER.match(line))
+    return nb
 
 
 def edited(part: str, **edits) -> nbformat.NotebookNode:
