@@ -2,11 +2,27 @@
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def nbgrader(course: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    """The real ``nbgrader`` command in ``course``, from this environment; it must succeed unless not ``ok``."""
+    from autograder.nbgrader.notebooks import nbgrader_env
+
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    if ok:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
 
 #: The smoother functions of an attack file: each call runs the file's ``attack()``.
 ATTACK_FUNCTIONS = """

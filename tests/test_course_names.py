@@ -9,8 +9,6 @@ the smoother (as it is, and without its solution markers).
 import csv
 import html
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,11 +17,12 @@ import pytest
 from autograder.cli import main
 from autograder.dev.examples import MISTAKES, notebook, reference_code
 from autograder.nbgrader.course import init
-from autograder.nbgrader.notebooks import ASSIGNMENT, BEGIN, END, nbgrader_env, reference_bodies
+from autograder.nbgrader.notebooks import ASSIGNMENT, BEGIN, END, reference_bodies
 from autograder.parts import PARTS
 from autograder.records import course_records
 from autograder.submission import MARKERS_LEFT, SOURCE_NOTEBOOK
 from autograder.text import shown
+from tests.conftest import nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +31,6 @@ BIDI, ESC = "\u202eeve", "esc\x1b[2Jx"
 #: the smoother each student hands in: the reference, the flipped kernel or the stub as released
 HANDED = {"a.b": "reference", "a_b": "stub", "A": "flipped", "a": "reference", BIDI: "flipped", ESC: "stub"}
 SMOOTHER = {"reference": 10.0, "flipped": None, "stub": 0.0}
-
-
-def nbgrader(course: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
-        timeout=900,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def hand_in(course: Path, student: str, smoother: nbformat.NotebookNode) -> None:

@@ -19,9 +19,10 @@ import pytest
 
 from autograder.dev.examples import MISTAKES, notebook, reference_code
 from autograder.nbgrader.course import init
-from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.parts import PARTS
 from tests.browser import need_browser, render
+from tests.conftest import nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +36,6 @@ ATTACK = (
 
 def mistake(name: str) -> str:
     return next(m.code for m in MISTAKES if m.name == name)
-
-
-def nbgrader(course: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
-        timeout=900,
-    )  # fmt: skip
-    if ok:
-        assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def hand_in(course: Path, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:

@@ -9,8 +9,6 @@ import csv
 import html
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,9 +17,9 @@ import pytest
 from autograder.dev.examples import GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
 from autograder.grade import grade
 from autograder.nbgrader.course import CourseError, init
-from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.parts import PARTS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -60,15 +58,6 @@ MARKDOWN_ATTACK = (
     "My notes <script>document.title = 'pwned'</script> and <img src=x onerror=\"alert('pwned')\"> "
     'and <a href="javascript:alert(\'pwned\')">a link</a>, with `"<pad>"` in a code span.'
 )
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
-        timeout=900,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def hand_in(course: Path, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:

@@ -28,6 +28,7 @@ from autograder.nbgrader.course import STUDENT_CONFIG_NAME, CourseError, check, 
 from autograder.nbgrader.exchange import SUBMITTERS, Refused, parse_entry
 from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
 from autograder.parts import PARTS
+from tests.conftest import nbgrader
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 ALICE, BOB = 64101, 64102  # uids without accounts
@@ -64,15 +65,6 @@ def attempt(uid: int, action: str, cwd: Path) -> str:
         f"import os, shutil\ntry:\n    {action}\n    print('done')\nexcept OSError as e:\n    print(type(e).__name__)"
     )
     return python_as(uid, code, cwd)
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
-        timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def student_nbgrader(uid: int, home: Path, *args: str) -> subprocess.CompletedProcess:
