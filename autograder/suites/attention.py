@@ -5,45 +5,54 @@ import math
 import pytest
 import torch
 
-from autograder.sandbox.student import StudentError
-from autograder.suites.compare import (
+from autograder.suites.kit import (
+    APIS,
+    DEVICES,
+    EDGE_CASES,
+    FIRST_SENTENCE,
+    GRADIENTS,
+    MATCHES,
+    SHAPES,
+    SPEED,
+    TOKENS,
+    UNCHANGED,
     CheckFailed,
     Mistake,
+    Mistakes,
+    Student,
+    StudentError,
     attempted,
     describe_call,
     difference,
-    gate,
-    recognise,
-)
-from autograder.suites.kit import (
     expect_allowed_apis,
     expect_fast,
     expect_gradients,
     expect_tensor_like,
     expect_unchanged,
+    gate,
     generator,
+    group,
     nondeterministic,
+    notebook_embedding,
     on_devices,
     portable,
+    recognise,
     run_portable,
     skip_half_off_gpu,
-    to,
     upstream,
+    weights_picture,
 )
-from autograder.suites.notebook_data import FIRST_SENTENCE, TOKENS, notebook_embedding
-from autograder.suites.pictures import weights_picture
-from autograder.suites.plugin import group
 from solutions.attention import scaled_dot_product_attention as reference
 
 POINTS = {
-    "matches the reference": 3.0,
-    "shapes and dtypes": 1.0,
-    "edge cases and bad input": 1.0,
-    "gradients": 1.0,
-    "device portability": 1.0,
-    "inputs unchanged": 0.5,
-    "allowed APIs only": 1.5,
-    "speed": 1.0,
+    MATCHES: 3.0,
+    SHAPES: 1.0,
+    EDGE_CASES: 1.0,
+    GRADIENTS: 1.0,
+    DEVICES: 1.0,
+    UNCHANGED: 0.5,
+    APIS: 1.5,
+    SPEED: 1.0,
 }
 NAME = "scaled_dot_product_attention"
 ARG_NAMES = ("query", "key", "value", "mask")
@@ -59,8 +68,8 @@ def notebook_example():
     return embedded, embedded.clone(), embedded.clone(), (TOKENS == 0)[:, None, :]
 
 
-def random_inputs(shape_q, source: int, dv: int, mask: str, seed: int, dtype=torch.float32):
-    """query (..., L, D), key (..., S, D), value (..., S, Dv), and a mask of the kind asked for."""
+def random_inputs(shape_q, source: int, dv: int, mask: str, seed: int, dtype=torch.float32, device: str = "cpu"):
+    """query (..., L, D), key (..., S, D), value (..., S, Dv), and a mask of the kind asked for, on ``device``."""
     g = generator(seed)
     *lead, length, d = shape_q
     q = torch.randn(shape_q, generator=g, dtype=torch.float64)
@@ -76,7 +85,7 @@ def random_inputs(shape_q, source: int, dv: int, mask: str, seed: int, dtype=tor
     elif mask == "rows fully masked":
         m = torch.rand((*lead, length, source), generator=g) < 0.4
         m[..., 0, :] = True  # the first query of every batch element sees no key
-    return q.to(dtype), k.to(dtype), v.to(dtype), m
+    return q.to(dtype).to(device), k.to(dtype).to(device), v.to(dtype).to(device), None if m is None else m.to(device)
 
 
 CASES = {
@@ -101,7 +110,7 @@ BROADCAST_CASES = {
 }
 
 
-def broadcast_inputs(case: str, seed: int, dtype=torch.float32):
+def _broadcast_inputs(case: str, seed: int, dtype=torch.float32):
     """Inputs with a mask of fewer dims (or ones) than the scores, every query keeping at least one key."""
     shape_q, source, kind = BROADCAST_CASES[case]
     q, k, v, _ = random_inputs(shape_q, source, shape_q[-1], "none", seed, dtype)
@@ -117,11 +126,16 @@ def broadcast_inputs(case: str, seed: int, dtype=torch.float32):
     return q, k, v, m
 
 
-def case_inputs(case: str, seed: int, dtype=torch.float32):
+def inputs(case: str, seed: int, dtype=torch.float32, device: str = "cpu"):
+    """(query, key, value, mask) of ``case``: "notebook example", one of CASES or of BROADCAST_CASES."""
     if case == "notebook example":
         q, k, v, m = notebook_example()
-        return q.to(dtype), k.to(dtype), v.to(dtype), m
-    return random_inputs(*CASES[case], seed=seed, dtype=dtype)
+        q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
+    elif case in BROADCAST_CASES:
+        q, k, v, m = _broadcast_inputs(case, seed, dtype)
+    else:
+        q, k, v, m = random_inputs(*CASES[case], seed=seed, dtype=dtype)
+    return q.to(device), k.to(device), v.to(device), None if m is None else m.to(device)
 
 
 # ---------------------------------------------------------------- known mistakes
@@ -179,73 +193,75 @@ NOT_DETERMINISTIC = (
     "(dropout, torch.rand, ...); attention has no randomness, and nn.functional.dropout is on unless told off"
 )
 
-MISTAKES = [
-    Mistake(
-        "the scores are not scaled: divide Q K^T by sqrt(D), D = query.shape[-1]",
-        lambda *a: attend(*a, scale=lambda q, k, v: 1.0),
-    ),
-    Mistake(
-        "the scores are divided by D: divide by sqrt(D)",
-        lambda *a: attend(*a, scale=lambda q, k, v: 1 / q.shape[-1]),
-    ),
-    Mistake(
-        "the scores are scaled by the value's width: use sqrt(D) of the query and key, not of the value",
-        lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])),
-    ),
-    Mistake(
-        "the scores are scaled by the square root of the number of keys (key.shape[-2]): divide by sqrt(D), "
-        "D = query.shape[-1], the size of each query and key",
-        lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])),
-    ),
-    Mistake(
-        "the scores are scaled by the square root of query.size(1), the number of queries (of heads, in 4-D): "
-        "divide by sqrt(D), D = query.shape[-1], the last dimension whatever the number of leading ones",
-        lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(q.shape[1])),
-    ),
-    Mistake(
-        "the softmax runs over the queries: it must run over the keys, the last dimension (dim=-1)",
-        lambda *a: attend(*a, dim=-2),
-    ),
-    Mistake(
-        "the softmax runs over dimension 1, the heads of 4-D inputs: run it over the keys, dim=-1, the last "
-        "dimension whatever the number of leading ones",
-        lambda *a: attend(*a, dim=1),
-    ),
-    Mistake(
-        "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
-        lambda *a: attend(*a, softmax_dtype=torch.float16),
-    ),
-    Mistake(
-        "the softmax runs in bfloat16, which rounds the weights to 2 digits: compute it in the inputs' dtype",
-        lambda *a: attend(*a, softmax_dtype=torch.bfloat16),
-    ),
-    Mistake(
-        "the mask is inverted: True means 'ignore this key' here (the opposite of F.scaled_dot_product_attention)",
-        lambda *a: attend(*a, invert=True),
-    ),
-    Mistake(
-        "the mask is ignored: set the scores of masked keys to -inf before the softmax",
-        lambda *a: attend(*a, ignore=True),
-    ),
-    Mistake(
-        "a row whose keys are all masked gives NaN: set such rows to 0 after the softmax "
-        "(weights.masked_fill(mask, 0) or torch.nan_to_num)",
-        lambda *a: attend(*a, fix_rows=False),
-    ),
-    Mistake(UNIFORM_ROWS, lambda *a: attend(*a, uniform_rows=True)),
-    Mistake(
-        "the masked weights are zeroed after the softmax only: mask the scores with -inf before it, so the "
-        "kept weights still sum to 1",
-        lambda *a: attend(*a, only_after=True),
-    ),
-    Mistake(
-        "a 2-D mask is (L, S), one row per query (a causal mask, say), not a (B, S) padding mask: it broadcasts "
-        "to (..., L, S) as it is, without unsqueeze",
-        lambda *a: attend(*a, mask_2d_as_keys=True),
-    ),
-    Mistake("the two results are swapped: return (output, weights)", lambda *a: attend(*a, swap=True)),
-    Mistake("the weights multiply the keys: multiply the values", lambda *a: attend(*a, value=lambda k, v: k)),
-]
+MISTAKES: Mistakes = {
+    NAME: [
+        Mistake(
+            "the scores are not scaled: divide Q K^T by sqrt(D), D = query.shape[-1]",
+            lambda *a: attend(*a, scale=lambda q, k, v: 1.0),
+        ),
+        Mistake(
+            "the scores are divided by D: divide by sqrt(D)",
+            lambda *a: attend(*a, scale=lambda q, k, v: 1 / q.shape[-1]),
+        ),
+        Mistake(
+            "the scores are scaled by the value's width: use sqrt(D) of the query and key, not of the value",
+            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])),
+        ),
+        Mistake(
+            "the scores are scaled by the square root of the number of keys (key.shape[-2]): divide by sqrt(D), "
+            "D = query.shape[-1], the size of each query and key",
+            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])),
+        ),
+        Mistake(
+            "the scores are scaled by the square root of query.size(1), the number of queries (of heads, in 4-D): "
+            "divide by sqrt(D), D = query.shape[-1], the last dimension whatever the number of leading ones",
+            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(q.shape[1])),
+        ),
+        Mistake(
+            "the softmax runs over the queries: it must run over the keys, the last dimension (dim=-1)",
+            lambda *a: attend(*a, dim=-2),
+        ),
+        Mistake(
+            "the softmax runs over dimension 1, the heads of 4-D inputs: run it over the keys, dim=-1, the last "
+            "dimension whatever the number of leading ones",
+            lambda *a: attend(*a, dim=1),
+        ),
+        Mistake(
+            "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
+            lambda *a: attend(*a, softmax_dtype=torch.float16),
+        ),
+        Mistake(
+            "the softmax runs in bfloat16, which rounds the weights to 2 digits: compute it in the inputs' dtype",
+            lambda *a: attend(*a, softmax_dtype=torch.bfloat16),
+        ),
+        Mistake(
+            "the mask is inverted: True means 'ignore this key' here (the opposite of F.scaled_dot_product_attention)",
+            lambda *a: attend(*a, invert=True),
+        ),
+        Mistake(
+            "the mask is ignored: set the scores of masked keys to -inf before the softmax",
+            lambda *a: attend(*a, ignore=True),
+        ),
+        Mistake(
+            "a row whose keys are all masked gives NaN: set such rows to 0 after the softmax "
+            "(weights.masked_fill(mask, 0) or torch.nan_to_num)",
+            lambda *a: attend(*a, fix_rows=False),
+        ),
+        Mistake(UNIFORM_ROWS, lambda *a: attend(*a, uniform_rows=True)),
+        Mistake(
+            "the masked weights are zeroed after the softmax only: mask the scores with -inf before it, so the "
+            "kept weights still sum to 1",
+            lambda *a: attend(*a, only_after=True),
+        ),
+        Mistake(
+            "a 2-D mask is (L, S), one row per query (a causal mask, say), not a (B, S) padding mask: it broadcasts "
+            "to (..., L, S) as it is, without unsqueeze",
+            lambda *a: attend(*a, mask_2d_as_keys=True),
+        ),
+        Mistake("the two results are swapped: return (output, weights)", lambda *a: attend(*a, swap=True)),
+        Mistake("the weights multiply the keys: multiply the values", lambda *a: attend(*a, value=lambda k, v: k)),
+    ],
+}
 SHAPE_HINTS = {
     "bmm": "torch.bmm takes 3-D tensors only: use @ (torch.matmul), which takes any leading dimensions",
     "transpose": "key.transpose(1, 2) swaps the wrong dimensions of 4-D inputs: use key.transpose(-2, -1)",
@@ -277,7 +293,7 @@ def call_student(student, q, k, v, m, device: str, call: str, **options):
 
 def explain(student, got, q, k, v, m, expected) -> str:
     """The hint for a result that differs: a known mistake, or different results from the same inputs."""
-    hint = recognise(got, MISTAKES, q, k, v, m, expected=expected)
+    hint = recognise(got, MISTAKES[NAME], q, k, v, m, expected=expected)
     if not hint:
         hint = nondeterministic(student, NAME, (q, k, v) if m is None else (q, k, v, m), got, NOT_DETERMINISTIC)
     return hint
@@ -285,12 +301,14 @@ def explain(student, got, q, k, v, m, expected) -> str:
 
 def honest(got, q, k, v, m, expected) -> str:
     """The hint of a known mistake ``got`` honestly makes (see ``compare.attempted``), or ""."""
-    return attempted(got, MISTAKES, q, k, v, m, expected=expected)
+    return attempted(got, MISTAKES[NAME], q, k, v, m, expected=expected)
 
 
-def expect_attention(student, q, k, v, m, device: str, keep=None, **options):
+def expect_scaled_dot_product_attention(student: Student, q, k, v, m=None, *, device: str = "cpu", keep=None) -> None:
+    """The student's scaled_dot_product_attention(q, k, v, m) is the reference's; else the hint of a known
+    mistake, or of a result that changes from call to call. ``keep``: keep it for the feedback's picture."""
     call = describe_call(NAME, [t for t in (q, k, v, m) if t is not None], ARG_NAMES)
-    got = call_student(student, q, k, v, m, device, call, **options).value
+    got = call_student(student, q, k, v, m, device, call).value
     expected = reference(q, k, v, m)
     if keep is not None:
         keep("weights", got=got, expected=expected, labels=FIRST_SENTENCE)
@@ -302,72 +320,75 @@ def expect_attention(student, q, k, v, m, device: str, keep=None, **options):
 # ---------------------------------------------------------------- matches the reference
 
 
-@group("matches the reference")
+@group(MATCHES)
 @on_devices
 @pytest.mark.parametrize("case", ["notebook example", *CASES])
 def test_attention_matches_the_reference(student, device, case, seed, keep):
     """scaled_dot_product_attention matches the reference"""
     picture = keep if case == "notebook example" and device == "cpu" else None
-    expect_attention(student, *to(device, *case_inputs(case, seed)), device, keep=picture)
+    expect_scaled_dot_product_attention(student, *inputs(case, seed, device=device), device=device, keep=picture)
 
 
-@group("matches the reference")
+@group(MATCHES)
 @on_devices
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_attention_matches_the_reference_in_other_dtypes(student, device, dtype, seed):
     """scaled_dot_product_attention matches the reference in another dtype"""
     skip_half_off_gpu(dtype, device)
-    expect_attention(student, *to(device, *case_inputs("4-D heads, padding mask", seed, dtype)), device)
+    q, k, v, m = inputs("4-D heads, padding mask", seed, dtype, device)
+    expect_scaled_dot_product_attention(student, q, k, v, m, device=device)
 
 
-@group("matches the reference")
+@group(MATCHES)
 @pytest.mark.parametrize("case", list(BROADCAST_CASES))
 def test_attention_with_masks_that_broadcast(student, case, seed):
     """scaled_dot_product_attention matches the reference with a mask that broadcasts to (..., L, S)"""
-    expect_attention(student, *broadcast_inputs(case, seed), "cpu")
+    expect_scaled_dot_product_attention(student, *inputs(case, seed))
 
 
 # ---------------------------------------------------------------- shapes and dtypes
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 @pytest.mark.parametrize("case", ["3-D, L != S, Dv != D, full mask", "4-D heads, padding mask"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
 def test_attention_returns_output_and_weights(student, case, dtype, seed):
     """returns (output (..., L, Dv), weights (..., L, S)) in the input dtype"""
-    q, k, v, m = case_inputs(case, seed, dtype)
+    q, k, v, m = inputs(case, seed, dtype)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got = call_student(student, q, k, v, m, "cpu", call).value
     out, weights = reference(q, k, v, m)
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise CheckFailed(f"{call} should return a tuple (output, weights), got {type(got).__name__}")
     for label, g, e in (("output", got[0], out), ("weights", got[1], weights)):
-        expect_tensor_like(g, e, call, lambda: recognise(got, MISTAKES, q, k, v, m, expected=(out, weights)), label)
+        expect_tensor_like(
+            g, e, call, lambda: recognise(got, MISTAKES[NAME], q, k, v, m, expected=(out, weights)), label
+        )
 
 
 # ---------------------------------------------------------------- edge cases
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize("shape", [(2, 3, 5), (2, 2, 3, 4)], ids=["3-D", "4-D"])
 def test_rows_with_every_key_masked_give_zeros(student, shape, seed):
     """a row whose keys are all masked gives weights 0 and output 0, not NaN"""
     q, k, v, m = random_inputs((*shape[:-1], 4), shape[-1], 6, "rows fully masked", seed)
-    expect_attention(student, q, k, v, m, "cpu")
+    expect_scaled_dot_product_attention(student, q, k, v, m)
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 def test_a_mask_of_all_false_changes_nothing(student, seed):
     """an all-False mask gives the same as no mask"""
     q, k, v, _ = random_inputs((3, 4, 8), 5, 8, "none", seed)
-    expect_attention(student, q, k, v, torch.zeros(3, 4, 5, dtype=torch.bool), "cpu")
+    expect_scaled_dot_product_attention(student, q, k, v, torch.zeros(3, 4, 5, dtype=torch.bool))
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 def test_a_single_key(student, seed):
     """a single key gets all the weight"""
     q, k, v, _ = random_inputs((2, 5, 8), 1, 3, "none", seed)
-    expect_attention(student, q, k, v, None, "cpu")
+    expect_scaled_dot_product_attention(student, q, k, v, None)
 
 
 # ---------------------------------------------------------------- gradients
@@ -379,16 +400,15 @@ def reference_grads(q, k, v, m, gradients):
     return list(torch.autograd.grad((out, weights), leaves, gradients))
 
 
-@group("gradients")
+@group(GRADIENTS)
 @on_devices
 @pytest.mark.parametrize("case", ["3-D, rows fully masked", "4-D heads, padding mask"])
 def test_gradients_match_the_reference(student, device, case, seed):
     """gradients with respect to query, key and value match the reference"""
     if case == "3-D, rows fully masked":
-        q, k, v, m = random_inputs((2, 4, 6), 5, 3, "rows fully masked", seed, torch.float64)
+        q, k, v, m = random_inputs((2, 4, 6), 5, 3, "rows fully masked", seed, torch.float64, device)
     else:
-        q, k, v, m = case_inputs(case, seed, torch.float64)
-    q, k, v, m = to(device, q, k, v, m)
+        q, k, v, m = inputs(case, seed, torch.float64, device)
     out, weights = reference(q, k, v, m)
     gradients = upstream((out, weights), seed + 1, device)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES) + f" on {device}"
@@ -404,7 +424,7 @@ def test_gradients_match_the_reference(student, device, case, seed):
     def hint(grad) -> str:
         if bool(grad.isnan().any()):
             return "a row whose keys are all masked must not give NaN gradients"
-        return recognise(outcome.value, MISTAKES, q, k, v, m, expected=(out, weights))
+        return recognise(outcome.value, MISTAKES[NAME], q, k, v, m, expected=(out, weights))
 
     expect_gradients(
         outcome.input_grads, reference_grads(q, k, v, m, gradients), ("the query", "the key", "the value"), call, hint
@@ -414,16 +434,16 @@ def test_gradients_match_the_reference(student, device, case, seed):
 # ---------------------------------------------------------------- device portability
 
 
-@group("device portability")
+@group(DEVICES)
 @portable
 @pytest.mark.parametrize("case", ["3-D, padding mask", "4-D heads, padding mask"])
 def test_attention_runs_on_the_inputs_device(student, device, case, seed):
     """scaled_dot_product_attention runs on the inputs' device"""
-    q, k, v, m = case_inputs(case, seed)
+    q, k, v, m = inputs(case, seed)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got, expected = student.call(NAME, q, k, v, m), reference(q, k, v, m)
     gate(got, expected, call, "running on another device", LABELS, attempt=lambda: honest(got, q, k, v, m, expected))
-    q, k, v, m = to(device, q, k, v, m)
+    q, k, v, m = q.to(device), k.to(device), v.to(device), m.to(device)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got = run_portable(student, NAME, q, k, v, m, device=device, call=call)
     expected = reference(q, k, v, m)
@@ -434,10 +454,10 @@ def test_attention_runs_on_the_inputs_device(student, device, case, seed):
 # ---------------------------------------------------------------- inputs unchanged
 
 
-@group("inputs unchanged")
+@group(UNCHANGED)
 def test_attention_leaves_its_inputs_unchanged(student, seed):
     """query, key, value and mask are left unchanged"""
-    q, k, v, m = case_inputs("3-D, L != S, Dv != D, full mask", seed)
+    q, k, v, m = inputs("3-D, L != S, Dv != D, full mask", seed)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     expected = reference(q, k, v, m)
     expect_unchanged(
@@ -449,10 +469,10 @@ def test_attention_leaves_its_inputs_unchanged(student, seed):
 # ---------------------------------------------------------------- allowed APIs
 
 
-@group("allowed APIs only")
+@group(APIS)
 def test_attention_uses_allowed_apis_only(student, seed):
     """plain tensor operations only (no F.scaled_dot_product_attention, nn.MultiheadAttention)"""
-    q, k, v, m = case_inputs("3-D, padding mask", seed)
+    q, k, v, m = inputs("3-D, padding mask", seed)
     got, expected = student.call(NAME, q, k, v, m), reference(q, k, v, m)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     gate(got, expected, call, "using allowed APIs", LABELS, attempt=lambda: honest(got, q, k, v, m, expected))
@@ -462,13 +482,13 @@ def test_attention_uses_allowed_apis_only(student, seed):
 # ---------------------------------------------------------------- speed
 
 
-@group("speed")
+@group(SPEED)
 @on_devices
 def test_attention_is_vectorised(student, device, seed):
     """scaled_dot_product_attention is about as fast as a vectorised reference"""
 
     def make_input(k: int) -> tuple:
-        return tuple(to(device, *random_inputs((1024, 16, 4), 16, 4, "padding", seed + k)))
+        return random_inputs((1024, 16, 4), 16, 4, "padding", seed + k, device=device)
 
     expect_fast(
         student,
@@ -478,7 +498,7 @@ def test_attention_is_vectorised(student, device, seed):
         device=device,
         call=describe_call(NAME, make_input(0), ARG_NAMES),
         cause="a Python loop over the batch or the queries is slow: one matmul does every row at once",
-        mistakes=MISTAKES,
+        mistakes=MISTAKES[NAME],
     )
 
 

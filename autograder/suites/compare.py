@@ -188,7 +188,7 @@ def _tensors(value) -> list[torch.Tensor]:
     return []
 
 
-def _trivial(value, inputs: Sequence) -> bool:
+def trivial(value, inputs: Sequence) -> bool:
     """A result no real work is needed for: every tensor in it constant, or a copy of an input."""
     tensors = _tensors(value)
     if not tensors:
@@ -213,7 +213,7 @@ def attempted(got, mistakes: Sequence[Mistake], *args, expected, **kwargs) -> st
     """
     for mistake in mistakes:
         wrong = _variant(mistake, args, kwargs)
-        if _matches(got, wrong, expected) and not _trivial(wrong, args):
+        if _matches(got, wrong, expected) and not trivial(wrong, args):
             return mistake.hint
     return ""
 

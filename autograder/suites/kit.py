@@ -1,7 +1,34 @@
-"""Checks that need a ``Student``, and the inputs and devices the suites share.
+"""The kit of the hidden suites: everything a suite imports comes from here.
 
-The suites' repeated patterns live here: running on a device, raising for bad input, leaving the
-inputs unchanged, allowed APIs only, speed. Pure comparisons are in ``compare``.
+A suite is one module per part, ``autograder/suites/<part>.py``, with ``from autograder.suites.kit import
+...`` and its reference (``from solutions.<part> import ...``) as its only imports besides torch and pytest.
+It has, in this order (``docs/writing-a-part.md`` walks through a whole part):
+
+``POINTS``
+    ``{group: points}`` with the group constants below (``MATCHES``, ``SHAPES``, ...), adding up to 10.
+    A group of 0 points holds diagnostics: reported, never scored.
+``CASES`` and ``inputs(case, seed, dtype=torch.float32, device="cpu")``
+    The named inputs of the part's checks, and their one builder: the same seed gives the same inputs.
+    Builders of other inputs are ``random_inputs(..., seed, ...)``; ``generator(seed)`` seeds them.
+``MISTAKES``
+    ``{function: [Mistake(hint, fn), ...]}``: wrong variants of the reference, each with the hint a
+    student gets when their result matches it (``recognise``), first match wins. ``fn`` takes the
+    inputs that ``expect_<function>`` compares on.
+``expect_<function>(student, *inputs, device="cpu", keep=None)``
+    One per function: call the student's, compare with the reference, raise ``CheckFailed`` with the
+    hint of a known mistake. Student first, then the function's inputs.
+the checks
+    ``test_*`` functions, each with ``@group(...)``, a one-line docstring (the check's name in the
+    report) and the fixtures ``student``, ``seed``, ``device`` (with ``@on_devices`` or ``@portable``),
+    ``keep`` (data for the pictures).
+``pictures(kept, plt)``
+    The feedback's pictures from what the checks kept, drawn with ``png``, ``drawable``, ``heatmaps``.
+``INLINE_TESTS``
+    The test cell a conventional course would write (``make bench`` compares with it).
+
+Pure comparisons come from ``compare``, the handle on a submission from ``sandbox.student``, the
+notebooks' data from ``notebook_data``, the drawing from ``pictures``; the checks that need a
+``Student`` (errors, devices, unchanged inputs, allowed APIs, speed) are defined here.
 """
 
 from __future__ import annotations
@@ -14,7 +41,8 @@ import torch
 
 from autograder.sandbox import protocol
 from autograder.sandbox.connection import ChildConnection
-from autograder.sandbox.student import Outcome, Student, StudentError, StudentFailure
+from autograder.sandbox.student import Outcome, Remote, Student, StudentError, StudentFailure, quoted
+from autograder.sandbox.wire import Lookup, Words
 from autograder.suites.compare import (
     HALF,
     CheckFailed,
@@ -24,9 +52,93 @@ from autograder.suites.compare import (
     describe,
     describe_call,
     difference,
+    expect_same,
     gate,
+    recognise,
+    trivial,
 )
+from autograder.suites.notebook_data import CORPUS, FIRST_SENTENCE, TOKENS, noisy_sine, notebook_embedding
+from autograder.suites.pictures import drawable, heatmaps, np, png, weights_picture, why
+from autograder.suites.plugin import group
 from autograder.suites.scan import forbidden_uses
+
+__all__ = [
+    "APIS",
+    "CORPUS",
+    "DEVICES",
+    "EDGE_CASES",
+    "FIRST_SENTENCE",
+    "GRADIENTS",
+    "HALF",
+    "MATCHES",
+    "SHAPES",
+    "SPEED",
+    "TOKENS",
+    "UNCHANGED",
+    "UNCHANGED_NOT_SCORED",
+    "CheckFailed",
+    "Inconclusive",
+    "Lookup",
+    "Mistake",
+    "Mistakes",
+    "Remote",
+    "Student",
+    "StudentError",
+    "StudentFailure",
+    "Words",
+    "attempted",
+    "describe",
+    "describe_call",
+    "difference",
+    "drawable",
+    "expect_allowed_apis",
+    "expect_error",
+    "expect_fast",
+    "expect_gradients",
+    "expect_same",
+    "expect_tensor_like",
+    "expect_unchanged",
+    "expect_unmodified",
+    "forbidden_uses",
+    "gate",
+    "generator",
+    "group",
+    "heatmaps",
+    "noisy_sine",
+    "nondeterministic",
+    "notebook_embedding",
+    "np",
+    "on_devices",
+    "png",
+    "portable",
+    "quoted",
+    "recognise",
+    "run_portable",
+    "skip_half_off_gpu",
+    "trivial",
+    "upstream",
+    "weights_picture",
+    "why",
+]
+
+# ---------------------------------------------------------------- groups of points
+
+#: The groups of points, in the order of the report: a suite's ``POINTS`` and its ``@group`` use these.
+MATCHES = "matches the reference"
+SHAPES = "shapes and dtypes"
+EDGE_CASES = "edge cases and bad input"
+GRADIENTS = "gradients"
+DEVICES = "device portability"
+UNCHANGED = "inputs unchanged"
+#: Inputs changed where only the sandbox sees it (a list): said, never scored (0 points).
+UNCHANGED_NOT_SCORED = "inputs unchanged (not scored)"
+APIS = "allowed APIs only"
+SPEED = "speed"
+
+#: A suite's known mistakes: for each of its functions, the wrong variants of the reference, first match wins.
+Mistakes = dict[str, list[Mistake]]
+
+# ---------------------------------------------------------------- devices and seeds
 
 on_devices = pytest.mark.parametrize("device", ["cpu", "cuda"], indirect=True)
 portable = pytest.mark.parametrize("device", ["cuda", "meta"], indirect=True)
@@ -34,11 +146,6 @@ portable = pytest.mark.parametrize("device", ["cuda", "meta"], indirect=True)
 
 def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-def to(device: str, *tensors):
-    """The tensors on ``device`` (None stays None)."""
-    return [t if t is None else t.to(device) for t in tensors]
 
 
 def upstream(outputs, seed: int, device: str) -> list[torch.Tensor]:

@@ -5,50 +5,61 @@ import math
 import pytest
 import torch
 
-from autograder.sandbox.student import Remote, Student, StudentError, StudentFailure
-from autograder.suites.compare import (
+from autograder.suites.kit import (
+    APIS,
+    DEVICES,
+    EDGE_CASES,
+    FIRST_SENTENCE,
+    GRADIENTS,
+    MATCHES,
+    SHAPES,
+    SPEED,
+    TOKENS,
+    UNCHANGED,
     CheckFailed,
     Mistake,
-    _trivial,
+    Mistakes,
+    Remote,
+    Student,
+    StudentError,
+    StudentFailure,
     attempted,
     describe,
     describe_call,
     difference,
-    expect_same,
-    gate,
-    recognise,
-)
-from autograder.suites.kit import (
     expect_allowed_apis,
     expect_error,
     expect_fast,
     expect_gradients,
+    expect_same,
     expect_tensor_like,
     expect_unchanged,
+    gate,
     generator,
+    group,
     nondeterministic,
+    notebook_embedding,
     on_devices,
     portable,
+    recognise,
     run_portable,
     skip_half_off_gpu,
-    to,
+    trivial,
     upstream,
+    weights_picture,
 )
-from autograder.suites.notebook_data import FIRST_SENTENCE, TOKENS, notebook_embedding
-from autograder.suites.pictures import weights_picture
-from autograder.suites.plugin import group
 from solutions.attention import scaled_dot_product_attention as reference_attention
 from solutions.masking import MultiHeadAttention, padding_mask
 
 POINTS = {
-    "matches the reference": 3.0,
-    "shapes and dtypes": 1.0,
-    "edge cases and bad input": 1.5,
-    "gradients": 1.0,
-    "device portability": 1.0,
-    "inputs unchanged": 0.5,
-    "allowed APIs only": 1.5,
-    "speed": 0.5,
+    MATCHES: 3.0,
+    SHAPES: 1.0,
+    EDGE_CASES: 1.5,
+    GRADIENTS: 1.0,
+    DEVICES: 1.0,
+    UNCHANGED: 0.5,
+    APIS: 1.5,
+    SPEED: 0.5,
 }
 ATTENTION = "scaled_dot_product_attention"
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
@@ -58,19 +69,22 @@ ARG_NAMES = ("query", "key", "value", "key_padding_mask")
 
 # ---------------------------------------------------------------- padding_mask
 
-MASK_MISTAKES = [
-    Mistake("the mask is inverted: True marks the padding (tokens == pad_idx)", lambda t, p=0: t != p),
-    Mistake("the mask is not bool: tokens == pad_idx is already a bool tensor", lambda t, p=0: (t == p).long()),
-    Mistake("the mask is not bool: tokens == pad_idx is already a bool tensor", lambda t, p=0: (t == p).int()),
-    Mistake("pad_idx is ignored: compare with pad_idx, not with 0", lambda t, p=0: t == 0),
-]
+
+def expect_padding_mask(student: Student, tokens, pad_idx: int = 0) -> None:
+    """The student's padding_mask(tokens, pad_idx) is the reference's; else the hint of a known mistake."""
+    args = (tokens,) if pad_idx == 0 else (tokens, pad_idx)
+    got = student.call("padding_mask", *args)
+    call = describe_call("padding_mask", args, ("tokens", "pad_idx"))
+    expect_same(
+        got, padding_mask(tokens, pad_idx), call=call, mistakes=MISTAKES["padding_mask"], args=(tokens, pad_idx)
+    )
 
 
 def random_tokens(shape, seed: int) -> torch.Tensor:
     return torch.randint(0, 5, shape, generator=generator(seed))
 
 
-@group("matches the reference")
+@group(MATCHES)
 @pytest.mark.parametrize(
     ("shape", "pad_idx"),
     [(None, 0), (None, 1), ((4, 9), 0), ((4, 9), 3), ((2, 3, 5), 2)],
@@ -78,26 +92,22 @@ def random_tokens(shape, seed: int) -> torch.Tensor:
 )
 def test_padding_mask_matches_the_reference(student, shape, pad_idx, seed):
     """padding_mask matches the reference"""
-    t = TOKENS if shape is None else random_tokens(shape, seed)
-    args = (t,) if pad_idx == 0 else (t, pad_idx)
-    got = student.call("padding_mask", *args)
-    call = describe_call("padding_mask", args, ("tokens", "pad_idx"))
-    expect_same(got, padding_mask(t, pad_idx), call=call, mistakes=MASK_MISTAKES, args=(t, pad_idx))
+    expect_padding_mask(student, TOKENS if shape is None else random_tokens(shape, seed), pad_idx)
 
 
-@group("device portability")
+@group(DEVICES)
 @portable
 def test_padding_mask_runs_on_the_tokens_device(student, device, seed):
     """padding_mask runs on the tokens' device"""
     t = random_tokens((4, 9), seed)
     got, expected = student.call("padding_mask", t), padding_mask(t)
     gate(got, expected, "padding_mask(tokens)", "running on another device",
-         attempt=lambda: attempted(got, MASK_MISTAKES, t, expected=expected))  # fmt: skip
+         attempt=lambda: attempted(got, MISTAKES["padding_mask"], t, expected=expected))  # fmt: skip
     t = t.to(device)
     got = run_portable(student, "padding_mask", t, device=device, call="padding_mask(tokens)")
     expected = padding_mask(t)
     gate(got, expected, f"padding_mask(tokens {describe(t)}) on {device}", "running on another device",
-         attempt=lambda: attempted(got, MASK_MISTAKES, t, expected=expected))  # fmt: skip
+         attempt=lambda: attempted(got, MISTAKES["padding_mask"], t, expected=expected))  # fmt: skip
 
 
 # ---------------------------------------------------------------- the module, loaded with the reference's weights
@@ -131,7 +141,10 @@ def student_module(student, reference: MultiHeadAttention, device: str, call: st
     return module
 
 
-def inputs(batch, length, source, embed, seed, mask="padding", dtype=torch.float32, self_attention=False):
+def random_inputs(
+    batch, length, source, embed, seed, mask="padding", dtype=torch.float32, self_attention=False, device="cpu"
+):
+    """query (B, L, E), key and value (B, S, E), and a key padding mask (B, S) of the kind asked for, on ``device``."""
     g = generator(seed)
     query = torch.randn(batch, length, embed, generator=g, dtype=torch.float64).to(dtype)
     if self_attention:
@@ -146,7 +159,7 @@ def inputs(batch, length, source, embed, seed, mask="padding", dtype=torch.float
     elif mask == "a sentence all padding":
         padding = torch.zeros(batch, source, dtype=torch.bool)
         padding[-1] = True
-    return query, key, value, padding
+    return query.to(device), key.to(device), value.to(device), None if padding is None else padding.to(device)
 
 
 def notebook_example():
@@ -163,16 +176,18 @@ CASES = {
 }
 
 
-def case_inputs(case: str, seed: int, dtype=torch.float32):
+def inputs(case: str, seed: int, dtype=torch.float32, device: str = "cpu"):
+    """(the reference module, query, key, value, key padding mask) of ``case``; the module stays on the CPU."""
     embed, heads, batch, length, source, kind = CASES[case]
     if kind == "notebook":
         q, k, v, m = notebook_example()
         q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
     elif kind == "self":
-        q, k, v, m = inputs(batch, length, source, embed, seed, dtype=dtype, self_attention=True)
+        q, k, v, m = random_inputs(batch, length, source, embed, seed, dtype=dtype, self_attention=True)
     else:
-        q, k, v, m = inputs(batch, length, source, embed, seed, mask=kind, dtype=dtype)
-    return reference_module(embed, heads, seed + 1, dtype), q, k, v, m
+        q, k, v, m = random_inputs(batch, length, source, embed, seed, mask=kind, dtype=dtype)
+    tensors = (t if t is None else t.to(device) for t in (q, k, v, m))
+    return reference_module(embed, heads, seed + 1, dtype), *tensors
 
 
 # ---------------------------------------------------------------- known mistakes
@@ -264,61 +279,71 @@ WRONG_ORDER = (
     "not view(B, L, Dh, H)"
 )
 
-MISTAKES = [
-    Mistake(
-        "the heads are split without a transpose: view(B, L, H, Dh).transpose(1, 2), not view(B, H, L, Dh)",
-        lambda *a: mha(*a, split="none"),
-    ),
-    Mistake(WRONG_ORDER, lambda *a: mha(*a, split="wrong order")),
-    Mistake(WRONG_ORDER, lambda *a: mha(*a, split="wrong order", merge="wrong order")),
-    Mistake(
-        "the heads are merged without a transpose: out.transpose(1, 2).reshape(B, L, E)",
-        lambda *a: mha(*a, merge="none"),
-    ),
-    Mistake("out_proj is missing: apply it to the merged heads", lambda *a: mha(*a, out_proj=False)),
-    Mistake("the weights are summed over the heads: average them (mean over dim 1)", lambda *a: mha(*a, weights="sum")),
-    Mistake("the weights are those of one head: average them over the heads", lambda *a: mha(*a, weights="first")),
-    Mistake(
-        "the weights are not averaged over the heads: return weights of shape (B, L, S)",
-        lambda *a: mha(*a, weights="none"),
-    ),
-    Mistake(
-        "each head is scaled by sqrt(E): scale by sqrt(E / H), the head size",
-        lambda *a: mha(*a, scale=lambda e, h: math.sqrt(e)),
-    ),
-    Mistake(
-        "each head is scaled by sqrt(H), the number of heads: scale by sqrt(E / H), the head size",
-        lambda *a: mha(*a, scale=lambda e, h: math.sqrt(h)),
-    ),
-    Mistake(
-        "the scores are scaled twice, by E / H instead of sqrt(E / H): scaled_dot_product_attention already "
-        "divides by sqrt(Dh), so do not scale the queries before it",
-        lambda *a: mha(*a, scale=lambda e, h: e / h),
-    ),
-    Mistake(
-        "the key padding mask is ignored: pass it, as (B, 1, 1, S), to the attention",
-        lambda *a: mha(*a, ignore_mask=True),
-    ),
-    Mistake("the key padding mask is inverted: True marks padding", lambda *a: mha(*a, invert_mask=True)),
-    Mistake(
-        "the key padding mask hides queries, not keys: it must broadcast over the keys, the last dimension, "
-        "as (B, 1, 1, S), not (B, 1, S, 1)",
-        lambda *a: mha(*a, mask_over="queries"),
-    ),
-    Mistake(
-        "a sentence that is all padding gives NaN: give its weights 0 (its output is then out_proj.bias)",
-        lambda *a: mha(*a, fix_rows=False),
-    ),
-    Mistake(UNIFORM_ROWS, lambda *a: mha(*a, uniform_rows=True)),
-    Mistake(
-        "the query is used as key and value: attend to the key and value given (cross-attention)",
-        lambda *a: mha(*a, self_only=True),
-    ),
-    Mistake(
-        "v_proj is applied to the key: the values are v_proj(value), the keys k_proj(key)",
-        lambda *a: mha(*a, value_from="key"),
-    ),
-]
+MISTAKES: Mistakes = {
+    "padding_mask": [
+        Mistake("the mask is inverted: True marks the padding (tokens == pad_idx)", lambda t, p=0: t != p),
+        Mistake("the mask is not bool: tokens == pad_idx is already a bool tensor", lambda t, p=0: (t == p).long()),
+        Mistake("the mask is not bool: tokens == pad_idx is already a bool tensor", lambda t, p=0: (t == p).int()),
+        Mistake("pad_idx is ignored: compare with pad_idx, not with 0", lambda t, p=0: t == 0),
+    ],
+    "MultiHeadAttention": [
+        Mistake(
+            "the heads are split without a transpose: view(B, L, H, Dh).transpose(1, 2), not view(B, H, L, Dh)",
+            lambda *a: mha(*a, split="none"),
+        ),
+        Mistake(WRONG_ORDER, lambda *a: mha(*a, split="wrong order")),
+        Mistake(WRONG_ORDER, lambda *a: mha(*a, split="wrong order", merge="wrong order")),
+        Mistake(
+            "the heads are merged without a transpose: out.transpose(1, 2).reshape(B, L, E)",
+            lambda *a: mha(*a, merge="none"),
+        ),
+        Mistake("out_proj is missing: apply it to the merged heads", lambda *a: mha(*a, out_proj=False)),
+        Mistake(
+            "the weights are summed over the heads: average them (mean over dim 1)", lambda *a: mha(*a, weights="sum")
+        ),
+        Mistake("the weights are those of one head: average them over the heads", lambda *a: mha(*a, weights="first")),
+        Mistake(
+            "the weights are not averaged over the heads: return weights of shape (B, L, S)",
+            lambda *a: mha(*a, weights="none"),
+        ),
+        Mistake(
+            "each head is scaled by sqrt(E): scale by sqrt(E / H), the head size",
+            lambda *a: mha(*a, scale=lambda e, h: math.sqrt(e)),
+        ),
+        Mistake(
+            "each head is scaled by sqrt(H), the number of heads: scale by sqrt(E / H), the head size",
+            lambda *a: mha(*a, scale=lambda e, h: math.sqrt(h)),
+        ),
+        Mistake(
+            "the scores are scaled twice, by E / H instead of sqrt(E / H): scaled_dot_product_attention already "
+            "divides by sqrt(Dh), so do not scale the queries before it",
+            lambda *a: mha(*a, scale=lambda e, h: e / h),
+        ),
+        Mistake(
+            "the key padding mask is ignored: pass it, as (B, 1, 1, S), to the attention",
+            lambda *a: mha(*a, ignore_mask=True),
+        ),
+        Mistake("the key padding mask is inverted: True marks padding", lambda *a: mha(*a, invert_mask=True)),
+        Mistake(
+            "the key padding mask hides queries, not keys: it must broadcast over the keys, the last dimension, "
+            "as (B, 1, 1, S), not (B, 1, S, 1)",
+            lambda *a: mha(*a, mask_over="queries"),
+        ),
+        Mistake(
+            "a sentence that is all padding gives NaN: give its weights 0 (its output is then out_proj.bias)",
+            lambda *a: mha(*a, fix_rows=False),
+        ),
+        Mistake(UNIFORM_ROWS, lambda *a: mha(*a, uniform_rows=True)),
+        Mistake(
+            "the query is used as key and value: attend to the key and value given (cross-attention)",
+            lambda *a: mha(*a, self_only=True),
+        ),
+        Mistake(
+            "v_proj is applied to the key: the values are v_proj(value), the keys k_proj(key)",
+            lambda *a: mha(*a, value_from="key"),
+        ),
+    ],
+}
 
 
 # ---------------------------------------------------------------- the student's own attention, carried forward
@@ -388,7 +413,7 @@ def carried(student, ref, q, k, v, m, got, expected) -> bool:
     try:
         with torch.no_grad():
             result, seen = around_student_attention(student, ref, q, k, v, m)
-        if difference(result, expected, LABELS) is None or _trivial(
+        if difference(result, expected, LABELS) is None or trivial(
             [r for r, _ in seen], [x for _, i in seen for x in i]
         ):
             return False
@@ -426,7 +451,7 @@ OWN_ATTENTION = (
 
 def explain(student, module, ref, q, k, v, m, got, expected) -> str:
     """The hint for a module's result that differs: a known mistake, randomness, or the student's own attention."""
-    hint = recognise(got, MISTAKES, ref, q, k, v, m, expected=expected)
+    hint = recognise(got, MISTAKES["MultiHeadAttention"], ref, q, k, v, m, expected=expected)
     if not hint:
         kwargs = {} if m is None else {"key_padding_mask": m}
         hint = nondeterministic(student, module, (q, k, v), got, NOT_DETERMINISTIC, **kwargs)
@@ -447,17 +472,20 @@ def honest(student, ref, q, k, v, m, got, expected) -> bool:
     return (
         difference(got, expected, LABELS) is None
         or carried(student, ref, q, k, v, m, got, expected)
-        or bool(attempted(got, MISTAKES, ref, q, k, v, m, expected=expected))
+        or bool(attempted(got, MISTAKES["MultiHeadAttention"], ref, q, k, v, m, expected=expected))
     )
 
 
-def expect_module(student, ref, q, k, v, m, device: str, keep=None, **options):
+def expect_multi_head_attention(student: Student, ref, q, k, v, m=None, *, device: str = "cpu", keep=None) -> None:
+    """The student's MultiHeadAttention, with the weights of ``ref`` (the reference module), on (q, k, v, m) is
+    the reference's, or the reference's around the student's own attention; else the hint of a known mistake.
+    ``keep``: keep it for the feedback's picture."""
     call = describe_call("MultiHeadAttention(...)", [t for t in (q, k, v, m) if t is not None], ARG_NAMES)
     call = call.replace("(...)(", f"({ref.embed_dim}, {ref.num_heads})(") + f" on {device}"
     module = student_module(student, ref, device, call)
     kwargs = {} if m is None else {"key_padding_mask": m}
     try:
-        got = student.run(module, q, k, v, **kwargs, **options)
+        got = student.run(module, q, k, v, **kwargs)
     except StudentError as error:
         text = " ".join(error.frames) + " " + error.detail
         if m is not None and "mask" in text and any(w in text for w in ("shape", "size", "broadcast")):
@@ -469,33 +497,31 @@ def expect_module(student, ref, q, k, v, m, device: str, keep=None, **options):
         if keep is not None:
             keep("weights", got=got.value, expected=expected, labels=FIRST_SENTENCE)
         judge(student, module, ref, q, k, v, m, got.value, expected, call)
-    return got
 
 
-@group("matches the reference")
+@group(MATCHES)
 @on_devices
 @pytest.mark.parametrize("case", list(CASES))
 def test_multi_head_attention_matches_the_reference(student, device, case, seed, keep):
     """MultiHeadAttention with the reference's weights matches the reference"""
-    ref, *tensors = case_inputs(case, seed)
     picture = keep if case.startswith("notebook") and device == "cpu" else None
-    expect_module(student, ref, *to(device, *tensors), device, keep=picture)
+    expect_multi_head_attention(student, *inputs(case, seed, device=device), device=device, keep=picture)
 
 
-@group("matches the reference")
+@group(MATCHES)
 @on_devices
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_multi_head_attention_in_other_dtypes(student, device, dtype, seed):
     """MultiHeadAttention matches the reference in another dtype"""
     skip_half_off_gpu(dtype, device)
-    ref, *tensors = case_inputs("cross-attention, L != S, E=8, H=2", seed, dtype)
-    expect_module(student, ref, *to(device, *tensors), device)
+    ref, q, k, v, m = inputs("cross-attention, L != S, E=8, H=2", seed, dtype, device)
+    expect_multi_head_attention(student, ref, q, k, v, m, device=device)
 
 
 # ---------------------------------------------------------------- shapes and dtypes
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 @pytest.mark.parametrize(("embed", "heads"), [(8, 2), (12, 3)], ids=["E=8, H=2", "E=12, H=3"])
 def test_submodules_are_linear_layers_with_bias(student, embed, heads):
     """q_proj, k_proj, v_proj and out_proj are nn.Linear(E, E) with bias"""
@@ -518,7 +544,7 @@ def test_submodules_are_linear_layers_with_bias(student, embed, heads):
                 )
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 def test_padding_mask_is_bool_of_the_tokens_shape(student, seed):
     """padding_mask gives bool of the tokens' shape"""
     t = random_tokens((3, 6), seed)
@@ -527,14 +553,14 @@ def test_padding_mask_is_bool_of_the_tokens_shape(student, seed):
         got,
         padding_mask(t),
         "padding_mask(tokens (3, 6))",
-        lambda: recognise(got, MASK_MISTAKES, t, expected=padding_mask(t)),
+        lambda: recognise(got, MISTAKES["padding_mask"], t, expected=padding_mask(t)),
     )
 
 
 # ---------------------------------------------------------------- edge cases and bad input
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize(
     ("embed", "heads"),
     [(4, 3), (10, 4), (6, 4), (8, 0), (8, -2)],
@@ -545,7 +571,7 @@ def test_heads_must_divide_the_embedding(student, embed, heads):
     expect_error(student, "MultiHeadAttention", embed, heads, what=f"MultiHeadAttention({embed}, {heads})")
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize(
     ("embed", "heads", "batch", "length", "source", "mask"),
     [
@@ -558,18 +584,18 @@ def test_heads_must_divide_the_embedding(student, embed, heads):
 )
 def test_multi_head_attention_edge_cases(student, embed, heads, batch, length, source, mask, seed):
     """MultiHeadAttention on the edge cases"""
-    q, k, v, m = inputs(batch, length, source, embed, seed, mask=mask)
-    expect_module(student, reference_module(embed, heads, seed + 1), q, k, v, m, "cpu")
+    q, k, v, m = random_inputs(batch, length, source, embed, seed, mask=mask)
+    expect_multi_head_attention(student, reference_module(embed, heads, seed + 1), q, k, v, m)
 
 
 # ---------------------------------------------------------------- gradients
 
 
-@group("gradients")
+@group(GRADIENTS)
 @on_devices
 def test_gradients_match_the_reference(student, device, seed):
     """gradients with respect to the inputs and the weights match the reference"""
-    q, k, v, m = to(device, *inputs(2, 4, 5, 8, seed, mask="a sentence all padding", dtype=torch.float64))
+    q, k, v, m = random_inputs(2, 4, 5, 8, seed, mask="a sentence all padding", dtype=torch.float64, device=device)
     ref = reference_module(8, 2, seed + 1, torch.float64).to(device)
     call = f"MultiHeadAttention(8, 2)(query, key, value, key_padding_mask) on {device}"
     module = student_module(student, ref, device, call)
@@ -615,11 +641,11 @@ def carried_gradients(student, ref, inputs, got, expected, gradients, mine, labe
 # ---------------------------------------------------------------- device portability
 
 
-@group("device portability")
+@group(DEVICES)
 @portable
 def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
     """MultiHeadAttention runs on the inputs' device"""
-    q, k, v, m = inputs(2, 4, 6, 8, seed)
+    q, k, v, m = random_inputs(2, 4, 6, 8, seed)
     ref = reference_module(8, 2, seed + 1)
     call = "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)"
     on_cpu = student.call(student_module(student, ref, "cpu", call), q, k, v, key_padding_mask=m)
@@ -627,7 +653,7 @@ def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
         expected = ref(q, k, v, m)
         gate(on_cpu, expected, call + " on cpu", "running on another device", LABELS,
              attempt=lambda: honest(student, ref, q, k, v, m, on_cpu, expected))  # fmt: skip
-    q, k, v, m = to(device, q, k, v, m)
+    q, k, v, m = q.to(device), k.to(device), v.to(device), m.to(device)
     call += f" on {device}"
     module = student_module(student, ref, device, call)
     got = run_portable(student, module, q, k, v, device=device, call=call, key_padding_mask=m)
@@ -641,10 +667,10 @@ def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
 # ---------------------------------------------------------------- inputs unchanged
 
 
-@group("inputs unchanged")
+@group(UNCHANGED)
 def test_multi_head_attention_leaves_its_inputs_unchanged(student, seed):
     """query, key, value and key_padding_mask are left unchanged"""
-    q, k, v, m = inputs(2, 4, 6, 8, seed)
+    q, k, v, m = random_inputs(2, 4, 6, 8, seed)
     module = student_module(student, reference_module(8, 2, seed + 1), "cpu", "MultiHeadAttention(8, 2)")
     call = "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)"
     ref = reference_module(8, 2, seed + 1)
@@ -659,7 +685,7 @@ def test_multi_head_attention_leaves_its_inputs_unchanged(student, seed):
 # ---------------------------------------------------------------- allowed APIs
 
 
-@group("allowed APIs only")
+@group(APIS)
 def test_multi_head_attention_uses_allowed_apis_only(student, seed):
     """plain tensor operations only (no nn.MultiheadAttention, F.scaled_dot_product_attention)"""
     made = student.run("MultiHeadAttention", 8, 2, modules=True)
@@ -668,7 +694,7 @@ def test_multi_head_attention_uses_allowed_apis_only(student, seed):
             "your MultiHeadAttention contains an nn.MultiheadAttention, which this exercise does not allow",
             "write the projections, the split, the attention and the merge yourself",
         )
-    q, k, v, m = inputs(2, 4, 6, 8, seed)
+    q, k, v, m = random_inputs(2, 4, 6, 8, seed)
     ref = reference_module(8, 2, seed + 1)
     module = student_module(student, ref, "cpu", "MultiHeadAttention(8, 2)")
     got = student.call(module, q, k, v, key_padding_mask=m)
@@ -682,7 +708,7 @@ def test_multi_head_attention_uses_allowed_apis_only(student, seed):
 # ---------------------------------------------------------------- speed
 
 
-@group("speed")
+@group(SPEED)
 @on_devices
 def test_multi_head_attention_is_vectorised(student, device, seed):
     """MultiHeadAttention is about as fast as a vectorised reference"""
@@ -696,7 +722,7 @@ def test_multi_head_attention_is_vectorised(student, device, seed):
         expect_fast(
             student,
             lambda: student_module(student, reference_module(16, 2, seed), device, "MultiHeadAttention(16, 2)"),
-            lambda k: tuple(to(device, *inputs(64, 16, 16, 16, seed + k))),
+            lambda k: random_inputs(64, 16, 16, 16, seed + k, device=device),
             lambda q, k, v, m: ref(q, k, v, m),
             device=device,
             call=call,

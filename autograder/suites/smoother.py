@@ -1,47 +1,91 @@
 """Hidden suite of part 1, smoother: gaussian_kernel and smooth."""
 
 import math
-from collections.abc import Callable
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.sandbox.student import StudentFailure
-from autograder.suites.compare import (
+from autograder.suites.kit import (
+    DEVICES,
+    EDGE_CASES,
+    MATCHES,
+    SHAPES,
+    SPEED,
+    UNCHANGED,
     CheckFailed,
     Mistake,
+    Mistakes,
+    Student,
     attempted,
     describe_call,
     difference,
-    expect_same,
-    gate,
-    recognise,
-)
-from autograder.suites.kit import (
+    drawable,
     expect_error,
     expect_fast,
+    expect_same,
     expect_tensor_like,
     expect_unchanged,
+    gate,
     generator,
+    group,
+    noisy_sine,
+    nondeterministic,
+    np,
     on_devices,
+    png,
     portable,
+    recognise,
     run_portable,
     skip_half_off_gpu,
+    why,
 )
-from autograder.suites.notebook_data import noisy_sine
-from autograder.suites.pictures import drawable, np, png, why
-from autograder.suites.plugin import group
 from solutions.smoother import gaussian_kernel, smooth
 
-POINTS = {
-    "matches the reference": 4.0,
-    "shapes and dtypes": 1.5,
-    "edge cases and bad input": 1.5,
-    "device portability": 1.0,
-    "inputs unchanged": 0.5,
-    "speed": 1.5,
+POINTS = {MATCHES: 4.0, SHAPES: 1.5, EDGE_CASES: 1.5, DEVICES: 1.0, UNCHANGED: 0.5, SPEED: 1.5}
+
+
+# ---------------------------------------------------------------- inputs
+
+
+# shape of the signal, kernel size; the kernel is random (asymmetric) unless said otherwise
+CASES = {
+    "notebook example": None,
+    "batch of 4": ((4, 50), 5),
+    "output of length 1": ((3, 12), 12),
+    "long kernel, one signal": ((300,), 31),
 }
+
+
+#: smooth's shortest windows: (shape of the signal, kernel size) by name.
+EDGES = {"kernel of 1": ((5,), 1), "K = L": ((2, 9), 9), "L = 1": ((1, 1), 1)}
+
+
+def inputs(case: str, seed: int, dtype=torch.float32, device: str = "cpu"):
+    """smooth's (signal, kernel) of ``case`` (one of CASES or EDGES); the kernel is float32."""
+    if case in EDGES:
+        shape, size = EDGES[case]
+        g = generator(seed)
+        return torch.randn(shape, generator=g).to(device), (torch.rand(size, generator=g) + 0.1).to(device)
+    if CASES[case] is None:
+        signal, kernel = noisy_sine().to(dtype), gaussian_kernel(8)
+    else:
+        shape, size = CASES[case]
+        g = generator(seed)
+        signal, kernel = torch.randn(shape, generator=g).to(dtype), torch.rand(size, generator=g) + 0.1
+    return signal.to(device), kernel.to(device)
+
+
+#: gaussian_kernel's (size, sigma) by name; and the wide one of the edge cases.
+KERNELS = {
+    "size=1": (1, 1.0),
+    "size=2": (2, 1.0),
+    "size=5, sigma=0.7": (5, 0.7),
+    "notebook: size=8": (8, 1.0),
+    "size=9, sigma=2.5": (9, 2.5),
+    "size=16, sigma=3": (16, 3.0),
+}
+WIDE = (7, 100.0)
 
 
 # ---------------------------------------------------------------- known mistakes
@@ -64,45 +108,6 @@ OFF_CENTRE = (
     "arange(size) - size // 2 or arange(size) - size / 2 are not symmetric; the centre is (size - 1) / 2"
 )
 
-KERNEL_MISTAKES = [
-    Mistake(
-        "the kernel is not normalised: divide it by its sum so that the weights add up to 1",
-        lambda size, sigma=1.0: _density(torch.arange(size) - (size - 1) / 2, sigma).float(),
-    ),
-    Mistake(
-        "the kernel is not normalised: the density's 1/(sigma*sqrt(2*pi)) does not make a kernel of a "
-        "few samples sum to 1; divide by the sum instead",
-        lambda size, sigma=1.0: (
-            torch.distributions.Normal(0.0, sigma).log_prob(torch.arange(size) - (size - 1) / 2).exp().float()
-        ),
-    ),
-    Mistake(OFF_CENTRE, lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size // 2, sigma))),
-    Mistake(OFF_CENTRE, lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size / 2, sigma))),
-    Mistake(
-        "the offsets are stretched: linspace(-(size // 2), size // 2, size) puts the samples of an even-size "
-        "kernel more than 1 apart; the offsets are arange(size) - (size - 1) / 2, one sample apart",
-        lambda size, sigma=1.0: _normalised(
-            _density(torch.linspace(-(size // 2), size // 2, size, dtype=torch.float64), sigma)
-        ),
-    ),
-    Mistake(
-        "the exponent is missing its 1/2: the density is exp(-u^2 / (2 sigma^2))",
-        lambda size, sigma=1.0: _normalised(_density(_centred(size), sigma / math.sqrt(2))),
-    ),
-    Mistake(
-        "the kernel must be float32, whatever dtype it is computed in: return it with .float()",
-        lambda size, sigma=1.0: _normalised(_density(_centred(size), sigma)).double(),
-    ),
-    Mistake(
-        "sigma is ignored: the kernel always has a standard deviation of 1",
-        lambda size, sigma=1.0: _normalised(_density(_centred(size), 1.0)),
-    ),
-    Mistake(
-        "sigma is used as the variance: the exponent is -u^2 / (2 sigma^2)",
-        lambda size, sigma=1.0: _normalised(_density(_centred(size), math.sqrt(sigma))),
-    ),
-]
-
 
 def _conv(signal, kernel, **options):
     rows = signal.reshape(-1, 1, signal.shape[-1])
@@ -122,45 +127,89 @@ def _first_row_only(signal, kernel, rest: str):
 FIRST_ROW = "only the first row of the batch is smoothed: every row of a (B, L) signal must be, each on its own"
 
 
-SMOOTH_MISTAKES = [
-    Mistake(
-        "the kernel is flipped: smooth is a cross-correlation (F.conv1d), output[i] = sum_k x[i + k] w[k]",
-        lambda signal, kernel: _conv(signal, kernel.flip(0)),
-    ),
-    Mistake(
-        "smooth normalises the kernel: use the kernel exactly as it is given",
-        lambda signal, kernel: _conv(signal, kernel / kernel.sum()),
-    ),
-    Mistake(
-        "the output is padded to the signal's length: a 'valid' window gives L - K + 1 outputs, no padding",
-        lambda signal, kernel: _conv(signal, kernel, padding="same"),
-    ),
-    Mistake(
-        "the output has the kernel's dtype: cast the kernel to the signal's dtype, not the signal to the kernel's",
-        lambda signal, kernel: _conv(signal.to(kernel.dtype), kernel),
-    ),
-    Mistake(
-        "the result was computed in float32 and cast back: a float64 signal loses its precision; "
-        "compute in the signal's dtype (kernel.to(signal.dtype))",
-        lambda signal, kernel: _conv(signal.float(), kernel.float()).to(signal.dtype),
-    ),
-    Mistake(
-        "the output is padded to L + K - 1 (a 'full' convolution, np.convolve's default): a 'valid' window "
-        "gives L - K + 1 outputs, no padding",
-        lambda signal, kernel: _conv(signal, kernel, padding=kernel.shape[0] - 1),
-    ),
-    Mistake(
-        "a 1-D signal must give a 1-D result of shape (L - K + 1,): the batch dimension added for conv1d "
-        "was not removed",
-        lambda signal, kernel: _conv(signal, kernel).reshape(1, -1) if signal.dim() == 1 else None,
-    ),
-    Mistake(
-        "the kernel's weights are ignored: this is a plain moving average; weigh each sample by its kernel weight",
-        lambda signal, kernel: _conv(signal, torch.full_like(kernel, 1.0 / kernel.shape[0])),
-    ),
-    Mistake(FIRST_ROW, lambda signal, kernel: _first_row_only(signal, kernel, "zeros")),
-    Mistake(FIRST_ROW, lambda signal, kernel: _first_row_only(signal, kernel, "copies")),
-]
+MISTAKES: Mistakes = {
+    "gaussian_kernel": [
+        Mistake(
+            "the kernel is not normalised: divide it by its sum so that the weights add up to 1",
+            lambda size, sigma=1.0: _density(torch.arange(size) - (size - 1) / 2, sigma).float(),
+        ),
+        Mistake(
+            "the kernel is not normalised: the density's 1/(sigma*sqrt(2*pi)) does not make a kernel of a "
+            "few samples sum to 1; divide by the sum instead",
+            lambda size, sigma=1.0: (
+                torch.distributions.Normal(0.0, sigma).log_prob(torch.arange(size) - (size - 1) / 2).exp().float()
+            ),
+        ),
+        Mistake(
+            OFF_CENTRE, lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size // 2, sigma))
+        ),
+        Mistake(
+            OFF_CENTRE, lambda size, sigma=1.0: _normalised(_density(torch.arange(size).double() - size / 2, sigma))
+        ),
+        Mistake(
+            "the offsets are stretched: linspace(-(size // 2), size // 2, size) puts the samples of an even-size "
+            "kernel more than 1 apart; the offsets are arange(size) - (size - 1) / 2, one sample apart",
+            lambda size, sigma=1.0: _normalised(
+                _density(torch.linspace(-(size // 2), size // 2, size, dtype=torch.float64), sigma)
+            ),
+        ),
+        Mistake(
+            "the exponent is missing its 1/2: the density is exp(-u^2 / (2 sigma^2))",
+            lambda size, sigma=1.0: _normalised(_density(_centred(size), sigma / math.sqrt(2))),
+        ),
+        Mistake(
+            "the kernel must be float32, whatever dtype it is computed in: return it with .float()",
+            lambda size, sigma=1.0: _normalised(_density(_centred(size), sigma)).double(),
+        ),
+        Mistake(
+            "sigma is ignored: the kernel always has a standard deviation of 1",
+            lambda size, sigma=1.0: _normalised(_density(_centred(size), 1.0)),
+        ),
+        Mistake(
+            "sigma is used as the variance: the exponent is -u^2 / (2 sigma^2)",
+            lambda size, sigma=1.0: _normalised(_density(_centred(size), math.sqrt(sigma))),
+        ),
+    ],
+    "smooth": [
+        Mistake(
+            "the kernel is flipped: smooth is a cross-correlation (F.conv1d), output[i] = sum_k x[i + k] w[k]",
+            lambda signal, kernel: _conv(signal, kernel.flip(0)),
+        ),
+        Mistake(
+            "smooth normalises the kernel: use the kernel exactly as it is given",
+            lambda signal, kernel: _conv(signal, kernel / kernel.sum()),
+        ),
+        Mistake(
+            "the output is padded to the signal's length: a 'valid' window gives L - K + 1 outputs, no padding",
+            lambda signal, kernel: _conv(signal, kernel, padding="same"),
+        ),
+        Mistake(
+            "the output has the kernel's dtype: cast the kernel to the signal's dtype, not the signal to the kernel's",
+            lambda signal, kernel: _conv(signal.to(kernel.dtype), kernel),
+        ),
+        Mistake(
+            "the result was computed in float32 and cast back: a float64 signal loses its precision; "
+            "compute in the signal's dtype (kernel.to(signal.dtype))",
+            lambda signal, kernel: _conv(signal.float(), kernel.float()).to(signal.dtype),
+        ),
+        Mistake(
+            "the output is padded to L + K - 1 (a 'full' convolution, np.convolve's default): a 'valid' window "
+            "gives L - K + 1 outputs, no padding",
+            lambda signal, kernel: _conv(signal, kernel, padding=kernel.shape[0] - 1),
+        ),
+        Mistake(
+            "a 1-D signal must give a 1-D result of shape (L - K + 1,): the batch dimension added for conv1d "
+            "was not removed",
+            lambda signal, kernel: _conv(signal, kernel).reshape(1, -1) if signal.dim() == 1 else None,
+        ),
+        Mistake(
+            "the kernel's weights are ignored: this is a plain moving average; weigh each sample by its kernel weight",
+            lambda signal, kernel: _conv(signal, torch.full_like(kernel, 1.0 / kernel.shape[0])),
+        ),
+        Mistake(FIRST_ROW, lambda signal, kernel: _first_row_only(signal, kernel, "zeros")),
+        Mistake(FIRST_ROW, lambda signal, kernel: _first_row_only(signal, kernel, "copies")),
+    ],
+}
 BIAS_HINT = (
     "every output is off by the same constant: a bias was added (nn.Conv1d has bias=True by default; "
     "use F.conv1d without bias, or bias=False)"
@@ -173,116 +222,74 @@ NOT_DETERMINISTIC = (
 )
 
 
-def nondeterministic(got, again: Callable[[], object] | None) -> bool:
-    """A second call on the same input (``again()``) gives another result than ``got``."""
-    if again is None or not isinstance(got, torch.Tensor):
-        return False
-    try:
-        second = again()
-    except StudentFailure:
-        return False
-    return isinstance(second, torch.Tensor) and difference(second, got) is not None
-
-
-def expect_smooth(got, signal, kernel, *, device: str, again: Callable[[], object] | None = None) -> None:
-    """``got`` is smooth(signal, kernel); else the hint of a known mistake, a bias, or a result that changes
-    from call to call (``again()`` calls the student's smooth once more on the same input)."""
+def expect_smooth(student: Student, signal, kernel, *, device: str = "cpu", keep=None) -> None:
+    """The student's smooth(signal, kernel) is the reference's; else the hint of a known mistake, a bias, or
+    a result that changes from call to call. ``keep``: keep it for the feedback's picture."""
+    got = student.call("smooth", signal, kernel)
     expected = smooth(signal, kernel)
+    if keep is not None:
+        keep("smoothed", signal=signal, got=got, expected=expected)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel")) + f" on {device}"
     found = difference(got, expected)
     if not found:
         return
-    hint = recognise(got, SMOOTH_MISTAKES, signal, kernel, expected=expected)
+    hint = recognise(got, MISTAKES["smooth"], signal, kernel, expected=expected)
     if not hint and isinstance(got, torch.Tensor) and got.shape == expected.shape and got.numel() > 1:
         offset = (got.double() - expected.double()).flatten()
         if (offset - offset[0]).abs().max() < 1e-4 and offset[0].abs() > 1e-4:
             hint = BIAS_HINT
-    if not hint and nondeterministic(got, again):
-        hint = NOT_DETERMINISTIC
+    if not hint and isinstance(got, torch.Tensor):
+        hint = nondeterministic(student, "smooth", (signal, kernel), got, NOT_DETERMINISTIC)
     raise CheckFailed(f"{call}: {found}", hint)
+
+
+def expect_gaussian_kernel(student: Student, size: int, sigma: float, *, keep=None) -> None:
+    """The student's gaussian_kernel(size, sigma) is the reference's; else the hint of a known mistake."""
+    got = student.call("gaussian_kernel", size, sigma)
+    expected = gaussian_kernel(size, sigma)
+    if keep is not None:
+        keep("kernel", got=got, expected=expected)
+    call = f"gaussian_kernel({size}, sigma={sigma})"
+    expect_same(got, expected, call=call, mistakes=MISTAKES["gaussian_kernel"], args=(size, sigma))
 
 
 def attempt_at_smooth(signal, kernel):
     """For the checks of how smooth works: the hint of the known mistake a result honestly makes (see ``gate``)."""
-    return lambda got: attempted(got, SMOOTH_MISTAKES, signal, kernel, expected=smooth(signal, kernel))
-
-
-# shape of the signal, kernel size; the kernel is random (asymmetric) unless said otherwise
-CASES = {
-    "notebook example": None,
-    "batch of 4": ((4, 50), 5),
-    "output of length 1": ((3, 12), 12),
-    "long kernel, one signal": ((300,), 31),
-}
-
-
-#: smooth's shortest windows: (shape of the signal, kernel size) by name.
-EDGES = {"kernel of 1": ((5,), 1), "K = L": ((2, 9), 9), "L = 1": ((1, 1), 1)}
-
-
-def case_inputs(case: str, seed: int, dtype=torch.float32):
-    if CASES[case] is None:
-        return noisy_sine().to(dtype), gaussian_kernel(8)
-    shape, size = CASES[case]
-    g = generator(seed)
-    return torch.randn(shape, generator=g).to(dtype), torch.rand(size, generator=g) + 0.1
+    return lambda got: attempted(got, MISTAKES["smooth"], signal, kernel, expected=smooth(signal, kernel))
 
 
 # ---------------------------------------------------------------- matches the reference
 
 
-#: gaussian_kernel's (size, sigma) by name; and the wide one of the edge cases.
-KERNELS = {
-    "size=1": (1, 1.0),
-    "size=2": (2, 1.0),
-    "size=5, sigma=0.7": (5, 0.7),
-    "notebook: size=8": (8, 1.0),
-    "size=9, sigma=2.5": (9, 2.5),
-    "size=16, sigma=3": (16, 3.0),
-}
-WIDE = (7, 100.0)
-
-
-@group("matches the reference")
+@group(MATCHES)
 @pytest.mark.parametrize(("size", "sigma"), list(KERNELS.values()), ids=list(KERNELS))
 def test_gaussian_kernel_matches_the_reference(student, size, sigma, keep):
     """gaussian_kernel matches the reference"""
-    got = student.call("gaussian_kernel", size, sigma)
-    if (size, sigma) == (8, 1.0):
-        keep("kernel", got=got, expected=gaussian_kernel(size, sigma))
-    call = f"gaussian_kernel({size}, sigma={sigma})"
-    expect_same(got, gaussian_kernel(size, sigma), call=call, mistakes=KERNEL_MISTAKES, args=(size, sigma))
+    expect_gaussian_kernel(student, size, sigma, keep=keep if (size, sigma) == (8, 1.0) else None)
 
 
-@group("matches the reference")
+@group(MATCHES)
 @on_devices
 @pytest.mark.parametrize("case", list(CASES))
 def test_smooth_matches_the_reference(student, device, case, seed, keep):
     """smooth matches the reference"""
-    signal, kernel = case_inputs(case, seed)
-    signal, kernel = signal.to(device), kernel.to(device)
-    got = student.call("smooth", signal, kernel)
-    if case == "notebook example" and device == "cpu":
-        keep("smoothed", signal=signal, got=got, expected=smooth(signal, kernel))
-    expect_smooth(got, signal, kernel, device=device, again=lambda: student.call("smooth", signal, kernel))
+    picture = keep if case == "notebook example" and device == "cpu" else None
+    expect_smooth(student, *inputs(case, seed, device=device), device=device, keep=picture)
 
 
-@group("matches the reference")
+@group(MATCHES)
 @on_devices
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_smooth_matches_the_reference_in_other_dtypes(student, device, dtype, seed):
     """smooth matches the reference in another dtype"""
     skip_half_off_gpu(dtype, device)
-    signal, kernel = case_inputs("batch of 4", seed, dtype)
-    signal, kernel = signal.to(device), kernel.to(device)
-    again = lambda: student.call("smooth", signal, kernel)  # noqa: E731
-    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device=device, again=again)
+    expect_smooth(student, *inputs("batch of 4", seed, dtype, device), device=device)
 
 
 # ---------------------------------------------------------------- shapes and dtypes
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 @pytest.mark.parametrize("size", [1, 6, 11])
 def test_gaussian_kernel_is_float32_of_shape_size(student, size):
     """gaussian_kernel gives float32 of shape (size,)"""
@@ -295,7 +302,7 @@ def test_gaussian_kernel_is_float32_of_shape_size(student, size):
         )
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 @pytest.mark.parametrize(
     ("signal_dtype", "kernel_dtype", "shape"),
     [
@@ -316,14 +323,14 @@ def test_smooth_follows_the_signal_dtype(student, signal_dtype, kernel_dtype, sh
         got,
         smooth(signal, kernel),
         call,
-        lambda: recognise(got, SMOOTH_MISTAKES, signal, kernel, expected=smooth(signal, kernel)),
+        lambda: recognise(got, MISTAKES["smooth"], signal, kernel, expected=smooth(signal, kernel)),
     )
 
 
 # ---------------------------------------------------------------- edge cases and bad input
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize(
     ("size", "sigma"), [(0, 1.0), (-2, 1.0), (5, 0.0), (5, -1.5)], ids=["size=0", "size=-2", "sigma=0", "sigma=-1.5"]
 )
@@ -332,34 +339,28 @@ def test_gaussian_kernel_rejects_bad_arguments(student, size, sigma):
     expect_error(student, "gaussian_kernel", size, sigma, what=f"gaussian_kernel({size}, sigma={sigma})")
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 def test_gaussian_kernel_wide_sigma_is_nearly_flat(student):
     """gaussian_kernel with a wide sigma still sums to 1"""
-    got = student.call("gaussian_kernel", *WIDE)
-    expect_same(
-        got, gaussian_kernel(*WIDE), call="gaussian_kernel(7, sigma=100.0)", mistakes=KERNEL_MISTAKES, args=WIDE
-    )
+    expect_gaussian_kernel(student, *WIDE)
 
 
-@group("edge cases and bad input")
-@pytest.mark.parametrize(("shape", "size"), list(EDGES.values()), ids=list(EDGES))
-def test_smooth_edge_lengths(student, shape, size, seed):
+@group(EDGE_CASES)
+@pytest.mark.parametrize("case", list(EDGES))
+def test_smooth_edge_lengths(student, case, seed):
     """smooth handles the shortest windows"""
-    g = generator(seed)
-    signal, kernel = torch.randn(shape, generator=g), torch.rand(size, generator=g) + 0.1
-    again = lambda: student.call("smooth", signal, kernel)  # noqa: E731
-    expect_smooth(student.call("smooth", signal, kernel), signal, kernel, device="cpu", again=again)
+    expect_smooth(student, *inputs(case, seed))
 
 
 # ---------------------------------------------------------------- device portability
 
 
-@group("device portability")
+@group(DEVICES)
 @portable
 @pytest.mark.parametrize("kernel_on", ["kernel on the CPU", "kernel on the device"])
 def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
     """smooth runs on the signal's device"""
-    signal, kernel = case_inputs("batch of 4", seed)
+    signal, kernel = inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
     on_cpu = student.call("smooth", signal, kernel)
     honest = attempt_at_smooth(signal, kernel)
@@ -378,10 +379,10 @@ def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
 # ---------------------------------------------------------------- inputs unchanged
 
 
-@group("inputs unchanged")
+@group(UNCHANGED)
 def test_smooth_leaves_its_inputs_unchanged(student, seed):
     """smooth leaves signal and kernel unchanged"""
-    signal, kernel = case_inputs("batch of 4", seed)
+    signal, kernel = inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel))
     expect_unchanged(
         student,
@@ -397,7 +398,7 @@ def test_smooth_leaves_its_inputs_unchanged(student, seed):
 # ---------------------------------------------------------------- speed
 
 
-@group("speed")
+@group(SPEED)
 @on_devices
 def test_smooth_is_vectorised(student, device, seed):
     """smooth is about as fast as a vectorised reference"""
@@ -414,7 +415,7 @@ def test_smooth_is_vectorised(student, device, seed):
         device=device,
         call=describe_call("smooth", make_input(0)),
         cause="a Python loop over the samples is slow: let F.conv1d (or unfold) slide the window",
-        mistakes=SMOOTH_MISTAKES,
+        mistakes=MISTAKES["smooth"],
     )
 
 

@@ -11,32 +11,41 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from autograder.sandbox.student import Remote, StudentError, StudentFailure, quoted
-from autograder.sandbox.wire import Lookup, Words
-from autograder.suites.compare import (
+from autograder.suites.kit import CORPUS as NOTEBOOK
+from autograder.suites.kit import (
+    EDGE_CASES,
+    MATCHES,
+    SHAPES,
+    SPEED,
+    UNCHANGED_NOT_SCORED,
     CheckFailed,
+    Lookup,
     Mistake,
+    Mistakes,
+    Remote,
+    Student,
+    StudentError,
+    StudentFailure,
+    Words,
     attempted,
     describe,
     difference,
+    drawable,
+    expect_error,
+    expect_fast,
     expect_same,
     gate,
+    group,
+    heatmaps,
+    png,
+    quoted,
     recognise,
+    why,
 )
-from autograder.suites.kit import expect_error, expect_fast
-from autograder.suites.notebook_data import CORPUS as NOTEBOOK
-from autograder.suites.pictures import drawable, heatmaps, png, why
-from autograder.suites.plugin import group
 from solutions.vocab import build_vocab, tokenize
 
-POINTS = {
-    "matches the reference": 4.0,
-    "shapes and dtypes": 1.5,
-    "edge cases and bad input": 2.5,
-    # a list the student's code changed is seen only inside the sandbox: said, never scored
-    "inputs unchanged (not scored)": 0.0,
-    "speed": 2.0,
-}
+# a list the student's code changed is seen only inside the sandbox: said, never scored
+POINTS = {MATCHES: 4.0, SHAPES: 1.5, EDGE_CASES: 2.5, UNCHANGED_NOT_SCORED: 0.0, SPEED: 2.0}
 
 SHOWN = {*(w for s in NOTEBOOK for w in s.split()), "<pad>", "<unk>"}  # what the student has seen
 #: Words of the hidden corpora: no message shows them (the plugin hides them, whoever wrote the message).
@@ -231,71 +240,6 @@ ANY_TIES = (
     "their order of first appearance in the corpus (Counter.most_common does)"
 )
 
-VOCAB_MISTAKES = [
-    Mistake(
-        "words of equal frequency are sorted alphabetically; ties must keep their order of first appearance "
-        "(Counter.most_common does)",
-        lambda c, m, w: built(c, m, w, tie="alphabetical"),
-    ),
-    Mistake(
-        "ties are broken by last appearance; they must keep their order of first appearance",
-        _last_appearance,
-    ),
-    Mistake(
-        "words are numbered in order of first appearance; they must be ordered by frequency, most frequent "
-        'first (that is why "bank" is 3, not 6)',
-        lambda c, m, w: built(c, m, w, tie="appearance only"),
-    ),
-    Mistake(
-        "the least frequent words come first; order by descending frequency",
-        lambda c, m, w: built(c, m, w, tie="ascending"),
-    ),
-    Mistake(
-        "the two specials are swapped: '<pad>' must be 0 and '<unk>' 1",
-        lambda c, m, w: entries_view(["<unk>", "<pad>", *ranked(counted(c))[: max(m - 2, 0)]], w),
-    ),
-    Mistake(
-        "'<pad>' and '<unk>' must come first, at indices 0 and 1, before the words",
-        _specials_last,
-    ),
-    Mistake(
-        "max_size must count the two specials: keep max_size - 2 words, so that len(v) == max_size",
-        lambda c, m, w: built(c, m, w, keep=m),
-    ),
-    Mistake(
-        "one word too few or too many is kept: max_size - 2 words, so that len(v) == max_size",
-        lambda c, m, w: built(c, m, w, keep=m - 1),
-    ),
-    Mistake(
-        "one word too few or too many is kept: max_size - 2 words, so that len(v) == max_size",
-        lambda c, m, w: built(c, m, w, keep=m - 3),
-    ),
-    Mistake(
-        "the words are cut to max_size - 2 before they are sorted (the first ones to appear are kept): sort all "
-        "of them by frequency first, then keep the most frequent",
-        _truncated_first,
-    ),
-    Mistake(SPECIALS_COUNTED, _specials_counted),
-    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, unk=1)),
-    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True)),
-    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True, unk=1)),
-    Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, first_wins=True)),
-    Mistake(
-        "the corpus's '<pad>' and '<unk>' were dropped after the max_size - 2 most frequent words were chosen: "
-        "skip them before counting, so that max_size - 2 other words are kept",
-        _specials_dropped_late,
-    ),
-    *(Mistake(hint, functools.partial(built, split=how)) for how, hint in SLIP_HINTS.items()),
-    Mistake(ONCE_PER_SENTENCE, lambda c, m, w: built(c, m, w, once=True)),
-    Mistake(
-        "unknown words give 0 ('<pad>'): they must give 1 ('<unk>')",
-        lambda c, m, w: (
-            [0 if i == 1 and x != "<unk>" else i for x, i in zip(w, built(c, m, w)[0])],
-            built(c, m, w)[1],
-        ),
-    ),
-]
-
 
 def ranked_by(view: View, counts: Counter, max_size: int, words: list[str]) -> bool:
     """``view`` is a vocabulary of the words most frequent by ``counts``, in some order of its ties: specials at
@@ -324,7 +268,7 @@ def hint_for(got, corpus, max_size, words, expected) -> str:
     view: View = (list(got[0]), got[1])
     reference: View = (list(expected[0]), expected[1])
     if view != reference:
-        hint = recognise(view, VOCAB_MISTAKES, corpus, max_size, words, expected=reference)
+        hint = recognise(view, MISTAKES["build_vocab"], corpus, max_size, words, expected=reference)
         if hint:
             return hint
         if ranked_by(view, counted(corpus), max_size, words):
@@ -337,7 +281,9 @@ def hint_for(got, corpus, max_size, words, expected) -> str:
     return ""
 
 
-def compare_vocab(student, corpus, max_size, call: str) -> None:
+def expect_build_vocab(student: Student, corpus, max_size, *, call: str) -> None:
+    """The student's build_vocab(corpus, max_size) answers v[word], len(v) and word in v as the reference's
+    does, for every word of the corpus and words it does not have; else the cause, if one is recognised."""
     words = probes(corpus)
     v = student.call("build_vocab", corpus, max_size)
     got = observe(student, v, words, corpus)
@@ -358,8 +304,8 @@ def compare_vocab(student, corpus, max_size, call: str) -> None:
                 )
 
 
-def expect_vocab(student, v, corpus, max_size, call: str, check: str, reference=None) -> None:
-    """A gate: the vocabulary ``v`` must be right, or an honest attempt (a recognised mistake: see
+def gate_build_vocab(student: Student, v, corpus, max_size, *, call: str, check: str, reference=None) -> None:
+    """A gate (see ``compare.gate``): the vocabulary ``v`` must be right, or an honest attempt (a recognised mistake: see
     ``compare.gate``), for ``check`` to count (``reference``: the reference's, if built)."""
     words = probes(corpus)
     ref = reference if reference is not None else build_vocab(corpus, max_size)
@@ -424,98 +370,163 @@ def _known_or_one(corpus, v):
     return [[v[w] if w in v else 1 for w in s.split()] for s in corpus]  # noqa: SIM401 (v need not be a dict)
 
 
-TOKENIZE_MISTAKES = [
-    Mistake(
-        "the padding is on the left: pad on the right",
-        lambda c, v: _padded(_rows(c, v), _width(c), v["<pad>"], left=True),
-    ),
-    Mistake(
-        "the rows are padded with '<unk>': pad with vocab['<pad>']",
-        lambda c, v: _padded(_rows(c, v), _width(c), v["<unk>"]),
-    ),
-    Mistake(
-        "unknown words became padding: they must become vocab['<unk>']",
-        lambda c, v: _padded([[v[w] if w in v else v["<pad>"] for w in s.split()] for s in c], _width(c), v["<pad>"]),
-    ),
-    Mistake(
-        "'<pad>' and '<unk>' are hard-coded as 0 and 1: use vocab['<pad>'] and vocab[word], whatever indices "
-        "the vocabulary gives them",
-        lambda c, v: _padded(_known_or_one(c, v), _width(c), 0),
-    ),
-    Mistake(
-        "the padding is a hard-coded 0: pad with vocab['<pad>'], whatever index the vocabulary gives it",
-        lambda c, v: _padded(_rows(c, v), _width(c), 0),
-    ),
-    Mistake(
-        "unknown words became a hard-coded 1: look every word up with vocab[word] (an unknown word gives "
-        "vocab['<unk>'], whatever its index)",
-        lambda c, v: _padded(_known_or_one(c, v), _width(c), v["<pad>"]),
-    ),
-    Mistake(
-        SLIP_HINTS["split(' ')"],
-        lambda c, v: _padded(_rows(c, v, SPLITS["split(' ')"]), _width(c, SPLITS["split(' ')"]), v["<pad>"]),
-    ),
-    Mistake(
-        "the tokens are not int64: build the tensor with dtype=torch.int64 (torch.long)",
-        lambda c, v: tokenize(c, v).to(torch.int32),
-    ),
-    Mistake(
-        "the tokens are not int64: build the tensor with dtype=torch.int64 (torch.long)",
-        lambda c, v: tokenize(c, v).to(torch.float32),
-    ),
-]
+#: build_vocab's variants take (corpus, max_size, the probed words) and give a ``View``: (v[w] for each
+#: word, len(v)); tokenize's take (corpus, vocab).
+MISTAKES: Mistakes = {
+    "build_vocab": [
+        Mistake(
+            "words of equal frequency are sorted alphabetically; ties must keep their order of first appearance "
+            "(Counter.most_common does)",
+            lambda c, m, w: built(c, m, w, tie="alphabetical"),
+        ),
+        Mistake(
+            "ties are broken by last appearance; they must keep their order of first appearance",
+            _last_appearance,
+        ),
+        Mistake(
+            "words are numbered in order of first appearance; they must be ordered by frequency, most frequent "
+            'first (that is why "bank" is 3, not 6)',
+            lambda c, m, w: built(c, m, w, tie="appearance only"),
+        ),
+        Mistake(
+            "the least frequent words come first; order by descending frequency",
+            lambda c, m, w: built(c, m, w, tie="ascending"),
+        ),
+        Mistake(
+            "the two specials are swapped: '<pad>' must be 0 and '<unk>' 1",
+            lambda c, m, w: entries_view(["<unk>", "<pad>", *ranked(counted(c))[: max(m - 2, 0)]], w),
+        ),
+        Mistake(
+            "'<pad>' and '<unk>' must come first, at indices 0 and 1, before the words",
+            _specials_last,
+        ),
+        Mistake(
+            "max_size must count the two specials: keep max_size - 2 words, so that len(v) == max_size",
+            lambda c, m, w: built(c, m, w, keep=m),
+        ),
+        Mistake(
+            "one word too few or too many is kept: max_size - 2 words, so that len(v) == max_size",
+            lambda c, m, w: built(c, m, w, keep=m - 1),
+        ),
+        Mistake(
+            "one word too few or too many is kept: max_size - 2 words, so that len(v) == max_size",
+            lambda c, m, w: built(c, m, w, keep=m - 3),
+        ),
+        Mistake(
+            "the words are cut to max_size - 2 before they are sorted (the first ones to appear are kept): sort all "
+            "of them by frequency first, then keep the most frequent",
+            _truncated_first,
+        ),
+        Mistake(SPECIALS_COUNTED, _specials_counted),
+        Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, unk=1)),
+        Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True)),
+        Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, every=True, unk=1)),
+        Mistake(SPECIALS_COUNTED, lambda c, m, w: _specials_counted(c, m, w, first_wins=True)),
+        Mistake(
+            "the corpus's '<pad>' and '<unk>' were dropped after the max_size - 2 most frequent words were chosen: "
+            "skip them before counting, so that max_size - 2 other words are kept",
+            _specials_dropped_late,
+        ),
+        *(Mistake(hint, functools.partial(built, split=how)) for how, hint in SLIP_HINTS.items()),
+        Mistake(ONCE_PER_SENTENCE, lambda c, m, w: built(c, m, w, once=True)),
+        Mistake(
+            "unknown words give 0 ('<pad>'): they must give 1 ('<unk>')",
+            lambda c, m, w: (
+                [0 if i == 1 and x != "<unk>" else i for x, i in zip(w, built(c, m, w)[0])],
+                built(c, m, w)[1],
+            ),
+        ),
+    ],
+    "tokenize": [
+        Mistake(
+            "the padding is on the left: pad on the right",
+            lambda c, v: _padded(_rows(c, v), _width(c), v["<pad>"], left=True),
+        ),
+        Mistake(
+            "the rows are padded with '<unk>': pad with vocab['<pad>']",
+            lambda c, v: _padded(_rows(c, v), _width(c), v["<unk>"]),
+        ),
+        Mistake(
+            "unknown words became padding: they must become vocab['<unk>']",
+            lambda c, v: _padded(
+                [[v[w] if w in v else v["<pad>"] for w in s.split()] for s in c], _width(c), v["<pad>"]
+            ),
+        ),
+        Mistake(
+            "'<pad>' and '<unk>' are hard-coded as 0 and 1: use vocab['<pad>'] and vocab[word], whatever indices "
+            "the vocabulary gives them",
+            lambda c, v: _padded(_known_or_one(c, v), _width(c), 0),
+        ),
+        Mistake(
+            "the padding is a hard-coded 0: pad with vocab['<pad>'], whatever index the vocabulary gives it",
+            lambda c, v: _padded(_rows(c, v), _width(c), 0),
+        ),
+        Mistake(
+            "unknown words became a hard-coded 1: look every word up with vocab[word] (an unknown word gives "
+            "vocab['<unk>'], whatever its index)",
+            lambda c, v: _padded(_known_or_one(c, v), _width(c), v["<pad>"]),
+        ),
+        Mistake(
+            SLIP_HINTS["split(' ')"],
+            lambda c, v: _padded(_rows(c, v, SPLITS["split(' ')"]), _width(c, SPLITS["split(' ')"]), v["<pad>"]),
+        ),
+        Mistake(
+            "the tokens are not int64: build the tensor with dtype=torch.int64 (torch.long)",
+            lambda c, v: tokenize(c, v).to(torch.int32),
+        ),
+        Mistake(
+            "the tokens are not int64: build the tensor with dtype=torch.int64 (torch.long)",
+            lambda c, v: tokenize(c, v).to(torch.float32),
+        ),
+    ],
+}
 
 
-def compare_tokens(student, corpus, mapping, call):
-    got = call_tokenize(student, corpus, mapping, call)
-    expect_same(got, tokenize(corpus, mapping), call=call, mistakes=TOKENIZE_MISTAKES, args=(corpus, mapping))
-    return got
+def expect_tokenize(student: Student, corpus, vocab, *, call: str, keep=None) -> None:
+    """The student's tokenize(corpus, vocab) is the reference's; else the hint of a known mistake. ``keep``:
+    keep it, and the student's own tokenize with their own build_vocab, for the feedback's picture."""
+    got = call_tokenize(student, corpus, vocab, call)
+    expected = tokenize(corpus, vocab)
+    if keep is not None:
+        keep("tokens", corpus=corpus, got=got, expected=expected, own=lambda: own_tokens(student))
+    expect_same(got, expected, call=call, mistakes=MISTAKES["tokenize"], args=(corpus, vocab))
 
 
 # ---------------------------------------------------------------- matches the reference
 
 
-@group("matches the reference")
+@group(MATCHES)
 def test_build_vocab_on_the_notebook_corpus(student):
     """build_vocab on the notebook's corpus (v["bank"] == 3, len 11)"""
-    compare_vocab(student, NOTEBOOK, 11, "build_vocab(notebook corpus, 11)")
+    expect_build_vocab(student, NOTEBOOK, 11, call="build_vocab(notebook corpus, 11)")
 
 
-@group("matches the reference")
+@group(MATCHES)
 @pytest.mark.parametrize("max_size", [6, 12, 40], ids=["max_size=6", "max_size=12", "max_size=40 (all words)"])
 def test_build_vocab_matches_the_reference(student, max_size, seed):
     """build_vocab matches the reference"""
     corpus = random_corpus(seed)
-    compare_vocab(student, corpus, max_size, f"build_vocab(a corpus of {len(corpus)} sentences, {max_size})")
+    expect_build_vocab(student, corpus, max_size, call=f"build_vocab(a corpus of {len(corpus)} sentences, {max_size})")
 
 
-@group("matches the reference")
+@group(MATCHES)
 def test_tokenize_the_notebook_corpus(student, keep):
     """tokenize the notebook's corpus"""
-    mapping = reference_lookup(NOTEBOOK, 11)
-    got = student.call("tokenize", NOTEBOOK, mapping)
-    expected = tokenize(NOTEBOOK, mapping)
-    keep("tokens", corpus=NOTEBOOK, got=got, expected=expected, own=lambda: own_tokens(student))
-    expect_same(
-        got,
-        expected,
-        call="tokenize(notebook corpus, vocab)",
-        mistakes=TOKENIZE_MISTAKES,
-        args=(NOTEBOOK, mapping),
+    expect_tokenize(
+        student, NOTEBOOK, reference_lookup(NOTEBOOK, 11), call="tokenize(notebook corpus, vocab)", keep=keep
     )
 
 
-@group("matches the reference")
+@group(MATCHES)
 @pytest.mark.parametrize("max_size", [5, 20], ids=["many unknown words", "few unknown words"])
 def test_tokenize_matches_the_reference(student, max_size, seed):
     """tokenize matches the reference"""
     corpus = random_corpus(seed)
-    compare_tokens(
-        student, corpus, reference_lookup(corpus, max_size), f"tokenize(a corpus of {len(corpus)} sentences, vocab)"
-    )
+    call = f"tokenize(a corpus of {len(corpus)} sentences, vocab)"
+    expect_tokenize(student, corpus, reference_lookup(corpus, max_size), call=call)
 
 
-@group("matches the reference")
+@group(MATCHES)
 @pytest.mark.parametrize("kind", ["dict", "object"], ids=["a dict", "not a dict"])
 def test_tokenize_uses_the_vocab_it_is_given(student, kind, seed):
     """tokenize with a vocab whose '<pad>' and '<unk>' are not 0 and 1"""
@@ -526,13 +537,13 @@ def test_tokenize_uses_the_vocab_it_is_given(student, kind, seed):
         f"tokenize(a corpus of {len(corpus)} sentences, vocab: {GIVEN}, {what}, "
         "with '<pad>' and '<unk>' at other indices than 0 and 1)"
     )
-    compare_tokens(student, corpus, vocab, call)
+    expect_tokenize(student, corpus, vocab, call=call)
 
 
 # ---------------------------------------------------------------- shapes and dtypes
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 def test_lookups_give_python_ints(student):
     """v[word] and len(v) are ints"""
     words = probes(NOTEBOOK)
@@ -544,7 +555,7 @@ def test_lookups_give_python_ints(student):
         raise CheckFailed(f"len(v) should be an int, got {describe(got[1])}")
 
 
-@group("shapes and dtypes")
+@group(SHAPES)
 @pytest.mark.parametrize("corpus", ["notebook", "random"])
 def test_tokenize_gives_int64_of_shape_n_by_longest(student, corpus, seed):
     """tokenize gives int64 of shape (sentences, longest sentence)"""
@@ -553,7 +564,7 @@ def test_tokenize_gives_int64_of_shape_n_by_longest(student, corpus, seed):
     got = student.call("tokenize", sentences, mapping)
     expected = tokenize(sentences, mapping)
     if not isinstance(got, torch.Tensor) or got.dtype != torch.int64 or got.shape != expected.shape:
-        hint = recognise(got, TOKENIZE_MISTAKES, sentences, mapping, expected=expected)
+        hint = recognise(got, MISTAKES["tokenize"], sentences, mapping, expected=expected)
         if not hint and isinstance(got, torch.Tensor) and got.dtype != torch.int64:
             hint = "build the result with torch.tensor(rows, dtype=torch.int64)"
         raise CheckFailed(f"tokenize({len(sentences)} sentences, vocab): {difference(got, expected)}", hint)
@@ -562,7 +573,7 @@ def test_tokenize_gives_int64_of_shape_n_by_longest(student, corpus, seed):
 # ---------------------------------------------------------------- edge cases and bad input
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize("max_size", [1, 0, -3], ids=["max_size=1", "max_size=0", "max_size=-3"])
 def test_build_vocab_rejects_max_size_below_2(student, max_size):
     """build_vocab raises ValueError for max_size < 2"""
@@ -587,14 +598,14 @@ TOKENIZE_EDGES = {
 }
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize(("corpus", "max_size"), list(VOCAB_EDGES.values()), ids=list(VOCAB_EDGES))
 def test_build_vocab_edge_cases(student, corpus, max_size):
     """build_vocab on the smallest inputs and awkward corpora"""
-    compare_vocab(student, corpus, max_size, f"build_vocab({describe(corpus)}, {max_size})")
+    expect_build_vocab(student, corpus, max_size, call=f"build_vocab({describe(corpus)}, {max_size})")
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 def test_unknown_words_are_not_added(student):
     """looking up unknown words neither fails nor adds them"""
     v = student.call("build_vocab", NOTEBOOK, 11)
@@ -612,17 +623,17 @@ def test_unknown_words_are_not_added(student):
         )
 
 
-@group("edge cases and bad input")
+@group(EDGE_CASES)
 @pytest.mark.parametrize("corpus", list(TOKENIZE_EDGES.values()), ids=list(TOKENIZE_EDGES))
 def test_tokenize_edge_cases(student, corpus):
     """tokenize on empty and unknown input"""
-    compare_tokens(student, corpus, reference_lookup(NOTEBOOK, 11), f"tokenize({describe(corpus)}, vocab)")
+    expect_tokenize(student, corpus, reference_lookup(NOTEBOOK, 11), call=f"tokenize({describe(corpus)}, vocab)")
 
 
 # ---------------------------------------------------------------- inputs unchanged
 
 
-@group("inputs unchanged (not scored)")
+@group(UNCHANGED_NOT_SCORED)
 @pytest.mark.parametrize("name", ["build_vocab", "tokenize"])
 def test_the_corpus_is_left_unchanged(student, name, seed):
     """the corpus is left unchanged"""
@@ -632,10 +643,10 @@ def test_the_corpus_is_left_unchanged(student, name, seed):
     call = f"{name}(a corpus of {len(corpus)} sentences, ...)"
     if name == "tokenize":
         expected = tokenize(corpus, second)
-        honest = lambda: attempted(outcome.value, TOKENIZE_MISTAKES, corpus, second, expected=expected)  # noqa: E731
+        honest = lambda: attempted(outcome.value, MISTAKES["tokenize"], corpus, second, expected=expected)  # noqa: E731
         gate(outcome.value, expected, call, "leaving the corpus unchanged", attempt=honest)
     else:
-        expect_vocab(student, outcome.value, corpus, 11, call, "leaving the corpus unchanged")
+        gate_build_vocab(student, outcome.value, corpus, 11, call=call, check="leaving the corpus unchanged")
     if outcome.reported_changes:
         raise CheckFailed(
             f"{name} changed the corpus (or another argument) it was given",
@@ -651,7 +662,7 @@ def big_corpus(seed: int) -> list[str]:
     return random_corpus(seed, sentences=3000, distinct=1500, longest=12)
 
 
-@group("speed")
+@group(SPEED)
 def test_build_vocab_counts_in_one_pass(student, seed):
     """build_vocab is about as fast as counting in one pass"""
     expect_fast(
@@ -664,13 +675,13 @@ def test_build_vocab_counts_in_one_pass(student, seed):
         slack=0.05,
         per_round=2,
         cause="counting each word with list.count or sorting by corpus.index is quadratic: use collections.Counter",
-        verify=lambda got, args, ref: expect_vocab(
-            student, got, *args, "build_vocab(3000 sentences, 1000)", "speed", ref
+        verify=lambda got, args, ref: gate_build_vocab(
+            student, got, *args, call="build_vocab(3000 sentences, 1000)", check="speed", reference=ref
         ),
     )
 
 
-@group("speed")
+@group(SPEED)
 def test_tokenize_is_linear(student, seed):
     """tokenize is about as fast as the reference"""
 
@@ -688,7 +699,7 @@ def test_tokenize_is_linear(student, seed):
         slack=0.05,
         per_round=2,
         cause="build the rows as Python lists and make one tensor at the end",
-        mistakes=TOKENIZE_MISTAKES,
+        mistakes=MISTAKES["tokenize"],
     )
 
 

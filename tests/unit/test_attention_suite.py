@@ -18,10 +18,10 @@ def suite_inputs():
     """(name, (q, k, v, mask)) of every kind of input the suite's checks build."""
     for seed in SEEDS:
         for case in ["notebook example", *suite.CASES]:
-            yield case, suite.case_inputs(case, seed)
-        yield "4-D heads, padding mask, fp64", suite.case_inputs("4-D heads, padding mask", seed, torch.float64)
+            yield case, suite.inputs(case, seed)
+        yield "4-D heads, padding mask, fp64", suite.inputs("4-D heads, padding mask", seed, torch.float64)
         for case in suite.BROADCAST_CASES:
-            yield case, suite.broadcast_inputs(case, seed)
+            yield case, suite.inputs(case, seed)
         for shape in [(2, 3, 5), (2, 2, 3, 4)]:
             yield "rows fully masked", suite.random_inputs((*shape[:-1], 4), shape[-1], 6, "rows fully masked", seed)
         q, k, v, _ = suite.random_inputs((3, 4, 8), 5, 8, "none", seed)
@@ -32,7 +32,7 @@ def suite_inputs():
 INPUTS = [(name, args, suite.reference(*args)) for name, args in suite_inputs()]
 
 
-@pytest.mark.parametrize("mistake", suite.MISTAKES, ids=lambda m: m.hint[:60])
+@pytest.mark.parametrize("mistake", suite.MISTAKES[suite.NAME], ids=lambda m: m.hint[:60])
 def test_every_known_mistake_is_named_on_some_input_of_the_suite(mistake):
     """Is each mistake's hint given somewhere: its variant differs from the reference and is recognised as itself?"""
     named = []
@@ -41,9 +41,9 @@ def test_every_known_mistake_is_named_on_some_input_of_the_suite(mistake):
             wrong = mistake.fn(*args)
         except RuntimeError:  # a variant that cannot run on these inputs
             continue
-        if difference(wrong, expected) is not None and recognise(wrong, suite.MISTAKES, *args, expected=expected) == (
-            mistake.hint
-        ):
+        if difference(wrong, expected) is not None and recognise(
+            wrong, suite.MISTAKES[suite.NAME], *args, expected=expected
+        ) == (mistake.hint):
             named.append(name)
             break
     assert named, "no input of the suite shows this mistake: its hint can never be given"
@@ -52,7 +52,7 @@ def test_every_known_mistake_is_named_on_some_input_of_the_suite(mistake):
 @pytest.mark.parametrize("case", list(suite.BROADCAST_CASES))
 def test_the_reference_takes_every_mask_that_broadcasts(case):
     """Does the reference give rows of weights summing to 1 over the kept keys and 0 at ignored ones?"""
-    q, k, v, m = suite.broadcast_inputs(case, 0)
+    q, k, v, m = suite.inputs(case, 0)
     out, weights = suite.reference(q, k, v, m)
     shape = (*q.shape[:-1], k.shape[-2])
     assert weights.shape == shape
@@ -69,7 +69,7 @@ def test_a_query_whose_keys_are_all_ignored_gets_zeros_and_uniform_weights_are_n
     assert bool((out[:, 0] == 0).all())
     uniform = suite.attend(q, k, v, m, fill=-1e9, fix_rows=False)  # what a -1e9 fill gives
     torch.testing.assert_close(uniform[1][:, 0], torch.full((2, 5), 0.2))
-    assert recognise(uniform, suite.MISTAKES, q, k, v, m, expected=(out, weights)) == suite.UNIFORM_ROWS
+    assert recognise(uniform, suite.MISTAKES[suite.NAME], q, k, v, m, expected=(out, weights)) == suite.UNIFORM_ROWS
     assert "not uniform weights" in suite.UNIFORM_ROWS
     assert "-1e9 instead" not in suite.UNIFORM_ROWS
 

@@ -22,15 +22,15 @@ def module_inputs():
     """(name, (ref, q, k, v, mask)) of every kind of input the suite's MultiHeadAttention checks build."""
     for seed in SEEDS:
         for case in suite.CASES:
-            yield case, suite.case_inputs(case, seed)
-        yield "cross-attention, fp64", suite.case_inputs("cross-attention, L != S, E=8, H=2", seed, torch.float64)
+            yield case, suite.inputs(case, seed)
+        yield "cross-attention, fp64", suite.inputs("cross-attention, L != S, E=8, H=2", seed, torch.float64)
         for embed, heads, batch, length, source, mask in [
             (8, 2, 3, 4, 5, "a sentence all padding"),
             (6, 1, 2, 3, 3, "padding"),
             (4, 4, 2, 3, 3, "padding"),
             (8, 2, 1, 1, 1, "none"),
         ]:
-            tensors = suite.inputs(batch, length, source, embed, seed, mask=mask)
+            tensors = suite.random_inputs(batch, length, source, embed, seed, mask=mask)
             yield f"edge case: {mask}, H={heads}", (suite.reference_module(embed, heads, seed + 1), *tensors)
 
 
@@ -42,7 +42,7 @@ def expected_of(args):
 INPUTS = [(name, args, expected_of(args)) for name, args in module_inputs()]
 
 
-@pytest.mark.parametrize("mistake", suite.MISTAKES, ids=lambda m: m.hint[:60])
+@pytest.mark.parametrize("mistake", suite.MISTAKES["MultiHeadAttention"], ids=lambda m: m.hint[:60])
 def test_every_known_mistake_of_the_module_is_named_on_some_input_of_the_suite(mistake):
     """Is each mistake's hint given somewhere: its variant differs from the reference and is recognised as itself?"""
     for _, args, expected in INPUTS:
@@ -52,18 +52,23 @@ def test_every_known_mistake_of_the_module_is_named_on_some_input_of_the_suite(m
             except RuntimeError:  # a variant that cannot run on these inputs (a mask of the wrong shape)
                 continue
             shows = difference(wrong, expected) is not None
-            if shows and recognise(wrong, suite.MISTAKES, *args, expected=expected) == mistake.hint:
+            if (
+                shows
+                and recognise(wrong, suite.MISTAKES["MultiHeadAttention"], *args, expected=expected) == mistake.hint
+            ):
                 return
     pytest.fail("no input of the suite shows this mistake: its hint can never be given")
 
 
-@pytest.mark.parametrize("mistake", suite.MASK_MISTAKES, ids=lambda m: m.hint[:60])
+@pytest.mark.parametrize("mistake", suite.MISTAKES["padding_mask"], ids=lambda m: m.hint[:60])
 def test_every_known_mistake_of_padding_mask_is_named_on_some_input_of_the_suite(mistake):
     tokens = [(suite.TOKENS, 0), (suite.TOKENS, 1), (suite.random_tokens((4, 9), 0), 3)]
     for t, pad in tokens:
         expected = suite.padding_mask(t, pad)
         wrong = mistake.fn(t, pad)
-        if difference(wrong, expected) is not None and recognise(wrong, suite.MASK_MISTAKES, t, pad, expected=expected):
+        if difference(wrong, expected) is not None and recognise(
+            wrong, suite.MISTAKES["padding_mask"], t, pad, expected=expected
+        ):
             return
     pytest.fail("no input of the suite shows this mistake")
 
@@ -111,7 +116,7 @@ class Local:
 
 
 def case(name="cross-attention, L != S, E=8, H=2", dtype=torch.float32):
-    ref, q, k, v, m = suite.case_inputs(name, 0, dtype)
+    ref, q, k, v, m = suite.inputs(name, 0, dtype)
     return ref, q, k, v, m
 
 
@@ -180,7 +185,7 @@ def test_a_right_attention_carries_nothing():
 
 
 def test_gradients_through_the_students_own_attention_are_the_students():
-    q, k, v, m = suite.inputs(2, 4, 5, 8, 0, mask="a sentence all padding", dtype=torch.float64)
+    q, k, v, m = suite.random_inputs(2, 4, 5, 8, 0, mask="a sentence all padding", dtype=torch.float64)
     ref = suite.reference_module(8, 2, 1, torch.float64)
     student = Local(unscaled)
     out, weights = ref(q, k, v, m)

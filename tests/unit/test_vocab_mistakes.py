@@ -29,9 +29,9 @@ def tokenize_inputs() -> list[tuple[list[str], object]]:
     return found
 
 
-@pytest.mark.parametrize("index", range(len(suite.VOCAB_MISTAKES)))
+@pytest.mark.parametrize("index", range(len(suite.MISTAKES["build_vocab"])))
 def test_each_vocab_mistake_is_named_on_some_input_where_it_differs(index):
-    mistake, named = suite.VOCAB_MISTAKES[index], 0
+    mistake, named = suite.MISTAKES["build_vocab"][index], 0
     for corpus, size in vocab_inputs():
         words = suite.probes(corpus)
         expected = suite.reference_view(corpus, size, words)
@@ -42,12 +42,12 @@ def test_each_vocab_mistake_is_named_on_some_input_where_it_differs(index):
     assert named
 
 
-@pytest.mark.parametrize("index", range(len(suite.TOKENIZE_MISTAKES)))
+@pytest.mark.parametrize("index", range(len(suite.MISTAKES["tokenize"])))
 def test_each_tokenize_mistake_is_named_on_some_input_where_it_differs(index):
-    mistake, named = suite.TOKENIZE_MISTAKES[index], 0
+    mistake, named = suite.MISTAKES["tokenize"][index], 0
     for corpus, vocab in tokenize_inputs():
         wrong, expected = mistake.fn(corpus, vocab), tokenize(corpus, vocab)
-        if recognise(wrong, suite.TOKENIZE_MISTAKES, corpus, vocab, expected=expected) == mistake.hint:
+        if recognise(wrong, suite.MISTAKES["tokenize"], corpus, vocab, expected=expected) == mistake.hint:
             assert difference(wrong, expected) is not None
             named += 1
     assert named
