@@ -179,10 +179,11 @@ def expect_error(student: Student, name: str, *args, error: str = "ValueError", 
     raise CheckFailed(f"{call} should raise {error}, but returned {describe(value)}")
 
 
-def nondeterministic(student: Student, target, args: Sequence, got, hint: str, **kwargs) -> str:
-    """``hint`` if ``target(*args)`` called again (twice at most) gives another result than ``got``; else ""."""
+def nondeterministic(student: Student, target, args: Sequence, got, hint: str, *, tries: int = 2, **kwargs) -> str:
+    """``hint`` if ``target(*args)`` called again (``tries`` times at most) gives another result than ``got``;
+    else ""."""
     first = tuple(got) if isinstance(got, list) else got
-    for _ in range(2):
+    for _ in range(tries):
         try:
             again = student.call(target, *args, **kwargs)
             if difference(again, first) is not None:
