@@ -16,7 +16,9 @@ It has, in this order (``docs/writing-a-part.md`` walks through a whole part):
     inputs that ``expect_<function>`` compares on.
 ``expect_<function>(student, *inputs, device="cpu", keep=None)``
     One per function: call the student's, compare with the reference, raise ``CheckFailed`` with the
-    hint of a known mistake. Student first, then the function's inputs.
+    hint of a known mistake. Student first, then the function's inputs, then keywords: ``device``
+    (said in the message), ``keep`` (keep the result for the pictures), ``call`` where the message
+    describes the inputs in words of its own.
 the checks
     ``test_*`` functions, each with ``@group(...)``, a one-line docstring (the check's name in the
     report) and the fixtures ``student``, ``seed``, ``device`` (with ``@on_devices`` or ``@portable``),
