@@ -15,7 +15,7 @@ from autograder.dev.examples import CORRECT, MISTAKES, Example, mutant, notebook
 from autograder.parts import PARTS
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
+import matplotlib.pyplot as plt
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,8 @@ def run_notebook(part: str, code: str) -> BaseException | None:
 
 
 def sanity_failure(error: BaseException | None) -> str:
-    assert error is not None and type(error).__name__ == "SanityCheckFailed", f"not a visible check: {error!r}"
+    assert error is not None, "the visible checks pass"
+    assert type(error).__name__ == "SanityCheckFailed", f"not a visible check: {error!r}"
     return str(error)
 
 
@@ -70,7 +71,8 @@ def test_a_forbidden_api_fails_the_visible_checks_with_its_name(example: Example
     message = sanity_failure(run_notebook(example.part, example.code))
     api = example.expect if example.expect != "does not allow" else example.name.split()[0]
     assert message.startswith("expected plain tensor operations, but your "), message
-    assert api in message and "does not allow" in message, message
+    assert api in message, message
+    assert "does not allow" in message, message
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -83,10 +85,13 @@ def test_every_visible_check_failure_says_expected_and_found_in_one_short_line(p
             continue  # invisible to the visible checks, or the mistake's own exception (NotImplementedError)
         caught += 1
         message = str(error)
-        assert "\n" not in message and len(message) <= SHORT, (example.name, message)
-        assert message.startswith("expected ") and ", but " in message, (example.name, message)
+        assert "\n" not in message, (example.name, message)
+        assert len(message) <= SHORT, (example.name, message)
+        assert message.startswith("expected "), (example.name, message)
+        assert ", but " in message, (example.name, message)
         claim, found = message.removeprefix("expected ").split(", but ", 1)
-        assert claim.strip() and found.strip(), (example.name, message)
+        assert claim.strip(), (example.name, message)
+        assert found.strip(), (example.name, message)
     assert caught >= 2, f"the visible checks of {part} catch {caught} of its named mistakes"
 
 
