@@ -1,9 +1,11 @@
-"""Do the notebooks' visible checks fail every mistake they can see, in one short line, and pass every correct answer?
+"""Do the notebooks' visible checks fail every mistake they can see, in short lines, and pass every correct answer?
 
-Validate shows the end of a long traceback, cut off: the last line, ``SanityCheckFailed: expected ...,
-but ...``, must say what was expected and what was found, by itself. A forbidden API fails the checks
-too, named. The notebooks' code cells run here, in this process, in order, as a kernel would run them
-(the answer cells hold an example's code; figures are drawn off screen and closed).
+Validate shows the end of a long traceback, cut off, and cuts every line longer than its width (90
+characters with a 4-space indent): the last lines, ``SanityCheckFailed: expected ..., but ...``, must say
+what was expected and what was found, by themselves, the first line with the start of both. A
+forbidden API fails the checks too, named. The notebooks' code cells run here, in this process, in
+order, as a kernel would run them (the answer cells hold an example's code; figures are drawn off
+screen and closed); the last test runs the real ``nbgrader validate``.
 """
 
 import warnings
@@ -19,8 +21,11 @@ import matplotlib.pyplot as plt
 
 pytestmark = pytest.mark.slow
 
-#: At most this many characters in a visible check's message: Validate's dialog shows the end of a traceback.
-SHORT = 200
+#: At most this many characters in a line of a visible check's message: 90 (nbgrader's ``Validator.width``), less
+#: its indent (4), its "..." (3) and the "SanityCheckFailed: " before the first line.
+SHORT = 90 - 4 - 3 - len("SanityCheckFailed: ")
+#: At most this many lines in a visible check's message.
+LINES = 3
 
 
 def run_notebook(part: str, code: str) -> BaseException | None:
@@ -70,9 +75,9 @@ def test_a_forbidden_api_fails_the_visible_checks_with_its_name(example: Example
     """Validate said "Success" on a notebook that then scored 0 in "allowed APIs only"."""
     message = sanity_failure(run_notebook(example.part, example.code))
     api = example.expect if example.expect != "does not allow" else example.name.split()[0]
-    assert message.startswith("expected plain tensor operations, but your "), message
-    assert api in message, message
-    assert "does not allow" in message, message
+    assert message.splitlines()[0].startswith("expected plain tensor operations, but your "), message
+    assert api in " ".join(message.split()), message
+    assert "which this part does not allow" in " ".join(message.split()), message
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -84,14 +89,14 @@ def test_every_visible_check_failure_says_expected_and_found_in_one_short_line(p
         if error is None or type(error).__name__ != "SanityCheckFailed":
             continue  # invisible to the visible checks, or the mistake's own exception (NotImplementedError)
         caught += 1
-        message = str(error)
-        assert "\n" not in message, (example.name, message)
-        assert len(message) <= SHORT, (example.name, message)
-        assert message.startswith("expected "), (example.name, message)
-        assert ", but " in message, (example.name, message)
-        claim, found = message.removeprefix("expected ").split(", but ", 1)
-        assert claim.strip(), (example.name, message)
-        assert found.strip(), (example.name, message)
+        lines = str(error).splitlines()
+        assert all(len(line) <= SHORT for line in lines), (example.name, lines)
+        assert len(lines) <= LINES, (example.name, lines)
+        assert lines[0].startswith("expected "), (example.name, lines)
+        assert ", but " in lines[0], (example.name, lines)  # the first line: what was expected, and what was found
+        claim, found = " ".join(lines).removeprefix("expected ").split(", but ", 1)
+        assert claim.strip(), (example.name, lines)
+        assert found.strip(), (example.name, lines)
     assert caught >= 2, f"the visible checks of {part} catch {caught} of its named mistakes"
 
 
@@ -101,3 +106,35 @@ def test_the_reference_and_every_correct_variant_pass_the_visible_checks(part):
     for example in [Example("reference", part, reference_code(part), "full"), *(c for c in CORRECT if c.part == part)]:
         error = run_notebook(part, example.code)
         assert error is None, (example.name, repr(error))
+
+
+def test_nbgrader_validate_fails_on_a_forbidden_api_with_its_name(tmp_path):
+    """The real `nbgrader validate` (what the Validate button runs) on a notebook of each part that uses one."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from autograder.nbgrader.notebooks import nbgrader_env
+
+    names = {"attention": "F.scaled_dot_product_attention", "masking": "nn.MultiheadAttention inside"}
+    for part, name in names.items():
+        mistake = next(m for m in MISTAKES if m.part == part and m.name == name)
+        nbformat.write(notebook(part, mistake.code), tmp_path / f"{part}.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", "attention.ipynb", "masking.ipynb"],
+        cwd=tmp_path, env=nbgrader_env(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Success" not in done.stdout
+    assert done.stdout.count("VALIDATION FAILED ON 1 CELL(S)!") == 2, done.stdout[-3000:]
+    verdicts = done.stdout.split("VALIDATION FAILED ON 1 CELL(S)!")[1:]
+    for verdict, api in zip(verdicts, ["F.scaled_dot_product_attention,", "nn.MultiheadAttention (helper),"]):
+        tail = verdict.rstrip().splitlines()
+        start = next(i for i, line in enumerate(tail) if line.strip().startswith("SanityCheckFailed: "))
+        message = [line.strip() for line in tail[start:]]
+        assert message[0] == "SanityCheckFailed: expected plain tensor operations, but your code calls" or message[
+            0
+        ].startswith("SanityCheckFailed: expected plain tensor operations, but your module"), message
+        assert not any(line.endswith("...") for line in message), message  # nothing cut
+        assert api in " ".join(message), message
