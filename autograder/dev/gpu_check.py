@@ -83,6 +83,7 @@ def install_offline(wheels: Path, site: Path) -> list[str]:
     debs = sorted(wheels.glob("bubblewrap_*.deb"))
     unpacked = site / "bubblewrap"
     if debs:  # unpacked even where bwrap is installed (a dry run shows it unpacks), used only where it is not
+        unpacked.mkdir(parents=True, exist_ok=True)
         subprocess.run(["dpkg", "-x", str(debs[-1]), str(unpacked)], check=True)
         used = shutil.which("bwrap") is None
         done.append(

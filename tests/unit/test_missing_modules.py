@@ -79,3 +79,11 @@ def test_gpu_check_installs_only_the_wheels_whose_distribution_is_missing(tmp_pa
 def test_gpu_check_without_its_folder_says_how_to_make_it(tmp_path: Path):
     with pytest.raises(SystemExit, match="make gpu-wheels"):
         install_offline(tmp_path / "absent", tmp_path / "site")
+
+
+def test_gpu_check_with_everything_installed_installs_nothing(tmp_path: Path):
+    (tmp_path / "pytest-8.0.0-py3-none-any.whl").write_bytes(b"")
+    assert install_offline(tmp_path, tmp_path / "site") == [
+        "nothing to install: this Python has every package of the folder"
+    ]
+    assert not (tmp_path / "site").exists()
