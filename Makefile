@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: test test-fast demo bench lint notebooks sandbox-deps gpu-check clean
+.PHONY: test test-fast demo bench lint notebooks sandbox-deps gpu-check gpu-wheels gpu-dry-run clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory sandbox-deps
@@ -56,20 +56,46 @@ lint: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) -m autograder.nbgrader.notebooks
 
-# On a machine with CUDA: the GPU path in one short run (python -m autograder.dev.gpu_check). It uses a fresh
-# venv that sees the system's packages (a CUDA torch there is used as it is; else one comes from CUDA_INDEX).
-# Without CUDA it says so and exits 0.
-GPU_VENV := .venv-gpu
-CUDA_INDEX := https://download.pytorch.org/whl/cu128
+# On a machine with CUDA: the GPU path in one short run (python -m autograder.dev.gpu_check), offline. A device
+# machine has no network, and its python3 (3.12: torch with CUDA, numpy, pytest, matplotlib) lacks nbformat, IPython
+# and bubblewrap: `make gpu-wheels`, run where pip and apt-get reach their indexes, puts them in GPU_WHEELS (carried
+# with the call), and gpu-check installs what that Python lacks from there alone (--offline): it never fetches.
+# Without CUDA it says so and exits 0. `make gpu-dry-run GPU_DRY_PYTHON=python3.12` tries the install here, in a
+# fresh venv of that Python, without an index (and without any network where `unshare -n` works).
+GPU_WHEELS := .gpu-wheels
+GPU_PYTHON_VERSION := 3.12
+GPU_NEEDS := nbformat ipython
+GPU_PLATFORMS := $(foreach p,manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64,--platform $(p))
+GPU_DRY_PYTHON ?= python3.12
+GPU_DRY_VENV := $(GPU_WHEELS)-dry-run
 gpu-check:
 	@if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(PYTHON) -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then \
 	  echo "gpu-check: no CUDA on this machine (no nvidia-smi, no torch with CUDA): nothing to check"; exit 0; fi; \
-	test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(GPU_VENV); \
-	$(GPU_VENV)/bin/python -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null \
-	  || $(GPU_VENV)/bin/python -m pip install -q torch --index-url $(CUDA_INDEX); \
-	$(GPU_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null \
-	  || echo "gpu-check: the package is used from the source tree (PYTHONPATH)"; \
-	PYTHONPATH=$(CURDIR) $(GPU_VENV)/bin/python -m autograder.dev.gpu_check
+	$(PYTHON) -m autograder.dev.gpu_check --offline $(GPU_WHEELS)
+
+gpu-wheels:
+	rm -rf $(GPU_WHEELS) && mkdir -p $(GPU_WHEELS)
+	$(PYTHON) -m pip download -q --only-binary=:all: --python-version $(GPU_PYTHON_VERSION) --implementation cp \
+	  $(GPU_PLATFORMS) -d $(GPU_WHEELS) $(GPU_NEEDS)
+	cd $(GPU_WHEELS) && apt-get download -q bubblewrap
+	@du -sh $(GPU_WHEELS)
+
+gpu-dry-run:
+	rm -rf $(GPU_DRY_VENV) && $(GPU_DRY_PYTHON) -m venv $(GPU_DRY_VENV)
+	@net=""; if [ "$$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then net="unshare -n"; fi; \
+	echo "gpu-dry-run: no index$${net:+, no network ($$net)}"; \
+	$$net env PIP_NO_INDEX=1 PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= PATH=/usr/bin:/bin \
+	  $(GPU_DRY_VENV)/bin/python -m autograder.dev.gpu_check --offline $(GPU_WHEELS) --site $(GPU_DRY_VENV)/site \
+	  --install-only && \
+	$$net env PIP_NO_INDEX=1 PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= PATH=/usr/bin:/bin PYTHONPATH=$(GPU_DRY_VENV)/site:$(CURDIR) \
+	  $(GPU_DRY_VENV)/bin/python -c "import nbformat, IPython; from autograder.nbgrader.notebooks import read_assignment; \
+	  from autograder.cells import of_notebook; import json, sys; print('gpu-dry-run: Python', sys.version.split()[0], \
+	  'imports nbformat', nbformat.__version__, 'and IPython', IPython.__version__, 'from', nbformat.__file__.split('/site/')[0]); \
+	  print('gpu-dry-run: a notebook read:', len(of_notebook(json.loads(nbformat.writes(read_assignment('vocab'))))[0].cells), 'answer cells')" && \
+	$(GPU_DRY_VENV)/site/bubblewrap/usr/bin/bwrap --version && \
+	$$net env PIP_NO_INDEX=1 PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= $(GPU_DRY_VENV)/bin/python -m pip install -q --no-index \
+	  --find-links $(GPU_WHEELS) --target $(GPU_DRY_VENV)/closure $(GPU_NEEDS) && \
+	echo "gpu-dry-run: $(GPU_NEEDS) and their dependencies install from $(GPU_WHEELS) alone"
 
 clean:
-	rm -rf $(VENV) $(GPU_VENV) demo-course bench-out build *.egg-info
+	rm -rf $(VENV) $(GPU_WHEELS) $(GPU_DRY_VENV) demo-course bench-out build *.egg-info

@@ -40,6 +40,8 @@ def build_vocab(corpus: list[str], max_size: int) -> Vocab:
     Index 0 is ``"<pad>"``, index 1 is ``"<unk>"``, then the words by
     descending frequency, ties broken by first appearance in the corpus.
     ``max_size`` counts the two specials, so ``max_size - 2`` words are kept.
+    A corpus word equal to ``"<pad>"`` or ``"<unk>"`` is not counted as a word:
+    the specials keep indices 0 and 1 and are never duplicated.
 
     Args:
         corpus: sentences.

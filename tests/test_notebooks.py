@@ -100,8 +100,8 @@ FIRST_CHECK = {
 VISIBLY_WRONG = {
     "smoother": ("nn.Conv1d with its bias", "SanityCheckFailed: expected the same values as F.conv1d without bias"),
     "vocab": ("tokens in int32", "SanityCheckFailed: expected dtype int64, but got torch.int32"),
-    "attention": ("NaN on fully masked rows", "SanityCheckFailed: expected weights 0 and output 0, not NaN"),
-    "masking": ("scaled by sqrt(E)", "SanityCheckFailed: expected the output of nn.MultiheadAttention with"),
+    "attention": ("NaN on fully masked rows", "SanityCheckFailed: expected zeros, not NaN, where every key is masked"),
+    "masking": ("scaled by sqrt(E)", "SanityCheckFailed: expected nn.MultiheadAttention's output (same weights)"),
 }
 
 

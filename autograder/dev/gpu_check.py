@@ -5,11 +5,22 @@ measures what CUDA costs each sandboxed child at start-up, and runs the attack t
 mode) with CUDA present. It prints the devices, the scores, the seconds, and a verdict per line;
 the exit status is 1 when an expectation fails. Without CUDA it says so and exits 0.
 ``--device cpu`` runs the same flow on the CPU (a dry run of the script itself).
+
+Offline (``--offline DIR``, what ``make gpu-check`` does): a device machine has no network, and its
+Python (3.12, with torch, numpy, pytest, matplotlib) lacks nbformat, IPython and bubblewrap. ``make
+gpu-wheels``, run where pip and apt-get reach their indexes, puts those in DIR (wheels for Python 3.12
+with their dependencies, bubblewrap's .deb); here every wheel of DIR whose distribution this Python
+does not have is installed into DIR/site (``--site``; ``pip --no-index --no-deps --target``), bubblewrap
+is unpacked into DIR/site/bubblewrap (``dpkg -x``) and used unless ``bwrap`` is on the PATH, and both are
+put on the paths of this process and of the processes it starts. Nothing is fetched.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -42,11 +53,64 @@ def startup_seconds(device: str, children: int = 3) -> list[float]:
     return found
 
 
+def missing_wheels(wheels: Path) -> list[Path]:
+    """The wheels in ``wheels`` whose distribution this Python does not have (any version)."""
+    missing = []
+    for wheel in sorted(wheels.glob("*.whl")):
+        name = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(wheel)
+    return missing
+
+
+def install_offline(wheels: Path, site: Path) -> list[str]:
+    """Make what ``wheels`` holds usable here, from that folder alone, installed in ``site``; what was done, in words.
+
+    SystemExit when the folder is missing, CalledProcessError when an install fails: the check needs them.
+    """
+    if not wheels.is_dir():
+        raise SystemExit(f"gpu-check: no {wheels}: run `make gpu-wheels` where pip reaches an index, and carry it")
+    done = []
+    missing = missing_wheels(wheels)
+    if missing:
+        env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        command = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile"]
+        command += ["--upgrade", "--target", str(site), *map(str, missing)]
+        subprocess.run(command, env=env, check=True)
+        done.append(f"installed into {site}: {', '.join(w.name.split('-')[0] for w in missing)}")
+    debs = sorted(wheels.glob("bubblewrap_*.deb"))
+    unpacked = site / "bubblewrap"
+    if debs:  # unpacked even where bwrap is installed (a dry run shows it unpacks), used only where it is not
+        unpacked.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg", "-x", str(debs[-1]), str(unpacked)], check=True)
+        used = shutil.which("bwrap") is None
+        done.append(
+            f"bubblewrap unpacked from {debs[-1].name}" + ("" if used else f", unused: {shutil.which('bwrap')}")
+        )
+    for path, variable in ((site, "PYTHONPATH"), (unpacked / "usr" / "bin", "PATH")):
+        if path.is_dir() and (variable == "PYTHONPATH" or shutil.which("bwrap") is None):
+            if variable == "PYTHONPATH":
+                sys.path.insert(0, str(path.resolve()))
+            os.environ[variable] = os.pathsep.join(filter(None, [str(path.resolve()), os.environ.get(variable)]))
+    return done or ["nothing to install: this Python has every package of the folder"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     parser.add_argument("--no-attacks", action="store_true", help="skip the attack tests")
+    parser.add_argument("--offline", metavar="DIR", type=Path, help="install what DIR holds first (make gpu-wheels)")
+    parser.add_argument("--site", type=Path, help="with --offline: install there (default: DIR/site)")
+    parser.add_argument("--install-only", action="store_true", help="with --offline: install, then stop")
     args = parser.parse_args(argv)
+    if args.offline is not None:
+        for line in install_offline(args.offline, args.site or args.offline / "site"):
+            print(f"gpu-check: {line}", flush=True)
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        if args.install_only:
+            return 0
 
     import torch
 

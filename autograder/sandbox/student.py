@@ -22,6 +22,7 @@ or an object made by such a call: a suite needs to do nothing, and what it does 
 
 from __future__ import annotations
 
+import ast
 import builtins
 import re
 import time
@@ -38,7 +39,28 @@ from autograder.sandbox.launch import Limits, SandboxError
 from autograder.sandbox.zygote_client import OutOfTime, ZygoteClient
 
 MAX_RESTARTS = 8
+#: What a submission can import in the sandbox, said when it imports something else.
+GRADER_HAS = "torch, numpy and Python's standard library"
+#: A load note (``inside/load.py``) on a top-level line that raised ModuleNotFoundError: filename, line, module.
+MISSING_MODULE = re.compile(
+    r"(<[^>]{1,40}>), line (\d{1,9}) raised ModuleNotFoundError: No module named '([\w.]{1,100})'"
+)
+NAME_ERROR = re.compile(r"name '(\w{1,100})' is not defined")
 MAX_FAILURES_PER_FUNCTION = 2
+
+
+def imports_at(source: str, line: int) -> list[tuple[str, str]]:
+    """(name bound, top-level module it comes from) of each name the top-level import at ``line`` binds."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    for node in tree.body:
+        if node.lineno == line and isinstance(node, ast.Import):
+            return [(a.asname or a.name.split(".")[0], a.name.split(".")[0]) for a in node.names]
+        if node.lineno == line and isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            return [(a.asname or a.name, node.module.split(".")[0]) for a in node.names if a.name != "*"]
+    return []
 
 
 class StudentFailure(Exception):
@@ -204,6 +226,9 @@ class Student:
         self.public: set[int] = set()  # ids of the objects in the sandbox made by calls on public inputs only
         self.last_public = False  # the request last answered had public inputs only
         self.said_values: set[int] = set()  # ids in ``_SAID_VALUES`` of the values this student's calls returned
+        #: a module the grader does not have, imported at the top level: the names it would bind -> the module
+        self.absent: dict[str, str] = {}
+        self.causes: list[str] = []  # why, in words: one per such import, said once, as the part's first note
 
     # --- the child
 
@@ -235,8 +260,32 @@ class Student:
         self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
         notes = reply.get("notes", [])
         if isinstance(notes, list) and not self.loaded:
-            self.notes += [self.note(n) for n in notes[:10] if isinstance(n, str)]
+            notes = [n for n in notes[:10] if isinstance(n, str) and not self.missing_module(n)]
+            self.notes = [*self.causes, *self.notes, *(self.note(n) for n in notes)]  # the causes first
         self.loaded = True
+
+    def missing_module(self, note: str) -> bool:
+        """Is ``note`` a top-level import of a module the grader lacks? Then its names and the cause are kept.
+
+        The note only says which line raised; the module and the names that line binds are read from
+        the grader's own copy of the code, so nothing the sandbox says gets into a message.
+        """
+        found = MISSING_MODULE.match(note)
+        cell = {c.filename: c for c in self.answers.cells}.get(found.group(1)) if found else None
+        if found is None or cell is None:
+            return False
+        module = found.group(3).split(".")[0]
+        bound = imports_at(cell.source, int(found.group(2)))
+        first = next((i for i, (_, top) in enumerate(bound) if top == module), None)
+        if first is None:  # the line is no import of that module (it raised for another reason): a plain note
+            return False
+        names = list(dict.fromkeys(name for name, _ in bound[first:]))  # `import a, b`: b failing leaves a bound
+        self.absent.update(dict.fromkeys(names, module))
+        self.causes.append(
+            f"No module named {module!r}: the grader has {GRADER_HAS}, not {module}; the import at "
+            f"{cell.where(int(found.group(2)))} was skipped, so {', '.join(f'`{n}`' for n in names)} is not defined"
+        )
+        return True
 
     def note(self, text: str) -> str:
         """A note of the child's, in words: its cell and line, and why a name it misses is missing."""
@@ -367,7 +416,13 @@ class Student:
                 raise StudentFailure(printable(info["message"], 200) + (f": {why}" if why else ""))
             frames = error.get("frames") if isinstance(error, dict) else None
             location = self.answers.location(frames[-1]) if isinstance(frames, list) and frames else ""
-            raise StudentError(what, info, hidden=not public, code=self.code, location=location)
+            raised = StudentError(what, info, hidden=not public, code=self.code, location=location)
+            if raised.isinstance("NameError"):
+                missing = NAME_ERROR.search(str(info.get("message", "")))
+                module = self.absent.get(missing.group(1)) if missing else None
+                if module:  # the cause is said once, in a note: each check only points to it
+                    raised.args = (f"{what} needs {module}, which the grader does not have (see the note)",)
+            raise raised
         apis = reply.get("apis", [])
         if isinstance(apis, list):  # only names the grader knows: a made-up one could carry an input
             self.apis.update(a for a in apis[:10] if isinstance(a, str) and a in protocol.FORBIDDEN_APIS)
