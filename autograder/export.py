@@ -5,7 +5,8 @@ checks (the points of that group; empty for a part without it), then ``error``.
 ``write_checks_csv``: ``student, submission, part, check, group, device, result`` (passed, failed
 or skipped), ``points, max_points, hint, message``. Both are written by ``autograder grade --csv
 FILE --checks-csv FILE`` and, from the records ``nbgrader autograde`` keeps in a course, by
-``autograder course export``. Every CSV the project writes goes through ``cell``: its text is
+``autograder course export``. Every CSV the project writes goes through ``cell`` (``messages.csv_cell``;
+a group's points are ``messages.rounded``, as the part's score): its text is
 ``printable`` (one line, no control, escape, bidirectional or other format character), names
 (student ids, paths) are ``shown`` (such characters written as visible escapes, so no name passes
 for another), and a cell a spreadsheet would take for a formula (``=``, ``+``, ``-`` or ``@``

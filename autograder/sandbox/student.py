@@ -14,8 +14,8 @@ their code made it up, the frames it reports, the names of objects it leaves in 
 carry those inputs in any form (words reversed, tensors as lists of floats), so it is never shown to
 the student: ``StudentError`` marks it (``said``), and so does ``quoted`` the repr of a string or
 container a call gave back; a message built from it keeps the marks however a suite words it,
-and the student's feedback drops what is marked (``for_student``; the teacher's report keeps it,
-``for_teacher``), keeping the exception's type and the line of their code. A call
+and the student's feedback drops what is marked (``messages.for_student``; the teacher's report
+keeps it, ``messages.for_teacher``), keeping the exception's type and the line of their code. A call
 is on hidden inputs unless every input is the notebook's own example (``notebook_data.is_public``)
 or an object made by such a call: a suite needs to do nothing, and what it does not say is hidden.
 """

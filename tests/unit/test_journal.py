@@ -88,7 +88,8 @@ def test_the_journal_of_a_run_appends_at_once_and_leaves_only_the_report_when_co
     journal.append(record("a.py", "aa", 1.0))
     assert journal_path(path).read_text() == line(record("a.py", "aa", 1.0)) + "\n"  # before the run ends
     journal.finish(report(record("a.py", "aa", 1.0)), complete=False)  # cut short: the journal stays
-    assert journal_path(path).exists() and not path.with_name("out.json.tmp").exists()
+    assert journal_path(path).exists()
+    assert not path.with_name("out.json.tmp").exists()
     again = Journal(path)
     assert again.earlier() == {("a.py", "aa"): record("a.py", "aa", 1.0)}
     again.open()
@@ -106,4 +107,5 @@ def test_without_a_report_path_the_journal_keeps_nothing(tmp_path):
     journal.open()
     journal.append(record("a.py", "aa", 1.0))
     journal.finish(report(record("a.py", "aa", 1.0)), complete=True)
-    assert journal.earlier() == {} and list(tmp_path.iterdir()) == []
+    assert journal.earlier() == {}
+    assert list(tmp_path.iterdir()) == []
