@@ -5,7 +5,8 @@ checks (the points of that group; empty for a part without it), then ``error``.
 ``write_checks_csv``: ``student, submission, part, check, group, device, result`` (passed, failed
 or skipped), ``points, max_points, hint, message``. Both are written by ``autograder grade --csv
 FILE --checks-csv FILE`` and, from the records ``nbgrader autograde`` keeps in a course, by
-``autograder course export``. Every CSV the project writes goes through ``cell``: its text is
+``autograder course export``. Every CSV the project writes goes through ``cell`` (``messages.csv_cell``;
+a group's points are ``messages.rounded``, as the part's score): its text is
 ``printable`` (one line, no control, escape, bidirectional or other format character), names
 (student ids, paths) are ``shown`` (such characters written as visible escapes, so no name passes
 for another), and a cell a spreadsheet would take for a formula (``=``, ``+``, ``-`` or ``@``
@@ -22,8 +23,9 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from autograder.messages import csv_cell, rounded
 from autograder.records import PartResult, SubmissionRecord
-from autograder.text import printable, shown
+from autograder.text import shown
 
 CHECK_COLUMNS = (
     "student",
@@ -40,25 +42,15 @@ CHECK_COLUMNS = (
 )
 
 
-FORMULA = ("=", "+", "-", "@")
-
-
-def cell(value: object, digits: int | None = 4) -> str:
-    """A cell as a spreadsheet will take it: numbers stay numbers; text is ``printable`` and, where a
-    spreadsheet would run it as a formula (``FORMULA`` first, after spaces; a tab or CR first is a
-    space already), starts with a quote."""
-    if isinstance(value, float):
-        return f"{value if digits is None else round(value, digits):g}"
-    text = printable(value, 100_000)
-    return "'" + text if text.lstrip(" \ufffd")[:1] in FORMULA else text
+cell = csv_cell  # every cell of every CSV the project writes
 
 
 def _points(part: PartResult) -> dict[str, float]:
-    """The points each group of checks earned in ``part``, in the order of its checks."""
+    """The points each group of checks earned in ``part``, in the order of its checks (``rounded``, as the score)."""
     groups: dict[str, float] = {}
     for check in part.checks:
         groups[check.group] = groups.get(check.group, 0.0) + check.points
-    return groups
+    return {group: rounded(points) for group, points in groups.items()}
 
 
 def _parts(records: Iterable[SubmissionRecord]) -> list[tuple[SubmissionRecord, PartResult | None]]:
@@ -99,8 +91,7 @@ def check_rows(records: Sequence[SubmissionRecord]) -> list[list[str]]:
         if part is None or part.duplicate_of:
             continue
         for check in part.checks:
-            result = "passed" if check.passed else "skipped" if check.skipped else "failed"
-            line = [shown(record.student), shown(record.path), part.part, check.name, check.group, check.device, result,
+            line = [shown(record.student), shown(record.path), part.part, check.name, check.group, check.device, check.status,
                     check.points, check.max_points, check.hint, check.message]  # fmt: skip
             table.append([cell(v) for v in line])
     return table

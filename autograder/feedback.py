@@ -6,18 +6,19 @@ reference's. Nothing of the
 hidden inputs, the suites or the reference code goes into a report; text that came from the
 student's code is escaped. What the report reveals is the teacher's choice (``Reveal``: hints,
 expected values, the shapes and dtypes of hidden inputs, check names); it can only show less than
-the checks said, never a hidden input.
+the checks said, never a hidden input. The words of each check are ``messages``'s.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import ModuleType
 
-from autograder.records import Check, PartResult
-from autograder.text import printable
+from autograder.messages import EVERYTHING, Reveal, causes, for_student_report, without_arguments, without_values
+from autograder.messages import html as escaped
+from autograder.records import PartResult
+
+__all__ = ["Reveal", "causes", "devices_said", "draw", "escaped", "part_html", "without_arguments", "without_values"]
 
 # ---------------------------------------------------------------- pictures
 
@@ -38,62 +39,6 @@ def draw(suite: ModuleType, kept: dict) -> list[dict]:
         return []
 
 
-# ---------------------------------------------------------------- what the report reveals
-
-
-@dataclass(frozen=True)
-class Reveal:
-    """What a student's report shows (``c.HiddenSuites.show_*``): everything the checks say, by default."""
-
-    hints: bool = True  # the recognised mistake and how to fix it
-    expected: bool = True  # "expected X, got Y"
-    hidden_arguments: bool = True  # the shapes and dtypes of hidden inputs in a call's description
-    check_names: bool = True  # each check's name; else its group's
-
-    def check(self, check: Check) -> Check:
-        """The check as the report shows it: never what the student's code said on hidden inputs (``feedback``)."""
-        message = check.message if check.feedback is None else check.feedback
-        message = message if self.hidden_arguments else without_arguments(message)
-        return replace(
-            check,
-            feedback=None,
-            name=check.name if self.check_names else check.group,
-            message=message if self.expected else without_values(message),
-            hint=check.hint if self.hints else "",
-        )
-
-
-_CALL = re.compile(r"\b[A-Za-z_][\w.]*\(")
-_VALUES = re.compile(r"\b(?:expected|should be|got|the largest difference)\b")
-
-
-def without_arguments(message: str) -> str:
-    """Every call in ``message`` with its arguments left out: ``smooth(...)``."""
-    out, at = [], 0
-    for found in _CALL.finditer(message):
-        if found.start() < at:
-            continue
-        depth, end = 0, found.end() - 1
-        for end in range(found.end() - 1, len(message)):
-            depth += {"(": 1, ")": -1}.get(message[end], 0)
-            if depth == 0:
-                break
-        if depth:  # unbalanced: leave the rest as it is
-            break
-        out.append(message[at : found.end()] + "...)")
-        at = end + 1
-    return "".join(out) + message[at:]
-
-
-def without_values(message: str) -> str:
-    """``message`` up to where it says what was expected or received."""
-    found = _VALUES.search(message)
-    if found is None:
-        return message
-    head = message[: found.start()].rstrip(" :;,(")
-    return f"{head}: not the expected result" if head else "not the expected result"
-
-
 # ---------------------------------------------------------------- the report
 
 
@@ -110,38 +55,13 @@ def devices_said(environment: dict) -> str:
     return ", and ".join(said) or "-"
 
 
-_STUB = re.compile(r"^([A-Za-z_]\w*)\b.*\bNotImplementedError\b")
-
-
-def cause(check: Check) -> str:
-    """What a failed check failed of: a recognised mistake (its hint), a stub left as it was, else its message."""
-    if check.hint:
-        return check.hint
-    stub = _STUB.match(check.message)  # "f(...) should raise ValueError, but raised NotImplementedError" too
-    return f"{stub.group(1)} is not implemented yet" if stub else check.message
-
-
-def causes(failed: list[Check]) -> list[list[Check]]:
-    """Failed checks by cause (``cause``), in order."""
-    found: dict[str, list[Check]] = {}
-    for check in failed:
-        found.setdefault(cause(check), []).append(check)
-    return list(found.values())
-
-
-def escaped(text: object) -> str:
-    """Text of a report: ``printable`` (no control, escape, bidirectional or invisible character), then
-    escaped for HTML."""
-    return html.escape(printable(text, 100_000))
-
-
-def part_html(part: PartResult, environment: dict, reveal: Reveal = Reveal()) -> str:
+def part_html(part: PartResult, environment: dict, reveal: Reveal = EVERYTHING) -> str:
     """The report of one part, for the grade cell of an nbgrader notebook: what to fix first, each cause once.
 
     ``reveal`` says what of the checks it shows.
     """
     e = escaped
-    part = replace(part, checks=[reveal.check(c) for c in part.checks])
+    part = replace(part, checks=[for_student_report(c, reveal) for c in part.checks])
     groups: dict[str, list[float]] = {}
     for check in part.checks:
         totals = groups.setdefault(check.group, [0.0, 0.0])

@@ -8,22 +8,19 @@ is also appended to a journal beside it as soon as it is done; a later run with 
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from autograder import submission
 from autograder.jobs import Options, run_jobs
-from autograder.journal import journal_path, previous_records, write_json
+from autograder.journal import Journal
 from autograder.options import Device, SandboxMode
 from autograder.parts import PARTS
 from autograder.processes import Reaper
 from autograder.records import Report, SubmissionRecord, duplicate_parts, mark_duplicate
+from autograder.report import Progress
 from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
-from autograder.text import shown
 
 
 class UsageError(ValueError):
@@ -56,38 +53,6 @@ def default_jobs() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:
         return os.cpu_count() or 1
-
-
-class Progress:
-    """A progress line with an ETA on stderr: redrawn on a terminal, a line every few seconds elsewhere."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled and total > 1
-        self.start = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def step(self, label: str = "") -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not self.tty and now - self.last < 5 and self.done != self.total:
-            return
-        self.last = now
-        elapsed = now - self.start
-        rate = elapsed / self.done
-        eta = rate * (self.total - self.done)
-        width = 24
-        filled = int(width * self.done / self.total)
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"{rate:.2f} s/submission, ETA {int(eta) // 60}:{int(eta) % 60:02d} {shown(label)[-40:]}"
-        )
-        sys.stderr.write(("\r" + line + "\033[K") if self.tty else line + "\n")
-        if self.tty and self.done == self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 def _check_arguments(
@@ -137,7 +102,6 @@ def grade(
     ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
     """
     paths = _check_arguments(submissions, parts, device, sandbox)
-    json_path = Path(json_path) if json_path is not None else None
     subs = [
         submission.load(path, list(parts) if parts else None, index, root)
         for index, (path, root) in enumerate(paths.items())
@@ -145,7 +109,8 @@ def grade(
     records: list[SubmissionRecord | None] = [None] * len(subs)
     # one record per student and part: a later file of the same student's part is kept, flagged, not counted
     duplicates = duplicate_parts((sub.student, sub.path, sub.parts) for sub in subs)
-    earlier = {} if force else previous_records(json_path)
+    journal = Journal(json_path, force=force)
+    earlier = journal.earlier()
     todo = []
     for sub in subs:
         if (sub.path, sub.sha256) in earlier and sub.sha256:
@@ -155,19 +120,14 @@ def grade(
         else:
             todo.append(sub)
     options = job_options(device, sandbox, limits, detect=detect) if todo else None
-    journal = None
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        journal = journal_path(json_path).open("a" if not force else "w")
+    journal.open()
     environment: dict = {}
     bar = Progress(len(todo), progress)
     reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error and not sub.refused)
 
     def keep(index: int, record: SubmissionRecord) -> None:
         records[index] = mark_duplicate(record, duplicates[index])
-        if journal is not None:
-            journal.write(json.dumps(record.to_json()) + "\n")
-            journal.flush()
+        journal.append(record)
         if on_record is not None:
             on_record(record)
         bar.step(Path(record.path).name)
@@ -179,9 +139,5 @@ def grade(
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content
         report = Report(environment, [r for r in records if r is not None])
-        if journal is not None and json_path is not None:
-            journal.close()
-            write_json(json_path, report)
-            if len(report.submissions) == len(subs):
-                journal_path(json_path).unlink(missing_ok=True)
+        journal.finish(report, complete=len(report.submissions) == len(subs))
     return report

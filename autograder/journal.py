@@ -4,6 +4,10 @@
 ``FILE`` reads the report and its journal and keeps the records of the submissions it already
 graded (same path, same content), unless told to grade again. A record with a ``grader_error``
 (the grader failed, not the student) is never kept: that submission is graded again.
+
+``Journal`` is the whole of it for one run of ``grade``: the records an earlier run kept
+(``earlier``), each new record appended as soon as it is done (``append``), and at the end the
+report written whole, the journal removed once every submission has its record (``finish``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import IO
 
 from autograder.records import Report, SubmissionRecord
 
@@ -52,3 +57,42 @@ def write_json(path: Path, report: Report) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report.to_json(), indent=1))
     os.replace(tmp, path)
+
+
+class Journal:
+    """The journal of the report ``json_path`` for one run (nothing is kept without a ``json_path``).
+
+    ``force``: the records of an earlier run are not kept, and the journal starts empty.
+    """
+
+    def __init__(self, json_path: Path | str | None, force: bool = False) -> None:
+        self.json_path = Path(json_path) if json_path is not None else None
+        self.force = force
+        self.file: IO[str] | None = None
+
+    def earlier(self) -> dict[tuple[str, str], SubmissionRecord]:
+        """The records an earlier run kept, by (path, sha256): none when forced (``previous_records``)."""
+        return {} if self.force else previous_records(self.json_path)
+
+    def open(self) -> None:
+        """Start appending (after the earlier records were read): the folder is made, the journal opened."""
+        if self.json_path is not None and self.file is None:
+            self.json_path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = journal_path(self.json_path).open("w" if self.force else "a")
+
+    def append(self, record: SubmissionRecord) -> None:
+        """Keep ``record`` at once, one line: a run cut short after this keeps it."""
+        if self.file is not None:
+            self.file.write(json.dumps(record.to_json()) + "\n")
+            self.file.flush()
+
+    def finish(self, report: Report, complete: bool) -> None:
+        """Close the journal and write ``report``; a ``complete`` report (every submission has its record)
+        replaces the journal, else the journal stays for the next run to resume from."""
+        if self.file is None or self.json_path is None:
+            return
+        self.file.close()
+        self.file = None
+        write_json(self.json_path, report)
+        if complete:
+            journal_path(self.json_path).unlink(missing_ok=True)

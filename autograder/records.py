@@ -10,18 +10,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.messages import rounded
 from autograder.parts import POINTS_PER_PART
 from autograder.text import shown
+
+#: A check's status in the JSON: ``passed``, ``failed`` or ``skipped`` (not run on this grader, or
+#: undecided for a reason that is not the student's: never counted as passed, and no points to share).
+STATUSES = ("passed", "failed", "skipped")
 
 
 @dataclass
 class Check:
-    """One check of a suite on one device: passed, failed or skipped, and the points it earned."""
+    """One check of a suite on one device: passed, failed or skipped, and the points it earned.
+
+    Its facts are fields, never read out of its message: ``stub`` names the function that was left
+    as released (it raises ``NotImplementedError``); ``feedback`` is set when the message quotes
+    what the student's code said on hidden inputs (``messages.recorded``).
+    """
 
     name: str
     group: str
@@ -33,22 +44,58 @@ class Check:
     points: float = 0.0
     max_points: float = 0.0
     #: what the student's feedback says instead of ``message``, when the message quotes what their code
-    #: said on hidden inputs (``sandbox.student.said``); None: the message itself
+    #: said on hidden inputs (``messages.said``); None: the message itself
     feedback: str | None = None
+    #: the function (or class) the check met as released, raising NotImplementedError; "" otherwise
+    stub: str = ""
 
     @property
     def failed(self) -> bool:
         return not self.passed and not self.skipped
 
+    @property
+    def status(self) -> str:
+        return "passed" if self.passed else "skipped" if self.skipped else "failed"
+
+    @property
+    def quotes_hidden(self) -> bool:
+        """Does the message quote what the student's code said on hidden inputs (the student sees ``feedback``)?"""
+        return self.feedback is not None
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        if data["feedback"] is None:
-            del data["feedback"]
+        data: dict[str, Any] = {"name": self.name, "group": self.group, "device": self.device, "status": self.status}
+        data.update(message=self.message, hint=self.hint, points=self.points, max_points=self.max_points)
+        if self.feedback is not None:
+            data["feedback"] = self.feedback
+        if self.stub:
+            data["stub"] = self.stub
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Check:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        """A check of the JSON; also of the form records had before ``status`` (``passed``, ``skipped``)."""
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k not in ("passed", "skipped")}
+        check = cls(**fields)
+        if "status" in data:
+            if data["status"] not in STATUSES:
+                raise ValueError(f"a check's status is one of {', '.join(STATUSES)}, not {data['status']!r}")
+            check.passed, check.skipped = data["status"] == "passed", data["status"] == "skipped"
+        else:  # the older form: its facts were in words
+            check.passed, check.skipped = bool(data.get("passed", False)), bool(data.get("skipped", False))
+            if check.failed and not check.stub:
+                check.stub = _older_stub(check.message)
+        return check
+
+
+_OLDER_STUB = re.compile(r"^([A-Za-z_]\w*)\b.*\bNotImplementedError\b")
+
+
+def _older_stub(message: str) -> str:
+    """The stub a record of the older form said it met, in its message's words (read only)."""
+    if "NotImplementedError" not in message:
+        return ""
+    found = _OLDER_STUB.match(message)
+    return found.group(1) if found else "a function"
 
 
 @dataclass
@@ -69,7 +116,7 @@ class PartResult:
 
     @property
     def score(self) -> float:
-        return round(float(sum(c.points for c in self.checks)), 2)
+        return rounded(sum(c.points for c in self.checks))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -118,12 +165,12 @@ class SubmissionRecord:
 
     @property
     def score(self) -> float:
-        return round(float(sum(p.score for p in self.counted)), 2)
+        return rounded(sum(p.score for p in self.counted))
 
     @property
     def max_score(self) -> float:
         if self.parts:
-            return round(sum(p.max_score for p in self.counted), 2)
+            return rounded(sum(p.max_score for p in self.counted))
         return POINTS_PER_PART * len(self.wanted)
 
     def part(self, name: str) -> PartResult | None:

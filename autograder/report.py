@@ -1,4 +1,4 @@
-"""Reports for people in a terminal: a few lines per submission, a class table, a summary.
+"""Reports for people in a terminal: a progress line, a few lines per submission, a class table, a summary.
 
 Every line fits ``WIDTH`` columns. By default a submission shows its part scores and one line per
 group of checks that lost points (its first message); ``verbose`` shows every failed check.
@@ -6,9 +6,12 @@ group of checks that lost points (its first message); ``verbose`` shows every fa
 
 from __future__ import annotations
 
+import sys
 import textwrap
+import time
 from collections import Counter
 
+from autograder.messages import rounded, terminal
 from autograder.parts import PARTS
 from autograder.records import Check, Report, SubmissionRecord
 from autograder.text import printable, shown
@@ -21,9 +24,8 @@ def _score(score: float, max_score: float) -> str:
 
 
 def _fit(text: str, width: int = WIDTH) -> str:
-    """One line of at most ``width`` columns: ``printable``, the end cut with an ellipsis."""
-    text = printable(text, 4 * width)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """One line of at most ``width`` columns (``messages.terminal``)."""
+    return terminal(text, width)
 
 
 def _wrap(text: str) -> str:
@@ -71,10 +73,10 @@ def _by_group(failed: list[Check]) -> list[str]:
         groups.setdefault(check.group, []).append(check)
     lines = []
     for group, checks in groups.items():
-        lost = sum(c.max_points for c in checks)
+        lost = rounded(sum(c.max_points for c in checks))
         first = checks[0]
         more = f" (+{len(checks) - 1} more)" if len(checks) > 1 else ""
-        cost = f", -{lost:.2g}" if lost else ""  # a diagnostic (a group of 0 points) costs nothing
+        cost = f", -{lost:g}" if lost else ""  # a diagnostic (a group of 0 points) costs nothing
         lines.append(_fit(f"    x {group}{cost}{more}: {first.message}"))
         if first.hint:
             lines.append(_fit(f"      hint: {first.hint}"))
@@ -147,3 +149,35 @@ def summary(report: Report, seconds: float) -> str:
     for reason, count in skipped.most_common():
         lines.append(_fit(f"  {count} check(s) skipped: {reason}"))
     return "\n".join(lines)
+
+
+class Progress:
+    """A progress line with an ETA on stderr: redrawn on a terminal, a line every few seconds elsewhere."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled and total > 1
+        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def step(self, label: str = "") -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self.tty and now - self.last < 5 and self.done != self.total:
+            return
+        self.last = now
+        elapsed = now - self.start
+        rate = elapsed / self.done
+        eta = rate * (self.total - self.done)
+        width = 24
+        filled = int(width * self.done / self.total)
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+            f"{rate:.2f} s/submission, ETA {int(eta) // 60}:{int(eta) % 60:02d} {shown(label)[-40:]}"
+        )
+        sys.stderr.write(("\r" + line + "\033[K") if self.tty else line + "\n")
+        if self.tty and self.done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

@@ -37,7 +37,7 @@ def submissions(tmp_path):
 
 def outcomes(record):
     return [
-        (p["part"], c["name"], c["device"], c["passed"], c["skipped"], c["points"], c["message"])
+        (p["part"], c["name"], c["device"], c["status"], c["points"], c["message"])
         for p in record["parts"]
         for c in p["checks"]
     ]

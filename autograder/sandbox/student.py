@@ -14,8 +14,8 @@ their code made it up, the frames it reports, the names of objects it leaves in 
 carry those inputs in any form (words reversed, tensors as lists of floats), so it is never shown to
 the student: ``StudentError`` marks it (``said``), and so does ``quoted`` the repr of a string or
 container a call gave back; a message built from it keeps the marks however a suite words it,
-and the student's feedback drops what is marked (``for_student``; the teacher's report keeps it,
-``for_teacher``), keeping the exception's type and the line of their code. A call
+and the student's feedback drops what is marked (``messages.for_student``; the teacher's report
+keeps it, ``messages.for_teacher``), keeping the exception's type and the line of their code. A call
 is on hidden inputs unless every input is the notebook's own example (``notebook_data.is_public``)
 or an object made by such a call: a suite needs to do nothing, and what it does not say is hidden.
 """
@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from autograder.cells import Answers, of_file
+from autograder.messages import for_student, for_teacher, said  # noqa: F401 (the suites' and tests' names)
 from autograder.sandbox import protocol, wire
 from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout, printable
 from autograder.sandbox.launch import Limits, SandboxError
@@ -65,29 +66,6 @@ def imports_at(source: str, line: int) -> list[tuple[str, str]]:
 
 class StudentFailure(Exception):
     """The student's code failed; the message is written for the student."""
-
-
-#: Marks around what the student's code said on hidden inputs: ``START full SAFE shown-to-the-student END``.
-#: Private-use characters: ``printable`` turns any that come from the sandbox into U+FFFD.
-START, SAFE, END = "\ue000", "\ue001", "\ue002"
-_MARKS = re.compile("[\ue000-\ue002]")
-_SAID = re.compile("(: )?\ue000([^\ue000-\ue002]*)\ue001([^\ue000-\ue002]*)\ue002")
-
-
-def said(full: str, safe: str = "") -> str:
-    """``full`` marked as the student's code's words on hidden inputs; the student's feedback shows ``safe``."""
-    return f"{START}{_MARKS.sub('', full)}{SAFE}{_MARKS.sub('', safe)}{END}"
-
-
-def for_teacher(text: str) -> str:
-    """``text`` with what the student's code said kept (the teacher's report), the marks gone."""
-    return _MARKS.sub("", _SAID.sub(lambda m: (m.group(1) or "") + m.group(2), text))
-
-
-def for_student(text: str) -> str:
-    """``text`` with what the student's code said on hidden inputs left out (a mark cut off: the rest too)."""
-    text = _SAID.sub(lambda m: (m.group(1) or "") + m.group(3) if m.group(3) else "", text)
-    return _MARKS.sub("", text.split(START, 1)[0])
 
 
 def own_name(name: str, code: str) -> bool:
@@ -135,7 +113,9 @@ class StudentError(StudentFailure):
     their code that the grader checked ("answer cell 3 (tokenize), line 7").
     """
 
-    def __init__(self, what: str, info: dict, hidden: bool = False, code: str = "", location: str = "") -> None:
+    def __init__(
+        self, what: str, info: dict, hidden: bool = False, code: str = "", location: str = "", name: str = ""
+    ) -> None:
         self.type_name = printable(info.get("type", "Exception"), 100)
         types = info.get("types", [])
         self.types = [printable(t, 100) for t in types[:20]] if isinstance(types, list) else []
@@ -151,7 +131,9 @@ class StudentError(StudentFailure):
             self.frames = [said(f) for f in self.frames]
             where = said(where, f" (at {location})" if location else "")
         detail = f": {self.detail}" if self.detail else ""
-        if "NotImplementedError" in self.types:
+        #: the function (``name``, else the start of ``what``) as released: it raises NotImplementedError
+        self.stub = (name or re.split(r"[^\w.]", what, maxsplit=1)[0]) if "NotImplementedError" in self.types else ""
+        if self.stub:
             super().__init__(f"{what} is not implemented yet: it raises {self.type_name}{detail}{where}")
         else:
             super().__init__(f"{what} raised {self.type_name}{detail}{where}")
@@ -416,7 +398,7 @@ class Student:
                 raise StudentFailure(printable(info["message"], 200) + (f": {why}" if why else ""))
             frames = error.get("frames") if isinstance(error, dict) else None
             location = self.answers.location(frames[-1]) if isinstance(frames, list) and frames else ""
-            raised = StudentError(what, info, hidden=not public, code=self.code, location=location)
+            raised = StudentError(what, info, hidden=not public, code=self.code, location=location, name=key)
             if raised.isinstance("NameError"):
                 missing = NAME_ERROR.search(str(info.get("message", "")))
                 module = self.absent.get(missing.group(1)) if missing else None

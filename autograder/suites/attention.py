@@ -287,7 +287,7 @@ def call_student(student, q, k, v, m, device: str, call: str, **options):
         if not hint and m is not None and tuple(m.shape) != scores and about_the_mask:
             hint = BROADCAST_HINT.format(mask=tuple(m.shape), scores=scores)
         if hint:
-            raise CheckFailed(f"{call} on {device}: {error}", hint) from None
+            raise CheckFailed(f"{call} on {device}: {error}", hint, stub=error.stub) from None
         raise
 
 
@@ -419,6 +419,7 @@ def test_gradients_match_the_reference(student, device, case, seed):
             f"the gradients of {call} could not be computed: {error}",
             "keep every step a differentiable tensor operation (no .item(), no .detach(), "
             "no in-place changes of tensors autograd needs)",
+            stub=error.stub,
         ) from None
 
     def hint(grad) -> str:

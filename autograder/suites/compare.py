@@ -17,11 +17,12 @@ from autograder.sandbox.student import Remote, quoted
 
 
 class CheckFailed(AssertionError):
-    """A check found a difference; ``hint`` names a likely mistake when one is recognised."""
+    """A check found a difference; ``hint`` names a likely mistake when one is recognised; ``stub`` the
+    function met as released (``StudentError.stub``): a stub names no mistake."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", stub: str = "") -> None:
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.stub = message, hint, stub
 
 
 class Inconclusive(Exception):

@@ -176,7 +176,9 @@ def expect_error(student: Student, name: str, *args, error: str = "ValueError", 
             return
         detail = f": {raised.detail}" if raised.detail else ""
         if raised.isinstance("NotImplementedError"):
-            raise CheckFailed(f"{call} is not implemented yet: it raises {raised.type_name}{detail}") from None
+            raise CheckFailed(
+                f"{call} is not implemented yet: it raises {raised.type_name}{detail}", stub=raised.stub
+            ) from None
         raise CheckFailed(f"{call} should raise {error}, but raised {raised.type_name}{detail}") from None
     raise CheckFailed(f"{call} should raise {error}, but returned {describe(value)}")
 
@@ -279,6 +281,7 @@ def run_portable(student: Student, target, *args, device: str, call: str, attr: 
                 f"{call} on {device}: {error}",
                 "a tensor created inside your function lives on the CPU: create it on the input's device "
                 "(device=x.device, torch.zeros_like, x.new_zeros) or use a Python number (math.sqrt)",
+                stub=error.stub,
             ) from None
         if device == "meta" and any(w in text for w in ("item()", "meta tensor", "data-dependent", "nonzero")):
             raise Inconclusive(

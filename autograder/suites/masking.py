@@ -489,7 +489,7 @@ def expect_multi_head_attention(student: Student, ref, q, k, v, m=None, *, devic
     except StudentError as error:
         text = " ".join(error.frames) + " " + error.detail
         if m is not None and "mask" in text and any(w in text for w in ("shape", "size", "broadcast")):
-            raise CheckFailed(f"{call}: {error}", MASK_BROADCAST) from None
+            raise CheckFailed(f"{call}: {error}", MASK_BROADCAST, stub=error.stub) from None
         raise
     ref = ref.to(device)
     with torch.no_grad():
@@ -604,7 +604,7 @@ def test_gradients_match_the_reference(student, device, seed):
     try:
         got = student.run(module, q, k, v, key_padding_mask=m, grad={"upstream": gradients, "params": True})
     except StudentError as error:
-        raise CheckFailed(f"the gradients of {call} could not be computed: {error}") from None
+        raise CheckFailed(f"the gradients of {call} could not be computed: {error}", stub=error.stub) from None
     leaves = [t.detach().requires_grad_() for t in (q, k, v)]
     params = dict(ref.named_parameters())
     expected = torch.autograd.grad(ref(*leaves, m), [*leaves, *params.values()], gradients)

@@ -11,10 +11,6 @@ again in a fresh one; a record that still saw a failure says so in ``grader_erro
 
 from __future__ import annotations
 
-import os
-import re
-import sys
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,10 +20,11 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from autograder.cells import Answers
+from autograder.messages import grader_fault, recorded, without_host_paths
 from autograder.parts import PARTS
 from autograder.records import Check, PartResult, SubmissionRecord
 from autograder.sandbox.launch import Limits
-from autograder.sandbox.student import Student, StudentFailure, for_student, for_teacher, printable
+from autograder.sandbox.student import Student, StudentError, StudentFailure
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.suites.compare import CheckFailed, Inconclusive
 from autograder.suites.scan import suspicious_uses
@@ -114,8 +111,9 @@ def part_of(item: pytest.Item) -> str:
     return Path(item.module.__file__).stem
 
 
-def outcome(item: pytest.Item, reports) -> Check:
-    """One check's result from its reports (points are given by ``scoring.score``)."""
+def outcome(item: pytest.Item, reports, answers: Answers | None = None) -> Check:
+    """One check's result from its reports, its words as ``messages.recorded`` keeps them (points are
+    given by ``scoring.score``)."""
     failed = next((r for r in reports if r.failed), None)
     skipped = next((r for r in reports if r.skipped), None)
     check = Check(
@@ -131,90 +129,26 @@ def outcome(item: pytest.Item, reports) -> Check:
         message, hint = str(error), ""
     elif failed is not None:
         message, hint = failure_message(error, failed)
+        check.stub = getattr(error, "stub", "") if isinstance(error, (CheckFailed, StudentError)) else ""
     else:
         if skipped is not None:
             reason = skipped.longrepr[2] if isinstance(skipped.longrepr, tuple) else str(skipped.longrepr)
             check.message = reason.removeprefix("Skipped: ")
         return check
     # what the student's code said on hidden inputs (``student.said``): the teacher's report only
-    hidden = getattr(item.module, "HIDDEN", set())
-    check.message = without_hidden(without_host_paths(for_teacher(message)), hidden)
-    shown = without_hidden(without_host_paths(for_student(message)), hidden)
-    check.feedback = shown if shown != check.message else None
-    check.hint = without_hidden(without_host_paths(for_student(hint)), hidden)
-    return check
-
-
-def _host_paths() -> list[tuple[str, str]]:
-    """Paths of the grading machine that a message must not show, longest first, with what stands in."""
-    paths = {os.getcwd(): "<cwd>", os.path.expanduser("~"): "~", sys.base_prefix: "<python>", sys.prefix: "<python>"}
-    paths[str(Path(__file__).resolve().parents[2])] = "<grader>"
-    return sorted(((p, r) for p, r in paths.items() if len(p) > 1), key=lambda pr: -len(pr[0]))
-
-
-HOST_PATHS = _host_paths()
-WORK_DIRS = re.compile(re.escape(tempfile.gettempdir().rstrip("/")) + r"/autograder-[\w.-]+")
-
-
-def without_host_paths(text: str) -> str:
-    """``text`` with the grading machine's own paths replaced (a degraded sandbox works in a host temp dir)."""
-    text = WORK_DIRS.sub("<work>", text)
-    for path, stand_in in HOST_PATHS:
-        text = text.replace(path, stand_in)
-    return text
-
-
-_hidden_pattern: tuple[int, re.Pattern | None] = (0, None)
-
-
-def without_hidden(text: str, hidden: set[str]) -> str:
-    """``text`` with the words of hidden inputs (a suite's ``HIDDEN``) replaced, and tensor reprs cut to their name."""
-    global _hidden_pattern
-    if hidden:
-        if _hidden_pattern[0] != len(hidden):
-            words = sorted(hidden, key=len, reverse=True)
-            _hidden_pattern = (len(hidden), re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)"))
-        text = _hidden_pattern[1].sub("<a hidden word>", text)
-    return _without_tensor_values(text)
-
-
-def _without_tensor_values(text: str) -> str:
-    """``tensor([[0.1, ...]])`` -> ``tensor(...)``: a student's exception may print a hidden input."""
-    out, i = [], 0
-    while (start := text.find("tensor(", i)) != -1:
-        depth, j = 0, start + len("tensor")
-        while j < len(text):
-            depth += {"(": 1, ")": -1}.get(text[j], 0)
-            j += 1
-            if depth == 0:
-                break
-        out.append(text[i:start] + "tensor(...)")
-        i = j
-    return "".join(out) + text[i:]
-
-
-def in_words(check: Check, answers: Answers) -> Check:
-    """The check with the code filenames of its message in words ("answer cell 2 (tokenize), line 7")."""
-    check.message, check.hint = answers.words(check.message), answers.words(check.hint)
-    check.feedback = None if check.feedback is None else answers.words(check.feedback)
-    return check
+    return recorded(check, message, hint, hidden=getattr(item.module, "HIDDEN", ()), answers=answers)
 
 
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:
-    if isinstance(error, CheckFailed):  # code not written yet has no mistake to name
-        return error.message, "" if " is not implemented yet: " in error.message else error.hint
+    if isinstance(error, CheckFailed):
+        return error.message, error.hint
     if isinstance(error, StudentFailure):
         return str(error), ""
     if isinstance(error, AssertionError):
         return (str(error).split("\nassert ")[0] or "the check's assertion failed"), ""
     if error is not None:  # a fault of the suite itself: say so, never blame the student silently
-        return f"internal error of the grader: {describe(error)}", ""
+        return f"internal error of the grader: {grader_fault(error)}", ""
     return str(report.longrepr).splitlines()[-1][:500], ""
-
-
-def describe(error: BaseException) -> str:
-    """An exception of the grader's own, in one bounded line (its text may quote what the child sent)."""
-    return printable(for_student(f"{type(error).__name__}: {error}"), 500)  # what their code said: never
 
 
 class Batch:
@@ -284,7 +218,7 @@ class Batch:
             except Exception as error:  # the grader's fault on this one submission: say so, grade the next
                 record = task.record()
                 record.wanted = [p for p in task.parts if p in points]  # what its score is out of
-                record.error = f"internal error of the grader while grading this submission: {describe(error)}"
+                record.error = f"internal error of the grader while grading this submission: {grader_fault(error)}"
                 record.grader_error = record.error  # not the student's doing: graded again on resume
             self.deliver(task.index, record)
         return True
@@ -301,7 +235,7 @@ class Batch:
                     del item.stash[EXCEPTION]
                 nextitem = items[i + 1] if i + 1 < len(items) else None
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
-                checks.append(in_words(outcome(item, reports), answers))
+                checks.append(outcome(item, reports, answers))
         finally:
             student.close()
             self.grading.student = None

@@ -103,3 +103,14 @@ def test_course_export_without_records_or_without_a_file_is_a_usage_error(tmp_pa
     assert nowhere.returncode == 2
     assert "say where: --csv FILE, --checks-csv FILE or both" in nowhere.stderr
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_group_of_thirds_shows_the_points_the_score_shows(tmp_path):
+    """Three checks of 0.3333 points each: the group's column says 1, as the part's score does (not 0.9999)."""
+    thirds = [Check(f"c{i}", "matches the reference", passed=True, points=0.3333, max_points=0.3333) for i in range(3)]
+    twelfths = [Check(f"d{i}", "edge cases", passed=True, points=0.3333, max_points=0.3333) for i in range(12)]
+    part = PartResult("smoother", thirds + twelfths)
+    rows = read(write_parts_csv(records=[SubmissionRecord("a.py", parts=[part])], path=tmp_path / "p.csv"))
+    assert (rows[0]["score"], rows[0]["matches the reference"], rows[0]["edge cases"]) == ("5", "1", "4")
+    checks = read(write_checks_csv(records=[SubmissionRecord("a.py", parts=[part])], path=tmp_path / "c.csv"))
+    assert {c["points"] for c in checks} == {"0.3333"}  # a check's own points are the record's

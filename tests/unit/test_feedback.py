@@ -8,22 +8,36 @@ from autograder.records import Check, PartResult
 ENVIRONMENT = {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}
 
 
-def failed(name: str, message: str, hint: str = "", points: float = 0.5) -> Check:
-    return Check(name, "matches the reference", message=message, hint=hint, max_points=points)
+def failed(name: str, message: str, hint: str = "", points: float = 0.5, stub: str = "") -> Check:
+    return Check(name, "matches the reference", message=message, hint=hint, max_points=points, stub=stub)
 
 
 def test_an_untouched_part_says_not_implemented_once_per_function():
-    stub = "gaussian_kernel is not implemented yet: it raises NotImplementedError"
-    checks = [failed(f"kernel [{i}]", stub) for i in range(29)] + [failed("smooth", "smooth is not implemented yet")]
+    stub = "gaussian_kernel(8) is not implemented yet: it raises NotImplementedError"
+    checks = [failed(f"kernel [{i}]", stub, stub="gaussian_kernel") for i in range(29)]
+    checks.append(failed("smooth", "smooth(...) is not implemented yet", stub="smooth"))
     # a check of bad input fails for the same cause: the stub raises NotImplementedError, not ValueError
     checks.append(
-        failed("kernel raises", "gaussian_kernel(0, sigma=1.0) should raise ValueError, but raised NotImplementedError")
+        failed(
+            "kernel raises",
+            "gaussian_kernel(0, sigma=1.0) is not implemented yet: it raises NotImplementedError",
+            stub="gaussian_kernel",
+        )
     )
     page = part_html(PartResult("smoother", checks), ENVIRONMENT)
     assert "<h4>2 thing(s) to fix (31 failed check(s))</h4>" in page
     assert page.count(stub) == 29  # once in full, then folded under the one item
     assert "▸ 29 more check(s) with this cause" in page
     assert "30 checks, 15.00 points" in page
+
+
+def test_a_stub_is_a_fact_of_the_check_not_words_of_its_message():
+    """A message that only says NotImplementedError (a student's own words, say) is not taken for a stub."""
+    said = "smooth(...) raised ValueError: NotImplementedError is what I raise elsewhere"
+    checks = [failed("smooth [a]", said), failed("smooth [b]", "smooth(...) raised ValueError: other")]
+    assert [len(same) for same in causes(checks)] == [1, 1]
+    stubs = [failed("smooth [a]", "anything", stub="smooth"), failed("smooth [b]", "else", stub="smooth")]
+    assert [len(same) for same in causes(stubs)] == [2]
 
 
 def test_a_recognised_mistake_is_one_item_with_its_hint_whatever_the_inputs():

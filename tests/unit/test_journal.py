@@ -76,3 +76,36 @@ def test_no_report_a_broken_report_or_no_json_path_give_no_records(tmp_path):
     assert previous_records(tmp_path / "list.json") == {}
     (tmp_path / "odd.json").write_text('{"submissions": [{"score": 1}]}')
     assert previous_records(tmp_path / "odd.json") == {}
+
+
+def test_the_journal_of_a_run_appends_at_once_and_leaves_only_the_report_when_complete(tmp_path):
+    from autograder.journal import Journal
+
+    path = tmp_path / "deep" / "out.json"
+    journal = Journal(path)
+    assert journal.earlier() == {}
+    journal.open()
+    journal.append(record("a.py", "aa", 1.0))
+    assert journal_path(path).read_text() == line(record("a.py", "aa", 1.0)) + "\n"  # before the run ends
+    journal.finish(report(record("a.py", "aa", 1.0)), complete=False)  # cut short: the journal stays
+    assert journal_path(path).exists()
+    assert not path.with_name("out.json.tmp").exists()
+    again = Journal(path)
+    assert again.earlier() == {("a.py", "aa"): record("a.py", "aa", 1.0)}
+    again.open()
+    again.append(record("b.py", "bb", 2.0))
+    again.finish(report(record("a.py", "aa", 1.0), record("b.py", "bb", 2.0)), complete=True)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["out.json"]
+    assert Journal(path, force=True).earlier() == {}
+    assert len(Journal(path).earlier()) == 2
+
+
+def test_without_a_report_path_the_journal_keeps_nothing(tmp_path):
+    from autograder.journal import Journal
+
+    journal = Journal(None)
+    journal.open()
+    journal.append(record("a.py", "aa", 1.0))
+    journal.finish(report(record("a.py", "aa", 1.0)), complete=True)
+    assert journal.earlier() == {}
+    assert list(tmp_path.iterdir()) == []

@@ -53,7 +53,7 @@ def test_the_first_failed_check_of_a_group_gives_its_message_and_hint():
     checks = [check("a", passed=False, message="first", worth=0.25), check("b", passed=False, message="second")]
     checks.append(check("c", passed=False, message="third", hint="look here", worth=2.0))
     assert submission_table(record("a.py", [PartResult("attention", checks)])).splitlines()[2:] == [
-        "    x matches the reference, -3.2 (+2 more): first",
+        "    x matches the reference, -3.25 (+2 more): first",  # points lost, rounded as every sum of points
     ]
 
 

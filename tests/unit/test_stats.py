@@ -34,7 +34,10 @@ def checks(passed: list[bool], hint: str = "", message: str = "wrong") -> list[C
 
 
 def stub() -> list[Check]:
-    return checks([False] * 4, message="smooth is not implemented yet: it raises NotImplementedError")
+    found = checks([False] * 4, message="smooth(...) is not implemented yet: it raises NotImplementedError")
+    for check in found:
+        check.stub = "smooth"
+    return found
 
 
 def record(student: str, **parts: list[Check]) -> SubmissionRecord:
@@ -80,6 +83,24 @@ def test_an_untouched_stub_is_all_not_implemented_and_nothing_passed():
     assert not untouched(PartResult("smoother", checks([False] * 4, message="wrong values")))
     assert not untouched(PartResult("smoother", [*stub(), *checks([True])]))
     assert not untouched(PartResult("smoother", []))
+
+
+def test_a_record_of_the_older_form_on_disk_is_still_read_as_an_untouched_stub():
+    """Records kept before checks had a status and a stub field said both in words: they still count."""
+    older = {"name": "c", "group": "g", "device": "cpu", "passed": False, "skipped": False,
+             "message": "smooth((64,) float32) is not implemented yet: it raises NotImplementedError",
+             "hint": "", "points": 0.0, "max_points": 2.5}  # fmt: skip
+    part = PartResult.from_json({"part": "smoother", "score": 0.0, "max_score": 10.0, "checks": [older] * 4})
+    assert untouched(part)
+    assert part.checks[0].stub == "smooth"
+    assert part.checks[0].to_json()["status"] == "failed"
+    new = PartResult.from_json(part.to_json())
+    assert untouched(new)
+    assert "passed" not in new.to_json()["checks"][0]
+    # in the current form only the field says so, whatever the words
+    worded = {**older, "status": "failed"}
+    del worded["passed"], worded["skipped"]
+    assert not untouched(PartResult.from_json({"part": "smoother", "checks": [worded] * 4}))
 
 
 def test_a_mistake_counts_each_student_once_per_part_and_never_an_untouched_stub(small):
