@@ -1,7 +1,7 @@
 """Class statistics for the teacher: ``autograder stats``, over records already graded.
 
 A source is a JSON report of ``autograder grade`` or an nbgrader course directory, whose
-``autograde`` kept each notebook's record (``records.course_records``): nothing is graded again.
+``autograde`` kept each notebook's record (``course_records.course_records``): nothing is graded again.
 From the records it computes, per part, the score distribution and how many students have full,
 partial or zero marks or handed nothing in; per group of checks and per check, the share of the
 students who attempted the part that passed (hardest first; almost nobody passing flags the check
@@ -33,8 +33,9 @@ from pathlib import Path
 from autograder import fingerprint
 from autograder.export import cell
 from autograder.feedback import escaped
+from autograder.nbgrader.course_records import COURSE_RECORDS, course_records
 from autograder.parts import PARTS
-from autograder.records import COURSE_RECORDS, PartResult, Report, SubmissionRecord, course_records, duplicate_flag
+from autograder.records import PartResult, Report, SubmissionRecord, duplicate_flag
 from autograder.text import printable, shown
 
 #: A check or group that at most this share of the students who attempted the part passes is flagged.

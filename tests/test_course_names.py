@@ -17,9 +17,9 @@ import pytest
 from autograder.cli import main
 from autograder.dev.examples import MISTAKES, notebook, reference_code
 from autograder.nbgrader.course import init
+from autograder.nbgrader.course_records import course_records
 from autograder.nbgrader.notebooks import ASSIGNMENT, BEGIN, END, reference_bodies
 from autograder.parts import PARTS
-from autograder.records import course_records
 from autograder.submission import MARKERS_LEFT, SOURCE_NOTEBOOK
 from autograder.text import shown
 from tests.conftest import nbgrader

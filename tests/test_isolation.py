@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.cells import of_file
 from autograder.dev.examples import reference_code
 from autograder.grade import grade
 from autograder.journal import previous_records
@@ -322,7 +323,7 @@ def test_a_sandbox_found_unusable_is_replaced_before_the_next_child(bwrap):
         zygote.start()
         # root's file in the sticky /tmp: the zygote's user cannot remove it, so the sandbox is not as new
         Path(f"/proc/{zygote.zygote_pid}/root/tmp/not-the-zygotes").write_text("x")
-        student = Student(zygote, reference_code("smoother"))
+        student = Student(zygote, of_file(reference_code("smoother")))
         try:
             assert student.call("gaussian_kernel", 3).shape == (3,)
         finally:

@@ -98,7 +98,7 @@ for top in packages + ["/"]:
                     text = open(os.path.join(root, f)).read()
                 except OSError:
                     continue
-                if "def gaussian_kernel" in text or "POINTS = {" in text or "class Batch" in text:
+                if "def gaussian_kernel" in text or "POINTS = {" in text or "class RunLoop" in text:
                     found.append(os.path.join(root, f))
 def attack():
     for path in found:

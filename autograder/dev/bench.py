@@ -149,6 +149,7 @@ def reset_figures(children: int = 40) -> dict:
     """What putting the sandbox back costs per child: the zygote's reset after it and its check before the next."""
     import statistics
 
+    from autograder.cells import of_file
     from autograder.sandbox.launch import Limits, Sandbox
     from autograder.sandbox.student import Student
     from autograder.sandbox.zygote_client import ZygoteClient
@@ -157,7 +158,7 @@ def reset_figures(children: int = 40) -> dict:
     with ZygoteClient(Sandbox.detect("auto"), Limits()) as zygote:
         zygote.start()
         for _ in range(children):
-            student = Student(zygote, code)
+            student = Student(zygote, of_file(code))
             student.call("touch")
             student.close()
         reset, check = zygote.reset_ms[-children:], zygote.check_ms[-children:]

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from autograder.export import CHECK_COLUMNS, write_checks_csv, write_parts_csv
-from autograder.records import Check, PartResult, SubmissionRecord, save_course_record
+from autograder.nbgrader.course_records import save_course_record
+from autograder.records import Check, PartResult, SubmissionRecord
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 

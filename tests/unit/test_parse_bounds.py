@@ -20,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import cells, fingerprint, submission
 from autograder.cells import MAX_CODE_BYTES, MAX_TOKENS, TooLarge
+from autograder.nbgrader import layout
 from autograder.nbgrader.bridge import HiddenSuites
 from tests.conftest import ROOT
 
@@ -88,10 +89,10 @@ def test_a_notebook_with_too_much_answer_code_is_refused_unparsed(tmp_path, no_p
 
 def test_non_answer_cells_are_read_only_as_far_as_the_bounds_allow(monkeypatch):
     read = []
-    monkeypatch.setattr(cells, "would_define", lambda source: read.append(source) or [])
+    monkeypatch.setattr(layout, "would_define", lambda source: read.append(source) or [])
     other = new_code_cell("y = '" + "a" * 150_000 + "'\n")  # 147 KiB: two of them are more than the bound
     nb = new_notebook(cells=[answer("x = 1\n"), other, other, other, grade_cell("smoother")])
-    cells.of_notebook(nb)
+    layout.of_notebook(nb)
     assert len(read) == 1
 
 
