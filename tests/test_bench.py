@@ -4,11 +4,7 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from autograder.dev.bench import synthetic
-
-pytestmark = pytest.mark.slow
 
 
 def test_the_synthetic_mix_covers_every_part_and_kind():

@@ -19,8 +19,6 @@ from autograder.grade import grade
 from autograder.report import submission_table, summary
 from autograder.sandbox.launch import Limits
 
-pytestmark = pytest.mark.slow
-
 # the child's own modules, patched by the student: what comes back is whatever the student writes
 REPLY = """
 import json as _json, sys as _sys

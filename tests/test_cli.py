@@ -68,7 +68,6 @@ def test_device_cuda_without_cuda_is_a_usage_error(tmp_path):
     assert "CUDA is not available" in done.stderr
 
 
-@pytest.mark.slow
 def test_a_batch_prints_tables_progress_and_writes_json(tmp_path):
     (tmp_path / "good.py").write_text(reference_code("smoother"))
     shutil.copy(ROOT / "assignments" / "smoother.ipynb", tmp_path / "stub.ipynb")
@@ -87,7 +86,6 @@ def test_a_batch_prints_tables_progress_and_writes_json(tmp_path):
     assert not (tmp_path / "out.json.journal").exists()
 
 
-@pytest.mark.slow
 def test_an_nbgrader_tree_is_graded_notebook_by_notebook_with_each_record_naming_its_student(tmp_path):
     submitted = tmp_path / "submitted"
     for student, code in [("ada", reference_code("smoother")), ("bob", None)]:
@@ -126,7 +124,6 @@ def test_an_nbgrader_tree_is_graded_notebook_by_notebook_with_each_record_naming
     assert {c["result"] for c in checks if c["student"] == "bob"} >= {"failed"}
 
 
-@pytest.mark.slow
 def test_part_restricts_a_py_to_one_part(tmp_path):
     (tmp_path / "masking.py").write_text(reference_code("masking"))
     done = run("grade", "masking.py", "--part", "attention", "--json", "out.json", cwd=tmp_path)

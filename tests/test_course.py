@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.dev.demo import run_course, student_dir
+from autograder.dev.classroom import Classroom
+from autograder.dev.demo import run_course
 from autograder.dev.examples import reference_code
 from autograder.nbgrader.course import STUDENT_CONFIG_NAME, CourseError, init
 from autograder.nbgrader.notebooks import ASSIGNMENT
@@ -65,7 +66,6 @@ def test_an_exchange_that_is_a_file_is_refused(tmp_path):
         init(directory=tmp_path / "course", exchange=tmp_path / "exchange")
 
 
-@pytest.mark.slow
 def test_students_fetch_submit_and_fetch_their_feedback_through_the_exchange(tmp_path):
     from nbgrader.api import Gradebook
 
@@ -86,7 +86,7 @@ def test_students_fetch_submit_and_fetch_their_feedback_through_the_exchange(tmp
         pages = fetched[student]
         assert [p.name for p in pages] == sorted(f"{part}.html" for part in PARTS)
         folder = pages[0].parent
-        assert folder.parent == student_dir(course, student) / ASSIGNMENT / "feedback"
+        assert folder.parent == Classroom(course).home(student) / ASSIGNMENT / "feedback"
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC", folder.name)
         for page in pages:
             assert f"{page.stem}: {score} / 10 points" in page.read_text()

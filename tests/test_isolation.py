@@ -27,8 +27,6 @@ from autograder.sandbox.student import Student
 from autograder.sandbox.zygote_client import ZygoteClient
 from tests.conftest import ATTACK_FUNCTIONS
 
-pytestmark = pytest.mark.slow
-
 GIB = 1 << 30
 LIMITS = Limits(memory=GIB // 2)
 

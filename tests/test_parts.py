@@ -55,7 +55,6 @@ def toy_part(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.slow
 def test_a_toy_part_is_graded_from_its_registry_entry_and_suite(toy_part, tmp_path):
     right = tmp_path / "right.py"
     right.write_text("def double(x):\n    return x + x\n")

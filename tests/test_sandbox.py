@@ -23,8 +23,6 @@ from autograder.grade import grade
 from autograder.sandbox.launch import Limits
 from tests.conftest import ATTACK_FUNCTIONS
 
-pytestmark = pytest.mark.slow
-
 SECRET = "grader-secret-" + hashlib.sha256(os.urandom(8)).hexdigest()[:16]
 MARK = 77711  # `sleep 77711`: a process an attack leaves behind, looked for afterwards
 

@@ -23,12 +23,12 @@ import nbformat
 import pytest
 
 from autograder.cli import main
+from autograder.dev.classroom import nbgrader
 from autograder.dev.examples import notebook, reference_code
 from autograder.nbgrader.course import STUDENT_CONFIG_NAME, CourseError, check, init
 from autograder.nbgrader.exchange import SUBMITTERS, Refused, parse_entry
 from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
 from autograder.parts import PARTS
-from tests.conftest import nbgrader
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 ALICE, BOB = 64101, 64102  # uids without accounts
@@ -184,7 +184,6 @@ def collected(course: Path, student: str) -> dict[str, str]:
     return {p.name: "<folder>" if p.is_dir() else p.read_text()[:40] for p in sorted(folder.iterdir())}
 
 
-@pytest.mark.slow
 @root_only
 def test_a_student_cannot_read_the_teachers_source_gradebook_or_submissions(course):
     """Can a student read the solutions, the gradebook or another's collected work?"""
@@ -201,7 +200,6 @@ def test_a_student_cannot_read_the_teachers_source_gradebook_or_submissions(cour
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
 
 
-@pytest.mark.slow
 @root_only
 def test_a_student_cannot_list_rename_or_remove_anothers_submission(course):
     """Can alice find, rename, remove or replace bob's folder in inbound/, or the course's folder?"""
@@ -221,7 +219,6 @@ def test_a_student_cannot_list_rename_or_remove_anothers_submission(course):
     assert attempt(ALICE, f"os.rename({str(course_folder)!r}, {str(exchange / 'x')!r})", home) == "PermissionError"
 
 
-@pytest.mark.slow
 @root_only
 def test_a_student_cannot_write_into_outbound_or_feedback(course):
     """Can alice change what the others fetch, or plant feedback?"""
@@ -233,7 +230,6 @@ def test_a_student_cannot_write_into_outbound_or_feedback(course):
     assert attempt(ALICE, f"os.listdir({str(exchange / ASSIGNMENT / 'feedback')!r})", home) == "PermissionError"
 
 
-@pytest.mark.slow
 @root_only
 def test_collect_takes_only_the_regular_files_the_student_wrote(course):
     """Does collect skip links to the teacher's notebooks, a FIFO, a device, a huge file and a teacher's hard link?"""
@@ -254,7 +250,6 @@ def test_collect_takes_only_the_regular_files_the_student_wrote(course):
         assert f"Not collected from alice's submission: {name}: {why}" in log
 
 
-@pytest.mark.slow
 @root_only
 def test_the_rest_of_the_class_is_still_collected(course):
     """Does a FIFO or a link in one student's folder stop collect for the others?"""
@@ -262,7 +257,6 @@ def test_the_rest_of_the_class_is_still_collected(course):
     assert "Collecting submission: bob attention" in course["second"]
 
 
-@pytest.mark.slow
 @root_only
 def test_a_folder_named_as_another_student_is_not_collected_as_theirs(course):
     """Is alice's folder named bob+..., or nobody+..., collected as bob's or nobody's work?"""
@@ -273,7 +267,6 @@ def test_a_folder_named_as_another_student_is_not_collected_as_theirs(course):
     assert collected(root, "nobody") == {}
 
 
-@pytest.mark.slow
 @root_only
 def test_an_id_claimed_by_two_uids_before_the_first_collect_is_collected_for_neither(course):
     """Is dan, whom alice and bob both submitted as, collected for either of them?"""
@@ -286,7 +279,6 @@ def test_an_id_claimed_by_two_uids_before_the_first_collect_is_collected_for_nei
     assert stat.S_IMODE((course["course"] / SUBMITTERS).stat().st_mode) == 0o600
 
 
-@pytest.mark.slow
 @root_only
 def test_malformed_linked_and_future_folders_are_skipped_with_a_warning(course):
     """Do a link to the teacher's notebooks named as carol, '..', a newline, a bad time or the future stop collect?"""
@@ -301,7 +293,6 @@ def test_malformed_linked_and_future_folders_are_skipped_with_a_warning(course):
     assert "\x1b" not in log
 
 
-@pytest.mark.slow
 @root_only
 def test_a_folder_whose_name_is_older_than_it_is_collected_with_the_time_it_was_made(course):
     """Is alice's folder, made now under an id of its own (fay) and named as handed in in 2020, collected as
@@ -320,7 +311,6 @@ def test_a_folder_whose_name_is_older_than_it_is_collected_with_the_time_it_was_
     assert log.count("was changed at") == 1  # bob's and alice's own folders keep the times their names give
 
 
-@pytest.mark.slow
 @root_only
 def test_course_check_finds_only_the_hard_link_to_the_solution_in_a_course_in_use(course):
     """Does course check, on the course collected twice, name the hard link to the solution and nothing else?"""
@@ -332,7 +322,6 @@ def test_course_check_finds_only_the_hard_link_to_the_solution_in_a_course_in_us
     ])  # fmt: skip
 
 
-@pytest.mark.slow
 @root_only
 def test_a_teacher_who_is_not_root_releases_and_collects_through_the_modes_of_course_init(shared):
     """Does the course work for a teacher without root: init, generate, release; a student's fetch and
@@ -422,7 +411,6 @@ def test_init_refuses_a_path_through_a_folder_others_can_rename_in(tmp_path):
     assert not (tmp_path / "course").exists()
 
 
-@pytest.mark.slow
 @root_only
 def test_init_refuses_an_exchange_or_course_folder_that_someone_else_owns(tmp_path):
     """Is an exchange, or its course folder, that a student made first refused?"""

@@ -23,8 +23,6 @@ from autograder.parts import PARTS
 from tests.browser import render
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
-
 STUDENTS = [f"s{i:02d}" for i in range(50)]
 STUBS, ABSENT = 5, 2
 
