@@ -7,6 +7,8 @@ folder: ``make test-fast`` runs ``tests/unit``, ``pytest -m "not slow"`` selects
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,19 @@ def bwrap() -> str:
     if path is None:
         pytest.fail("bubblewrap is not installed: `make test` installs it (apt-get install bubblewrap)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_course(tmp_path_factory) -> tuple[Path, str]:
+    """``make demo``, run once for the session (the real command): its course folder and what it printed.
+
+    Its students (``autograder.dev.demo.students``): ada hands in the reference, barbara solutions
+    written differently, grace a mistake in each part, linus the notebooks as released, mallory an
+    attack on the gradebook in smoother and the rest as released.
+    """
+    course = tmp_path_factory.mktemp("demo") / "demo-course"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.dev.demo", str(course)], capture_output=True, text=True, timeout=1800
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return course, done.stdout
