@@ -37,9 +37,10 @@ test: $(STAMP)
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-# The tests not marked slow: no sandbox, no nbgrader run, no notebook executed; under a minute on two cores.
+# The fast tier, tests/unit: pure tests (no process started: no sandbox, no nbgrader run, no notebook executed);
+# under a minute on two cores. Every test outside tests/unit is marked slow by its folder (tests/conftest.py).
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest tests/unit
 
 demo: $(STAMP)
 	$(PY) -m autograder.dev.demo demo-course

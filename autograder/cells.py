@@ -20,9 +20,8 @@ import json
 import re
 import tokenize
 from dataclasses import dataclass, field
-from functools import cache
 
-from autograder.sandbox.protocol import MAX_CELLS, MAX_CODE, cell_filename
+from autograder.sandbox.protocol import MAX_CODE, cell_filename
 
 #: Cell magics whose body is Python: the body runs once, as plain Python; any other cell magic
 #: (``%%bash``, ``%%html``, ``%%writefile``, unknown ones) leaves its cell out.
@@ -45,7 +44,6 @@ WOULD_DEFINE = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|^(\w+)[ \t
 #: A code filename in a message from the sandbox, with its line: ``File "<answer cell 2>", line 7``.
 FILENAME = re.compile(r'(?:File )?"?<(?:answer cell (\d{1,6})|submission)>"?(?:, line (\d{1,9}))?')
 NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
-GRADE_ID = re.compile(r"[^\w.-]", re.ASCII)
 
 
 class Unparsable(ValueError):
@@ -235,83 +233,12 @@ class Answers:
 def of_file(text: str) -> Answers:
     """A .py file: one cell, run as it is. TooLarge beyond ``MAX_CODE_BYTES`` or ``MAX_TOKENS``."""
     check_size([text], "the file")
-    reader = _Reader()
+    reader = Reader()
     reader.code_cell(0, text, "", ipython=False)
     return reader.done()
 
 
-def of_notebook(nb: dict) -> tuple[Answers, str, str]:
-    """(the answers, the part its grade cell names, a note) of a notebook's JSON.
-
-    The answer cells are the code cells whose nbgrader metadata says ``solution``, in order, and
-    those turned into markdown (numbered among them: "answer cell 3" is the third of the released
-    notebook). A notebook without any is graded by every code cell. TooLarge (nothing parsed) when
-    the answer cells are more than ``MAX_CELLS`` or hold more than ``MAX_CODE_BYTES`` or ``MAX_TOKENS``.
-    """
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if not isinstance(cells, list):
-        raise ValueError("it has no list of cells")
-    part = ""
-    answers: list[tuple[int, str, str, str]] = []  # (place in the notebook, source, grade_id, cell type)
-    others: list[tuple[int, str, str, str]] = []
-    for position, cell in enumerate(cells, 1):
-        if not isinstance(cell, dict):
-            continue
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        grade_id = str(meta.get("grade_id", ""))
-        if cell.get("cell_type") == "code":
-            if meta.get("grade") and grade_id.endswith("_hidden_tests"):
-                part = part or grade_id.removesuffix("_hidden_tests")
-            (answers if meta.get("solution") else others).append((position, source, grade_id, "code"))
-        elif cell.get("cell_type") == "markdown" and _answer_turned_markdown(meta, grade_id):
-            answers.append((position, source, grade_id, "markdown"))
-    note = ""
-    if not answers:  # a notebook without nbgrader metadata: every code cell is graded
-        answers, others, note = others, [], "no nbgrader answer cells: graded every code cell"
-    if len(answers) > MAX_CELLS:
-        raise TooLarge(f"it has more than {MAX_CELLS} answer cells; it was not graded")
-    check_size([source for _, source, _, _ in answers], "its answer cells")
-    reader = _Reader()
-    for number, (_, source, grade_id, kind) in enumerate(answers, 1):
-        grade_id = GRADE_ID.sub("", grade_id)[:40]  # the student's metadata: shown only as a plain name
-        if kind == "markdown":
-            reader.markdown_cell(number, source, grade_id)
-        else:
-            reader.code_cell(number, source, grade_id, ipython=True)
-    chars, tokens = MAX_CODE_BYTES, MAX_TOKENS
-    for position, source, _, _ in others[:MAX_CELLS]:  # read for hints only: as far as the bounds allow
-        chars -= len(source)
-        tokens -= count_tokens(source, max(tokens, 0) + 1)
-        if chars < 0 or tokens < 0:
-            break
-        for name in would_define(source):
-            reader.answers.outside.setdefault(name, position)
-    return reader.done(), part, note
-
-
-def _answer_turned_markdown(meta: dict, grade_id: str) -> bool:
-    """A markdown cell that is an answer cell turned into markdown (not a written answer of nbgrader's)."""
-    return bool(meta.get("solution") and meta.get("cell_type", "code") == "code") or grade_id in answer_ids()
-
-
-@cache
-def answer_ids() -> frozenset[str]:
-    """The grade_ids of the answer cells of the released notebooks."""
-    from importlib import resources
-
-    ids = set()
-    for path in resources.files("assignments").iterdir():
-        if path.name.endswith(".ipynb"):
-            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-                meta = cell.get("metadata", {}).get("nbgrader", {})
-                if meta.get("solution"):
-                    ids.add(str(meta.get("grade_id", "")))
-    return frozenset(ids - {""})
-
-
-class _Reader:
+class Reader:
     """Builds ``Answers`` cell by cell."""
 
     def __init__(self) -> None:

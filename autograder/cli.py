@@ -82,17 +82,17 @@ def write_csv(args: argparse.Namespace, records: list) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.verb == "grade":
-        return grade(args)
+        return grade_command(args)
     if args.verb == "stats":
-        return stats(args)
-    return course(args)
+        return stats_command(args)
+    return course_command(args)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def grade(args: argparse.Namespace) -> int:
+def grade_command(args: argparse.Namespace) -> int:
     from autograder.grade import UsageError, grade
     from autograder.report import class_table, submission_table, summary
 
@@ -142,8 +142,8 @@ def grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def course_export(args: argparse.Namespace) -> int:
-    from autograder.records import COURSE_RECORDS, course_records, path_component
+def course_export_command(args: argparse.Namespace) -> int:
+    from autograder.nbgrader.course_records import COURSE_RECORDS, course_records, path_component
 
     if not (args.csv or args.checks_csv):
         print("autograder course export: say where: --csv FILE, --checks-csv FILE or both", file=sys.stderr)
@@ -158,7 +158,7 @@ def course_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def stats(args: argparse.Namespace) -> int:
+def stats_command(args: argparse.Namespace) -> int:
     from autograder.stats import SourceError, stats, summary
 
     try:
@@ -173,13 +173,13 @@ def stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def course(args: argparse.Namespace) -> int:
+def course_command(args: argparse.Namespace) -> int:
     from autograder.nbgrader.course import CourseError, configured_exchange, init, reachable_by_others
 
     if args.course_verb == "export":
-        return course_export(args)
+        return course_export_command(args)
     if args.course_verb == "check":
-        return course_check(args)
+        return course_check_command(args)
     try:
         path = init(
             directory=args.directory,
@@ -200,7 +200,7 @@ def course(args: argparse.Namespace) -> int:
     return 0
 
 
-def course_check(args: argparse.Namespace) -> int:
+def course_check_command(args: argparse.Namespace) -> int:
     from autograder.nbgrader.course import CourseError, check
 
     try:

@@ -8,51 +8,21 @@ is also appended to a journal beside it as soon as it is done; a later run with 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from autograder import submission
-from autograder.jobs import Options, run_jobs
+from autograder.jobs import JobConfig, default_jobs, job_config, run_jobs
 from autograder.journal import Journal
 from autograder.options import Device, SandboxMode
 from autograder.parts import PARTS
-from autograder.processes import Reaper
 from autograder.records import Report, SubmissionRecord, duplicate_parts, mark_duplicate
 from autograder.report import Progress
-from autograder.sandbox.launch import Limits, Sandbox, SandboxError, hide_from_same_user
+from autograder.sandbox.launch import Limits, Sandbox, SandboxError
 
 
 class UsageError(ValueError):
     """Bad arguments: the CLI exits with 2."""
-
-
-def job_options(
-    device: str,
-    sandbox: str,
-    limits: Limits | None,
-    figures: bool = False,
-    detect: Callable[[str], Sandbox] = Sandbox.detect,
-) -> Options:
-    """The jobs' options, with the sandbox ``detect`` finds (UsageError if bubblewrap is required and cannot run).
-
-    In degraded mode student code may run as our user, so this process is made non-dumpable first.
-    """
-    try:
-        with Reaper():  # bubblewrap's probe leaves its inner process to be reaped
-            found = detect(sandbox)
-    except SandboxError as error:
-        raise UsageError(f"--sandbox bubblewrap: {error}") from None
-    if found.kind != "bubblewrap":
-        hide_from_same_user()
-    return Options(device, found.kind, found.reason, limits or Limits(), figures)
-
-
-def default_jobs() -> int:
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def _check_arguments(
@@ -90,7 +60,7 @@ def grade(
     limits: Limits | None = None,
     progress: bool = True,
     on_record: Callable[[SubmissionRecord], None] | None = None,
-    runner: Callable[[list, Options, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
+    runner: Callable[[list, JobConfig, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
@@ -119,7 +89,10 @@ def grade(
             records[sub.index] = mark_duplicate(sub.record(), duplicates[sub.index])
         else:
             todo.append(sub)
-    options = job_options(device, sandbox, limits, detect=detect) if todo else None
+    try:
+        options = job_config(device, sandbox, limits, detect=detect) if todo else None
+    except SandboxError as error:
+        raise UsageError(f"--sandbox bubblewrap: {error}") from None
     journal.open()
     environment: dict = {}
     bar = Progress(len(todo), progress)

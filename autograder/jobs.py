@@ -4,11 +4,13 @@ A job is started once per batch (``spawn``: a clean interpreter, safe whether or
 has threads or CUDA), imports torch and the suites, starts its zygote, and then grades
 submissions from a queue until it receives ``None``. It reports on a result queue:
 ``("hello", job, environment)``, ``("start", job, index)``, ``("done", job, (index, record))`` and
-``("fatal", job, message)``. ``Pool`` keeps such jobs warm for a batch.
+``("fatal", job, message)``. ``Pool`` keeps such jobs warm for a batch. ``job_config`` finds the
+sandbox once, in the parent; each job starts its zygote in that sandbox (with CUDA if it has it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import multiprocessing
 import os
@@ -24,40 +26,70 @@ from typing import TYPE_CHECKING
 from autograder.parts import PARTS, SUITES, Part
 from autograder.processes import Reaper
 from autograder.records import SubmissionRecord
+from autograder.sandbox.launch import Limits, Sandbox, hide_from_same_user
 
 if TYPE_CHECKING:
     from autograder.submission import Submission
-from autograder.sandbox.launch import Limits, hide_from_same_user
 
 
 @dataclass(frozen=True)
-class Options:
+class JobConfig:
+    """What every grading job of a batch starts from."""
+
     device: str = "auto"  # auto | cpu | cuda
-    sandbox: str = "bubblewrap"  # bubblewrap | degraded, as Sandbox.detect found it
-    sandbox_reason: str = ""
+    sandbox: Sandbox = field(
+        default_factory=lambda: Sandbox("bubblewrap")
+    )  # as ``Sandbox.detect`` found it, in the parent
     limits: Limits = field(default_factory=Limits)
     figures: bool = False  # draw the feedback's pictures into each part's record
     #: the registry the job grades with (the parts travel with the job: a spawned job imports afresh)
     parts: dict[str, Part] = field(default_factory=lambda: dict(PARTS))
 
 
-def job_main(job: int, tasks: Queue, results: Queue, options: Options) -> None:
+def job_config(
+    device: str,
+    sandbox: str,
+    limits: Limits | None,
+    figures: bool = False,
+    detect: Callable[[str], Sandbox] = Sandbox.detect,
+) -> JobConfig:
+    """The jobs' configuration, with the sandbox ``detect`` finds (SandboxError if bubblewrap is required
+    and cannot run).
+
+    In degraded mode student code may run as our user, so this process is made non-dumpable first.
+    """
+    with Reaper():  # bubblewrap's probe leaves its inner process to be reaped
+        found = detect(sandbox)
+    if found.kind != "bubblewrap":
+        hide_from_same_user()
+    return JobConfig(device, found, limits or Limits(), figures)
+
+
+def default_jobs() -> int:
+    """One job per CPU this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def job_main(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
         _job(job, tasks, results, options)
 
 
-def _job(job: int, tasks: Queue, results: Queue, options: Options) -> None:
+def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pytest's own report goes nowhere; records travel on the queue
     import pytest
     import torch
 
-    from autograder.sandbox.launch import Sandbox, SandboxError
+    from autograder.sandbox.launch import SandboxError
     from autograder.sandbox.protocol import exact_float32
     from autograder.sandbox.zygote_client import ZygoteClient
     from autograder.suites import plugin as suite_plugin
-    from autograder.suites.plugin import Batch
+    from autograder.suites.plugin import RunLoop
 
     PARTS.clear()
     PARTS.update(options.parts)
@@ -69,10 +101,10 @@ def _job(job: int, tasks: Queue, results: Queue, options: Options) -> None:
         return
     if cuda:
         exact_float32(torch)
-    if options.sandbox != "bubblewrap":
+    if options.sandbox.kind != "bubblewrap":
         hide_from_same_user()
     try:
-        zygote = ZygoteClient(Sandbox(options.sandbox, options.sandbox_reason, cuda), options.limits)
+        zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=cuda), options.limits)
         zygote.start()
     except SandboxError as error:
         results.put(("fatal", job, str(error)))
@@ -80,7 +112,7 @@ def _job(job: int, tasks: Queue, results: Queue, options: Options) -> None:
     devices = ["cpu", "cuda"] if cuda else ["cpu", "meta"]
     if cuda:
         devices[1] = f"cuda ({torch.cuda.get_device_name()})"
-    results.put(("hello", job, {"devices": devices, **zygote.describe()}))
+    results.put(("hello", job, {"devices": devices, **zygote.environment()}))
 
     def stream() -> Iterator[Submission]:
         while True:
@@ -97,7 +129,7 @@ def _job(job: int, tasks: Queue, results: Queue, options: Options) -> None:
     def deliver(index: int, record: SubmissionRecord) -> None:
         results.put(("done", job, (index, record)))
 
-    plugin = Batch(stream(), deliver, zygote, cuda, options.limits, draw)
+    plugin = RunLoop(stream(), deliver, zygote, cuda, options.limits, draw)
     args = [str(part.suite_path) for part in options.parts.values()]
     args += ["-p", "no:cacheprovider", "-q", "-c", os.devnull, "--rootdir", str(SUITES), "--import-mode=importlib"]
     try:
@@ -117,7 +149,7 @@ class Pool:
     submission gets a record saying so, and a new job takes its place.
     """
 
-    def __init__(self, options: Options, jobs: int) -> None:
+    def __init__(self, options: JobConfig, jobs: int) -> None:
         from multiprocessing import resource_tracker
 
         self.options = options
@@ -218,7 +250,7 @@ def _tracker_running(resource_tracker: ModuleType) -> bool:
     return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
 
 
-def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[int, SubmissionRecord], None]) -> dict:
+def run_jobs(todo: list, options: JobConfig, jobs: int, keep: Callable[[int, SubmissionRecord], None]) -> dict:
     """Grade ``todo`` in ``jobs`` processes; give each finished (index, record) to ``keep``.
 
     Returns after every process it started has ended and been reaped.

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from autograder import cells
 from autograder.cells import MAX_CODE_BYTES, Answers, TooLarge, Unparsable, defined_names
+from autograder.nbgrader import layout
 from autograder.parts import PARTS
 from autograder.records import PartResult, SubmissionRecord
 from autograder.text import shown
@@ -78,8 +79,8 @@ def parts_defined(code: str) -> list[str] | None:
 
 
 def notebook_answers(nb: dict) -> tuple[Answers, str, str]:
-    """(the answer cells, the part its grade cell names, a note) of a notebook's JSON (``cells.of_notebook``)."""
-    return cells.of_notebook(nb)
+    """(the answer cells, the part its grade cell names, a note) of a notebook's JSON (``layout.of_notebook``)."""
+    return layout.of_notebook(nb)
 
 
 def _submissions_in(directory: Path) -> list[Path]:

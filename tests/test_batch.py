@@ -13,8 +13,6 @@ from autograder.dev.examples import MISTAKES, reference_code
 from autograder.grade import grade
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
-
 
 def mistake(name):
     return next(m.code for m in MISTAKES if m.name == name)

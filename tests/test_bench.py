@@ -4,19 +4,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from autograder.dev.bench import synthetic
-
-pytestmark = pytest.mark.slow
-
-
-def test_the_synthetic_mix_covers_every_part_and_kind():
-    subs = synthetic(20)
-    assert {part for part, _ in subs} == {"smoother", "vocab", "attention", "masking"}
-    assert sum(code is None for _, code in subs) == 4
-    assert len({code for _, code in subs if code is not None}) >= 12
-
 
 def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     done = subprocess.run(

@@ -19,8 +19,6 @@ from autograder.grade import grade
 from autograder.report import submission_table, summary
 from autograder.sandbox.launch import Limits
 
-pytestmark = pytest.mark.slow
-
 # the child's own modules, patched by the student: what comes back is whatever the student writes
 REPLY = """
 import json as _json, sys as _sys
@@ -215,11 +213,10 @@ def test_no_process_started_by_grade_is_left_live_or_defunct(batch):
 
 
 def test_an_error_of_the_grader_on_one_submission_leaves_the_job_grading_the_next(bwrap):
-    from autograder.grade import job_options
-    from autograder.jobs import Pool
+    from autograder.jobs import Pool, job_config
     from autograder.submission import Submission
 
-    pool = Pool(job_options("cpu", "bubblewrap", Limits(call_timeout=5.0, submission_timeout=60.0)), 1)
+    pool = Pool(job_config("cpu", "bubblewrap", Limits(call_timeout=5.0, submission_timeout=60.0)), 1)
     try:
         pool.submit(Submission(path="broken", code=reference_code("smoother"), parts=["smoother", "nope"], index=1))
         pool.submit(Submission(path="honest", code=reference_code("smoother"), parts=["smoother"], index=2))

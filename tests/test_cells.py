@@ -11,8 +11,6 @@ from autograder.grade import grade
 from autograder.nbgrader import notebooks
 from autograder.submission import MARKER
 
-pytestmark = pytest.mark.slow
-
 
 def source_notebook(part: str) -> nbformat.NotebookNode:
     """The source notebook of ``part`` without its solution markers: the reference in its answer cells,

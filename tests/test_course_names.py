@@ -8,23 +8,19 @@ the smoother (as it is, and without its solution markers).
 
 import csv
 import html
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.cli import main
+from autograder.dev.classroom import Classroom, nbgrader
 from autograder.dev.examples import MISTAKES, notebook, reference_code
-from autograder.nbgrader.course import init
+from autograder.nbgrader.course_records import course_records
 from autograder.nbgrader.notebooks import ASSIGNMENT, BEGIN, END, reference_bodies
 from autograder.parts import PARTS
-from autograder.records import course_records
 from autograder.submission import MARKERS_LEFT, SOURCE_NOTEBOOK
 from autograder.text import shown
-from tests.conftest import nbgrader
-
-pytestmark = pytest.mark.slow
 
 FLIPPED = next(m for m in MISTAKES if m.name == "kernel flipped (true convolution)")
 BIDI, ESC = "\u202eeve", "esc\x1b[2Jx"
@@ -33,31 +29,27 @@ HANDED = {"a.b": "reference", "a_b": "stub", "A": "flipped", "a": "reference", B
 SMOOTHER = {"reference": 10.0, "flipped": None, "stub": 0.0}
 
 
-def hand_in(course: Path, student: str, smoother: nbformat.NotebookNode) -> None:
-    folder = course / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True)
-    nbformat.write(smoother, folder / "smoother.ipynb")
-    for part in [p for p in PARTS if p != "smoother"]:
-        shutil.copyfile(course / "release" / ASSIGNMENT / f"{part}.ipynb", folder / f"{part}.ipynb")
+def hand_in(room: Classroom, student: str, smoother: nbformat.NotebookNode) -> None:
+    """The student's smoother, and the other parts as released."""
+    room.hand_in(student, {"smoother": smoother, **dict.fromkeys(p for p in PARTS if p != "smoother")})
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    init(directory=root)
-    (root / "nbgrader_config.py").write_text(
-        (root / "nbgrader_config.py").read_text() + "c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0\n"
+    room = Classroom.create(
+        tmp_path_factory.mktemp("course"), config="c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0"
     )
-    nbgrader(root, "generate_assignment", ASSIGNMENT)
-    released = nbformat.read(root / "release" / ASSIGNMENT / "smoother.ipynb", as_version=4)
+    root = room.root
+    room.release()
+    released = room.released("smoother")
     code = {"reference": reference_code("smoother"), "flipped": FLIPPED.code}
     for student, kind in HANDED.items():
-        hand_in(root, student, released if kind == "stub" else notebook("smoother", code[kind]))
+        hand_in(room, student, released if kind == "stub" else notebook("smoother", code[kind]))
     source = nbformat.read(root / "source" / ASSIGNMENT / "smoother.ipynb", as_version=4)
-    hand_in(root, "sourcer", source)
+    hand_in(room, "sourcer", source)
     for cell in source.cells:
         cell.source = "\n".join(line for line in cell.source.split("\n") if line.strip() not in (BEGIN, END))
-    hand_in(root, "stripper", source)
+    hand_in(room, "stripper", source)
     nbgrader(root, "autograde", ASSIGNMENT)
     nbgrader(root, "generate_feedback", ASSIGNMENT)
     return root

@@ -15,8 +15,6 @@ from autograder.dev.examples import reference_code
 from autograder.grade import grade
 from autograder.sandbox.launch import Limits
 
-pytestmark = pytest.mark.slow
-
 ATTENTION = reference_code("attention")
 SMOOTHER = reference_code("smoother")
 VOCAB = reference_code("vocab")

@@ -17,14 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.dev.classroom import Classroom, nbgrader
 from autograder.dev.examples import MISTAKES, notebook, reference_code
-from autograder.nbgrader.course import init
 from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.parts import PARTS
 from tests.browser import need_browser, render
-from tests.conftest import nbgrader
-
-pytestmark = pytest.mark.slow
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 WIDTHS = (1280, 400)
@@ -38,32 +35,19 @@ def mistake(name: str) -> str:
     return next(m.code for m in MISTAKES if m.name == name)
 
 
-def hand_in(course: Path, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
-    folder = course / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True, exist_ok=True)
-    for part, nb in notebooks.items():
-        nbformat.write(nb, folder / f"{part}.ipynb")
-
-
-def released(course: Path, part: str) -> nbformat.NotebookNode:
-    return nbformat.read(course / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     need_browser()
-    root = tmp_path_factory.mktemp("feedback-course")
-    init(directory=root)
-    with (root / "nbgrader_config.py").open("a") as config:
-        config.write("c.HiddenSuites.jobs = 2\n")
-    nbgrader(root, "generate_assignment", ASSIGNMENT)
-    hand_in(root, "ada", {p: notebook(p, reference_code(p)) for p in PARTS})
-    hand_in(root, "bob", {"smoother": notebook("smoother", mistake("kernel flipped (true convolution)")),
-                          "vocab": notebook("vocab", mistake("numbered by first appearance"))})  # fmt: skip
-    hand_in(root, "carol", {p: released(root, p) for p in ("smoother", "vocab")})
+    room = Classroom.create(tmp_path_factory.mktemp("feedback-course"), config="c.HiddenSuites.jobs = 2")
+    root = room.root
+    room.release()
+    room.hand_in("ada", {p: notebook(p, reference_code(p)) for p in PARTS})
+    room.hand_in("bob", {"smoother": notebook("smoother", mistake("kernel flipped (true convolution)")),
+                         "vocab": notebook("vocab", mistake("numbered by first appearance"))})  # fmt: skip
+    room.hand_in("carol", {"smoother": None, "vocab": None})  # as released
     hostile = notebook("vocab", reference_code("vocab"))
     hostile.cells.append(nbformat.v4.new_markdown_cell(ATTACK))
-    hand_in(root, "mallory", {"vocab": hostile})
+    room.hand_in("mallory", {"vocab": hostile})
     autograde = nbgrader(root, "autograde", ASSIGNMENT)
     (root / "autograde.stderr").write_text(autograde.stderr)
     nbgrader(root, "generate_feedback", ASSIGNMENT)
@@ -157,7 +141,7 @@ def test_a_misspelt_option_stops_autograde_with_what_is_allowed(course, option, 
 
 
 def test_one_student_is_graded_again_and_the_export_follows(course, tmp_path):
-    hand_in(course, "carol", {"smoother": notebook("smoother", reference_code("smoother"))})
+    Classroom(course).hand_in("carol", {"smoother": notebook("smoother", reference_code("smoother"))})
     nbgrader(course, "autograde", ASSIGNMENT, "--student", "carol", "--force")
     assert score_of(course, "carol", "smoother") == 10.0
     assert score_of(course, "ada", "smoother") == 10.0

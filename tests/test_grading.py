@@ -20,8 +20,6 @@ from autograder.parts import PARTS
 from autograder.submission import MARKERS_LEFT
 from tests.conftest import ROOT, slug
 
-pytestmark = pytest.mark.slow
-
 SAME_CODE = [
     CORRECT[0],
     *(m for m in MISTAKES if m.name in ("kernel flipped (true convolution)", "weights not averaged")),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.cells import of_file
 from autograder.dev.examples import reference_code
 from autograder.grade import grade
 from autograder.journal import previous_records
@@ -25,8 +26,6 @@ from autograder.sandbox.launch import Limits, Sandbox
 from autograder.sandbox.student import Student
 from autograder.sandbox.zygote_client import ZygoteClient
 from tests.conftest import ATTACK_FUNCTIONS
-
-pytestmark = pytest.mark.slow
 
 GIB = 1 << 30
 LIMITS = Limits(memory=GIB // 2)
@@ -321,7 +320,7 @@ def test_a_sandbox_found_unusable_is_replaced_before_the_next_child(bwrap):
         zygote.start()
         # root's file in the sticky /tmp: the zygote's user cannot remove it, so the sandbox is not as new
         Path(f"/proc/{zygote.zygote_pid}/root/tmp/not-the-zygotes").write_text("x")
-        student = Student(zygote, reference_code("smoother"))
+        student = Student(zygote, of_file(reference_code("smoother")))
         try:
             assert student.call("gaussian_kernel", 3).shape == (3,)
         finally:

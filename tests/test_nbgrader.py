@@ -14,14 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.dev.classroom import Classroom, nbgrader
 from autograder.dev.examples import GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
 from autograder.grade import grade
 from autograder.nbgrader.course import CourseError, init
 from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.parts import PARTS
-from tests.conftest import ROOT, nbgrader
-
-pytestmark = pytest.mark.slow
+from tests.conftest import ROOT
 
 FLIPPED = next(m for m in MISTAKES if m.name == "kernel flipped (true convolution)")
 NOISY = reference_code("masking").replace(
@@ -60,17 +59,6 @@ MARKDOWN_ATTACK = (
 )
 
 
-def hand_in(course: Path, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
-    folder = course / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True)
-    for part, nb in notebooks.items():
-        nbformat.write(nb, folder / f"{part}.ipynb")
-
-
-def released(course: Path, part: str) -> nbformat.NotebookNode:
-    return nbformat.read(course / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
-
-
 def edited(course: Path) -> dict[str, nbformat.NotebookNode]:
     """dave: rewrote a grade cell, deleted another, renamed a function, and left a warning on stderr."""
     smoother = notebook("smoother", reference_code("smoother"))
@@ -87,28 +75,27 @@ def edited(course: Path) -> dict[str, nbformat.NotebookNode]:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    init(directory=root)
-    (root / "nbgrader_config.py").write_text(
-        (root / "nbgrader_config.py").read_text() + "c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0\n"
+    room = Classroom.create(
+        tmp_path_factory.mktemp("course"), config="c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0"
     )
-    nbgrader(root, "generate_assignment", ASSIGNMENT)
-    hand_in(root, "alice", {p: notebook(p, reference_code(p)) for p in PARTS})
-    hand_in(root, "bob", {"smoother": notebook("smoother", FLIPPED.code),
-                          **{p: notebook(p, reference_code(p)) for p in PARTS if p != "smoother"}})  # fmt: skip
-    hand_in(root, "carol", {p: released(root, p) for p in PARTS})
-    hand_in(root, "mallory", {"smoother": notebook("smoother", GRADEBOOK_ATTACK.code),
-                              **{p: released(root, p) for p in PARTS if p != "smoother"}})  # fmt: skip
+    root = room.root
+    room.release()
+    room.hand_in("alice", {p: notebook(p, reference_code(p)) for p in PARTS})
+    room.hand_in("bob", {"smoother": notebook("smoother", FLIPPED.code),
+                         **{p: notebook(p, reference_code(p)) for p in PARTS if p != "smoother"}})  # fmt: skip
+    room.hand_in("carol", dict.fromkeys(PARTS))  # as released
+    room.hand_in("mallory", {"smoother": notebook("smoother", GRADEBOOK_ATTACK.code),
+                             **dict.fromkeys(p for p in PARTS if p != "smoother")})  # fmt: skip
     vocab = root / "submitted" / "mallory" / ASSIGNMENT / "vocab.ipynb"
     nb = nbformat.read(vocab, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell(MARKDOWN_ATTACK))
     nbformat.write(nb, vocab)
     for i in range(3):  # not notebooks of the assignment: nbgrader skips them, and so does the prefetch
         nbformat.write(notebook("smoother", "while True:\n    pass\n"), vocab.with_name(f"scratch{i}.ipynb"))
-    hand_in(root, "dave", edited(root))
-    hand_in(root, "trudy", {"smoother": notebook("smoother", LEFT_BEHIND), "vocab": notebook("vocab", PARSER_BREAKER),
-                            **{p: released(root, p) for p in ("attention", "masking")}})  # fmt: skip
-    hand_in(root, "zoe", {p: notebook(p, reference_code(p)) for p in PARTS})  # graded after trudy
+    room.hand_in("dave", edited(root))
+    room.hand_in("trudy", {"smoother": notebook("smoother", LEFT_BEHIND), "vocab": notebook("vocab", PARSER_BREAKER),
+                           "attention": None, "masking": None})  # fmt: skip
+    room.hand_in("zoe", {p: notebook(p, reference_code(p)) for p in PARTS})  # graded after trudy
     nbgrader(root, "autograde", ASSIGNMENT)
     nbgrader(root, "generate_feedback", ASSIGNMENT)
     nbgrader(root, "export")
@@ -240,7 +227,7 @@ def test_feedback_shows_no_suite_reference_or_hidden_input(course, student):
     shown = []  # what the student saw or wrote: the released notebooks and their own
     for part in PARTS:
         for nb in (
-            released(course, part),
+            Classroom(course).released(part),
             nbformat.read(course / "submitted" / student / ASSIGNMENT / f"{part}.ipynb", 4),
         ):
             shown += [cell.source for cell in nb.cells]

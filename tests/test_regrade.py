@@ -15,8 +15,6 @@ from autograder.dev.corpus import comparable, write
 from autograder.dev.examples import CORRECT, MISTAKES, Example, reference_code
 from autograder.grade import grade
 
-pytestmark = pytest.mark.slow
-
 # The limit is 10 times the reference's time plus 10 ms; the reference takes well under 1 ms here.
 NEAR_LIMIT = Example(
     "near the speed limit",

@@ -23,8 +23,6 @@ from autograder.grade import grade
 from autograder.sandbox.launch import Limits
 from tests.conftest import ATTACK_FUNCTIONS
 
-pytestmark = pytest.mark.slow
-
 SECRET = "grader-secret-" + hashlib.sha256(os.urandom(8)).hexdigest()[:16]
 MARK = 77711  # `sleep 77711`: a process an attack leaves behind, looked for afterwards
 
@@ -98,7 +96,7 @@ for top in packages + ["/"]:
                     text = open(os.path.join(root, f)).read()
                 except OSError:
                     continue
-                if "def gaussian_kernel" in text or "POINTS = {" in text or "class Batch" in text:
+                if "def gaussian_kernel" in text or "POINTS = {" in text or "class RunLoop" in text:
                     found.append(os.path.join(root, f))
 def attack():
     for path in found:

@@ -22,13 +22,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.cli import main
+from autograder.dev.classroom import nbgrader
 from autograder.dev.examples import notebook, reference_code
-from autograder.nbgrader.course import STUDENT_CONFIG_NAME, CourseError, check, init
-from autograder.nbgrader.exchange import SUBMITTERS, Refused, parse_entry
+from autograder.nbgrader.course import STUDENT_CONFIG_NAME, CourseError, init
+from autograder.nbgrader.exchange import SUBMITTERS
 from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
 from autograder.parts import PARTS
-from tests.conftest import nbgrader
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 ALICE, BOB = 64101, 64102  # uids without accounts
@@ -184,7 +183,6 @@ def collected(course: Path, student: str) -> dict[str, str]:
     return {p.name: "<folder>" if p.is_dir() else p.read_text()[:40] for p in sorted(folder.iterdir())}
 
 
-@pytest.mark.slow
 @root_only
 def test_a_student_cannot_read_the_teachers_source_gradebook_or_submissions(course):
     """Can a student read the solutions, the gradebook or another's collected work?"""
@@ -201,7 +199,6 @@ def test_a_student_cannot_read_the_teachers_source_gradebook_or_submissions(cour
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
 
 
-@pytest.mark.slow
 @root_only
 def test_a_student_cannot_list_rename_or_remove_anothers_submission(course):
     """Can alice find, rename, remove or replace bob's folder in inbound/, or the course's folder?"""
@@ -221,7 +218,6 @@ def test_a_student_cannot_list_rename_or_remove_anothers_submission(course):
     assert attempt(ALICE, f"os.rename({str(course_folder)!r}, {str(exchange / 'x')!r})", home) == "PermissionError"
 
 
-@pytest.mark.slow
 @root_only
 def test_a_student_cannot_write_into_outbound_or_feedback(course):
     """Can alice change what the others fetch, or plant feedback?"""
@@ -233,7 +229,6 @@ def test_a_student_cannot_write_into_outbound_or_feedback(course):
     assert attempt(ALICE, f"os.listdir({str(exchange / ASSIGNMENT / 'feedback')!r})", home) == "PermissionError"
 
 
-@pytest.mark.slow
 @root_only
 def test_collect_takes_only_the_regular_files_the_student_wrote(course):
     """Does collect skip links to the teacher's notebooks, a FIFO, a device, a huge file and a teacher's hard link?"""
@@ -254,7 +249,6 @@ def test_collect_takes_only_the_regular_files_the_student_wrote(course):
         assert f"Not collected from alice's submission: {name}: {why}" in log
 
 
-@pytest.mark.slow
 @root_only
 def test_the_rest_of_the_class_is_still_collected(course):
     """Does a FIFO or a link in one student's folder stop collect for the others?"""
@@ -262,7 +256,6 @@ def test_the_rest_of_the_class_is_still_collected(course):
     assert "Collecting submission: bob attention" in course["second"]
 
 
-@pytest.mark.slow
 @root_only
 def test_a_folder_named_as_another_student_is_not_collected_as_theirs(course):
     """Is alice's folder named bob+..., or nobody+..., collected as bob's or nobody's work?"""
@@ -273,7 +266,6 @@ def test_a_folder_named_as_another_student_is_not_collected_as_theirs(course):
     assert collected(root, "nobody") == {}
 
 
-@pytest.mark.slow
 @root_only
 def test_an_id_claimed_by_two_uids_before_the_first_collect_is_collected_for_neither(course):
     """Is dan, whom alice and bob both submitted as, collected for either of them?"""
@@ -286,7 +278,6 @@ def test_an_id_claimed_by_two_uids_before_the_first_collect_is_collected_for_nei
     assert stat.S_IMODE((course["course"] / SUBMITTERS).stat().st_mode) == 0o600
 
 
-@pytest.mark.slow
 @root_only
 def test_malformed_linked_and_future_folders_are_skipped_with_a_warning(course):
     """Do a link to the teacher's notebooks named as carol, '..', a newline, a bad time or the future stop collect?"""
@@ -301,7 +292,6 @@ def test_malformed_linked_and_future_folders_are_skipped_with_a_warning(course):
     assert "\x1b" not in log
 
 
-@pytest.mark.slow
 @root_only
 def test_a_folder_whose_name_is_older_than_it_is_collected_with_the_time_it_was_made(course):
     """Is alice's folder, made now under an id of its own (fay) and named as handed in in 2020, collected as
@@ -320,7 +310,6 @@ def test_a_folder_whose_name_is_older_than_it_is_collected_with_the_time_it_was_
     assert log.count("was changed at") == 1  # bob's and alice's own folders keep the times their names give
 
 
-@pytest.mark.slow
 @root_only
 def test_course_check_finds_only_the_hard_link_to_the_solution_in_a_course_in_use(course):
     """Does course check, on the course collected twice, name the hard link to the solution and nothing else?"""
@@ -332,7 +321,6 @@ def test_course_check_finds_only_the_hard_link_to_the_solution_in_a_course_in_us
     ])  # fmt: skip
 
 
-@pytest.mark.slow
 @root_only
 def test_a_teacher_who_is_not_root_releases_and_collects_through_the_modes_of_course_init(shared):
     """Does the course work for a teacher without root: init, generate, release; a student's fetch and
@@ -377,52 +365,6 @@ def test_a_teacher_who_is_not_root_releases_and_collects_through_the_modes_of_co
 # -- course init and course check without students (fast) ------------------------------------------------
 
 
-def course_check(course: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """``autograder course check COURSE``: its exit status and what it printed."""
-    status = main(["course", "check", str(course)])
-    return status, capsys.readouterr().out
-
-
-def test_init_makes_the_course_private_and_the_exchange_sticky_beside_it(tmp_path, capsys):
-    """Does course init make the course 0700 and, beside it, an exchange 1777 with nbgrader's course folder?"""
-    course = init(directory=tmp_path / "course")
-    exchange = tmp_path / "course-exchange"
-    modes = {
-        str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode)
-        for p in [course, exchange, *sorted((exchange / ASSIGNMENT).iterdir()), exchange / ASSIGNMENT]
-    }
-    assert modes == {
-        "course": 0o700,
-        "course-exchange": 0o1777,
-        "course-exchange/attention": 0o755,
-        "course-exchange/attention/feedback": 0o711,
-        "course-exchange/attention/inbound": 0o3733,
-        "course-exchange/attention/outbound": 0o755,
-    }
-    assert course_check(course, capsys) == (0, "Nothing other users could read or change.\n")
-
-
-def test_init_refuses_an_exchange_inside_the_course_unless_told(tmp_path):
-    """Is an exchange inside the course refused, and with --exchange-in-course kept private?"""
-    with pytest.raises(CourseError, match="is inside the course, where other users would reach the solutions"):
-        init(directory=tmp_path / "course", exchange=tmp_path / "course" / "exchange")
-    course = init(directory=tmp_path / "course", exchange_in_course=True)
-    assert stat.S_IMODE(course.stat().st_mode) == 0o700
-    assert stat.S_IMODE((course / "exchange").stat().st_mode) == 0o1777
-    assert check(directory=course) == []
-
-
-def test_init_refuses_a_path_through_a_folder_others_can_rename_in(tmp_path):
-    """Is an exchange below a folder that everyone can write, without the sticky bit, refused?"""
-    open_folder = tmp_path / "open"
-    open_folder.mkdir()
-    os.chmod(open_folder, 0o777)
-    with pytest.raises(CourseError, match=r"open \(on the way to .*\) is writable by other users without the sticky"):
-        init(directory=tmp_path / "course", exchange=open_folder / "exchange")
-    assert not (tmp_path / "course").exists()
-
-
-@pytest.mark.slow
 @root_only
 def test_init_refuses_an_exchange_or_course_folder_that_someone_else_owns(tmp_path):
     """Is an exchange, or its course folder, that a student made first refused?"""
@@ -438,102 +380,4 @@ def test_init_refuses_an_exchange_or_course_folder_that_someone_else_owns(tmp_pa
         init(directory=tmp_path / "course", exchange=exchange)
 
 
-def test_course_check_names_each_weakness_of_a_course(tmp_path, capsys):
-    """Does course check name an open course, an exchange without the sticky bit, an inbound others can list,
-    and an outbound others can write, and exit 1?"""
-    course = init(directory=tmp_path / "course")
-    exchange = tmp_path / "course-exchange"
-    os.chmod(course, 0o755)
-    os.chmod(exchange, 0o777)
-    os.chmod(exchange / ASSIGNMENT / "inbound", 0o2777)
-    os.chmod(exchange / ASSIGNMENT / "outbound", 0o777)
-    os.link(course / "source" / ASSIGNMENT / "smoother.ipynb", tmp_path / "copy.ipynb")
-    (inbound := exchange / ASSIGNMENT / "inbound" / f"ada+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r").mkdir()
-    os.chmod(inbound, 0o777)  # as nbgrader's own submit leaves it
-    config = course / "nbgrader_config.py"
-    config.write_text(config.read_text().replace("c.ExchangeFactory.collect", "# c.ExchangeFactory.collect"))
-    status, out = course_check(course, capsys)
-    assert status == 1
-    lines = out.splitlines()
-    expected = [
-        f"- the course {course} is open to other users (mode 0755: they may read, traverse): the solutions and the "
-        f"gradebook are in it; chmod 700 {course}",
-        f"- {course}/source/attention/smoother.ipynb has 1 other hard link(s): whoever made one may read it through it",
-        f"- {course}/source/attention/vocab.ipynb: other users may read (mode 0644)",
-        f"- the exchange {exchange} has no sticky bit (mode 0777): a student can rename or remove the course's folder "
-        f"in it; chmod 1777 {exchange}",
-        f"- {exchange}/attention/inbound has mode 2777 (at most 3733): other users may read, remove or rename each "
-        "other's submissions",
-        f"- {exchange}/attention/outbound has mode 0777 (at most 0755): other users may write",
-        f"- {inbound} is writable by every user (mode 0777): whoever learns its name can remove its files (submitted "
-        "without student_nbgrader_config.py?)",
-        f"- {config} does not set c.ExchangeFactory.collect = 'autograder.nbgrader.exchange.SafeCollect': nbgrader's "
-        "own collect follows a student's links to your files (autograder course init --force writes it)",
-    ]
-    for line in expected:
-        assert line in lines
-    assert lines[-1] == f"{len(lines) - 1} thing(s) other users could read or change."
-
-
 # -- the names of inbound folders (fast) -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "student"),
-    [
-        (f"ada+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+AbCd", "ada"),
-        (f"a+b+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+AbCd", "a+b"),  # a '+' in the id
-        (f"a+b+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC", "a+b"),  # submitted without the random string
-    ],
-)
-def test_an_inbound_folders_name_gives_its_student_and_time(name, student):
-    """Does a folder's name give the student (a '+' in it included) and the time nbgrader wrote?"""
-    assert parse_entry(name, ASSIGNMENT) == (student, datetime.datetime(2026, 1, 2, 3, 4, 5, 6, datetime.timezone.utc))
-
-
-@pytest.mark.parametrize(
-    ("name", "why"),
-    [
-        (f"..+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r", "the student id '..' is refused: not a name"),
-        (f"+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r", "the student id '' is refused: not a name"),
-        (f"a\tb+{ASSIGNMENT}+2026-01-02 03:04:05.000006 UTC+r", "a '/' or a control character in it"),
-        ("ada+other+2026-01-02 03:04:05.000006 UTC+r", "is not <student>+attention+<time>+<random>"),
-        (f"ada+{ASSIGNMENT}+yesterday+r", "the time 'yesterday' of"),
-    ],
-)
-def test_a_malformed_inbound_folder_name_is_refused_with_the_reason(name, why):
-    """Is a name that cannot name a student's folder in submitted/ refused, saying why?"""
-    with pytest.raises(Refused, match=re.escape(why)):
-        parse_entry(name, ASSIGNMENT)
-
-
-def test_course_check_names_a_group_of_inbound_that_students_belong_to(tmp_path, capsys, monkeypatch):
-    """Does course check say that the students in inbound/'s group can read every submission?"""
-    import grp
-    import pwd
-
-    course = init(directory=tmp_path / "course")
-    inbound = tmp_path / "course-exchange" / ASSIGNMENT / "inbound"
-    gid = inbound.stat().st_gid
-    accounts = {"ann": (1001, gid), "ben": (1002, 5000), "svc": (999, gid), "nobody": (65534, gid)}
-    monkeypatch.setattr(grp, "getgrgid", lambda g: grp.struct_group(("staff", "x", g, ["ben", "svc"])))
-    monkeypatch.setattr(
-        pwd,
-        "getpwall",
-        lambda: [pwd.struct_passwd((n, "x", u, g, "", "/", "/bin/sh")) for n, (u, g) in accounts.items()],
-    )
-    monkeypatch.setattr(pwd, "getpwnam", lambda n: pwd.struct_passwd((n, "x", *accounts[n], "", "/", "/bin/sh")))
-    status, out = course_check(course, capsys)
-    assert (status, out.splitlines()) == (1, [
-        f"- {inbound} has group {gid}, which ann, ben belong(s) to: they can read every submission (each is 0750, "
-        "in that group); chgrp it to a group of your own",
-        "1 thing(s) other users could read or change.",
-    ])  # fmt: skip
-
-
-def test_course_check_of_a_folder_that_is_no_course_exits_2(tmp_path, capsys):
-    """Does course check say that a folder without nbgrader_config.py is no course, with exit status 2?"""
-    assert main(["course", "check", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == (
-        f"autograder course check: {tmp_path} is not a course (no nbgrader_config.py): autograder course init makes one\n"
-    )

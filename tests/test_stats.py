@@ -19,11 +19,10 @@ import nbformat
 import pytest
 
 from autograder.dev.examples import CORRECT, MISTAKES, disguised, notebook, reference_code
+from autograder.messages import rounded
 from autograder.parts import PARTS
 from tests.browser import render
 from tests.conftest import ROOT
-
-pytestmark = pytest.mark.slow
 
 STUDENTS = [f"s{i:02d}" for i in range(50)]
 STUBS, ABSENT = 5, 2
@@ -69,6 +68,12 @@ def build_class(folder: Path) -> Mix:
             path = folder / "submitted" / student / "attention" / f"{part}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, path)
+            if student == order[0]:  # what a Jupyter and nbgrader leave beside a notebook: never graded
+                (path.parent / ".ipynb_checkpoints").mkdir(exist_ok=True)
+                nbformat.write(
+                    notebook_as_released(part), path.parent / ".ipynb_checkpoints" / f"{part}-checkpoint.ipynb"
+                )
+                (path.parent / "timestamp.txt").write_text("2026-12-01 09:00:00.000000 UTC")
     return mix
 
 
@@ -82,10 +87,12 @@ def graded(tmp_path_factory):
     mix = build_class(folder)
     report = folder / "report.json"
     done = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(folder / "submitted"), "--json", str(report), "--quiet"],
+        [sys.executable, "-m", "autograder", "grade", str(folder / "submitted"), "--json", str(report),
+         "--csv", "parts.csv", "--checks-csv", "checks.csv"],
         capture_output=True, text=True, timeout=1800, cwd=folder,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    (folder / "grade.out").write_text(done.stdout)
     page, table = folder / "class.html", folder / "class.csv"
     done = subprocess.run(
         [sys.executable, "-m", "autograder", "stats", str(report), "--html", str(page), "--csv", str(table)],
@@ -108,6 +115,40 @@ def test_the_disguised_copies_score_what_their_originals_score(graded):
     scores = {(r["student"], p["part"]): p["score"] for r in report["submissions"] for p in r["parts"]}
     for (part, author), copiers in mix.copies.items():
         assert {scores[(c, part)] for c in copiers} == {scores[(author, part)]} == {10.0}
+
+
+def test_the_grade_command_names_each_students_notebook_and_writes_both_csv_files(graded):
+    """The class is an nbgrader tree: each notebook is graded on its own and its record names its student
+    (checkpoints and timestamps are not graded); the CSV files hold the same results."""
+    folder, mix, report, _, _ = graded
+    records = report["submissions"]
+    handed = sorted((s, p) for (s, p), k in mix.kind.items() if k != "absent")
+    assert sorted((r["student"], *(p["part"] for p in r["parts"])) for r in records) == handed
+    said = (folder / "grade.out").read_text()
+    for r in records:
+        assert r["path"] == str(folder / "submitted" / r["student"] / "attention" / f"{r['parts'][0]['part']}.ipynb")
+        if r["score"] in (0.0, 10.0):  # (a table shows other scores rounded)
+            assert f"{r['path']}  {r['score']:g} / 10" in said
+    assert f"Graded {len(records)} submission(s)" in said
+    # a row per student and part, a column per group; a row per check
+    with (folder / "parts.csv").open() as f:
+        parts = list(csv.DictReader(f))
+    by_row = {(r["student"], r["part"]): r for r in parts}
+    assert sorted(by_row) == handed
+    for r in records:
+        (part,) = r["parts"]
+        row = by_row[(r["student"], part["part"])]
+        assert float(row["score"]) == pytest.approx(part["score"], abs=0.01)
+        groups: dict[str, float] = {}
+        for c in part["checks"]:
+            groups[c["group"]] = groups.get(c["group"], 0.0) + c["points"]
+        # a group's points as the score shows them (two decimals): twelve checks of 0.3333 make 4, not 3.9996
+        assert {g: float(row[g]) for g in groups} == {g: rounded(p) for g, p in groups.items()}
+    with (folder / "checks.csv").open() as f:
+        checks = list(csv.DictReader(f))
+    assert len(checks) == sum(len(p["checks"]) for r in records for p in r["parts"])
+    wrong = {s for (s, p), k in mix.kind.items() if k not in ("correct", "copy", "stub", "unwritten", "absent")}
+    assert {c["student"] for c in checks if c["result"] == "failed"} >= wrong
 
 
 def test_the_page_counts_full_partial_zero_untouched_and_absent_as_mixed(graded):
@@ -191,14 +232,10 @@ def test_the_page_renders_in_a_browser_at_1280_and_400_pixels(graded):
         assert "Recognised mistakes" in shown.text
 
 
-def test_make_demo_ends_with_the_class_page_of_its_course(tmp_path):
-    course = tmp_path / "demo-course"
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.dev.demo", str(course)], capture_output=True, text=True, timeout=1800
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_make_demo_ends_with_the_class_page_of_its_course(demo_course):
+    course, said = demo_course
     page = course / "class-stats.html"
-    assert done.stdout.rstrip().splitlines()[-1] == f"The class page (autograder stats {course}): {page}"
+    assert said.rstrip().splitlines()[-1] == f"The class page (autograder stats {course}): {page}"
     text = page.read_text()
     table = list(csv.DictReader(page.with_suffix(".csv").open()))
     status = {(r["student"], r["part"]): r["value"] for r in rows(table, section="score", measure="status")}

@@ -19,8 +19,6 @@ from autograder.grade import grade
 from autograder.sandbox.launch import Limits
 from autograder.suites.notebook_data import CORPUS, notebook_embedding
 
-pytestmark = pytest.mark.slow
-
 
 def replaced(code: str, old: str, new: str) -> str:
     assert old in code, old

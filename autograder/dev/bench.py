@@ -18,7 +18,6 @@ It prints the ratios (c)/(a) and (b)/(c) and writes everything to ``bench-out/be
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import shutil
@@ -30,9 +29,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.dev.classroom import Classroom
 from autograder.dev.examples import CORRECT, MISTAKES, reference_code
-from autograder.nbgrader.course import init
-from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env, source_notebook
+from autograder.nbgrader.notebooks import ASSIGNMENT, source_notebook
 from autograder.parts import PARTS, suite_module
 
 
@@ -53,14 +52,17 @@ def synthetic(n: int) -> list[tuple[str, str | None]]:
     return out
 
 
-def fill(nb: nbformat.NotebookNode, code: str | None) -> nbformat.NotebookNode:
-    nb = copy.deepcopy(nb)
-    first = True
-    for cell in nb.cells:
-        if code is not None and cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = code if first else "# (my answer is in the first answer cell)"
-            first = False
-    return nb
+def timed(room: Classroom, *args: str) -> float:
+    """Seconds of ``nbgrader ARGS`` in the course."""
+    start = time.monotonic()
+    room.nbgrader(*args)
+    return time.monotonic() - start
+
+
+def hand_in(room: Classroom, subs: list[tuple[str, str | None]]) -> None:
+    """Four notebooks per student, one per part, in the order of ``subs``."""
+    for i, (part, code) in enumerate(subs):
+        room.hand_in(f"student{i // 4:04d}", {part: code})
 
 
 def conventional_sources(directory: Path) -> None:
@@ -74,25 +76,6 @@ def conventional_sources(directory: Path) -> None:
                 inline = suite_module(part).INLINE_TESTS
                 cell.source = "### BEGIN HIDDEN TESTS" + inline + "### END HIDDEN TESTS"
         nbformat.write(nb, directory / f"{part}.ipynb")
-
-
-def nbgrader(course: Path, *args: str) -> float:
-    env = nbgrader_env()
-    env["PYTHONWARNINGS"] = "ignore:Object of type"
-    start = time.monotonic()
-    with open(course / "nbgrader.log", "a") as log:  # the kernels' start-up notices go here
-        subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, env=env, check=True,
-                       stdout=log, stderr=log)  # fmt: skip
-    return time.monotonic() - start
-
-
-def hand_in(course: Path, subs: list[tuple[str, str | None]]) -> None:
-    """Four notebooks per student, one per part, in the order of ``subs``."""
-    for i, (part, code) in enumerate(subs):
-        folder = course / "submitted" / f"student{i // 4:04d}" / ASSIGNMENT
-        folder.mkdir(parents=True, exist_ok=True)
-        released = nbformat.read(course / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
-        nbformat.write(fill(released, code), folder / f"{part}.ipynb")
 
 
 def tree_memory(root: int) -> int:
@@ -149,6 +132,7 @@ def reset_figures(children: int = 40) -> dict:
     """What putting the sandbox back costs per child: the zygote's reset after it and its check before the next."""
     import statistics
 
+    from autograder.cells import of_file
     from autograder.sandbox.launch import Limits, Sandbox
     from autograder.sandbox.student import Student
     from autograder.sandbox.zygote_client import ZygoteClient
@@ -157,7 +141,7 @@ def reset_figures(children: int = 40) -> dict:
     with ZygoteClient(Sandbox.detect("auto"), Limits()) as zygote:
         zygote.start()
         for _ in range(children):
-            student = Student(zygote, code)
+            student = Student(zygote, of_file(code))
             student.call("touch")
             student.close()
         reset, check = zygote.reset_ms[-children:], zygote.check_ms[-children:]
@@ -218,16 +202,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(c is None for _, c in subs)} untouched; {os.cpu_count()} CPUs", flush=True)  # fmt: skip
 
     # the notebooks, as the course built by `autograder course init` releases them
-    ours = out / "course"
-    init(directory=ours)
-    nbgrader(ours, "generate_assignment", ASSIGNMENT)
+    log = (out / "nbgrader.log").open("a")  # what nbgrader says (the kernels' start-up notices) goes here
+    ours = Classroom.create(out / "course", log=log)
+    ours.release()
     files = out / "files"
     paths = []
     for i, (part, code) in enumerate(subs):
-        released = nbformat.read(ours / "release" / ASSIGNMENT / f"{part}.ipynb", as_version=4)
         path = files / f"student{i // 4:04d}" / f"{part}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(fill(released, code), path)
+        nbformat.write(ours.notebook(part, code), path)
         paths.append(path)
 
     results: dict = {"submissions": n}
@@ -247,17 +230,19 @@ def main(argv: list[str] | None = None) -> int:
               f"(max {r['check_ms_max']})", flush=True)  # fmt: skip
     if not args.batch_only and not args.stats_only:
         hand_in(ours, subs)
-        b = nbgrader(ours, "autograde", ASSIGNMENT)
+        b = timed(ours, "autograde", ASSIGNMENT)
         results["b"] = {"seconds": b, "seconds_per_submission": b / n}
         print(f"(b) nbgrader autograde + this: {b / n:6.3f} s/submission ({b:.1f} s in all)", flush=True)
 
-        plain = out / "conventional"
-        plain.mkdir()
-        (plain / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.course_id = '{ASSIGNMENT}'\n")
-        conventional_sources(plain / "source" / ASSIGNMENT)
-        nbgrader(plain, "generate_assignment", ASSIGNMENT)
+        plain = Classroom(out / "conventional", log=log)  # a course as nbgrader's own quickstart makes one
+        plain.root.mkdir()
+        (plain.root / "nbgrader_config.py").write_text(
+            f"c = get_config()\nc.CourseDirectory.course_id = '{ASSIGNMENT}'\n"
+        )
+        conventional_sources(plain.root / "source" / ASSIGNMENT)
+        plain.release()
         hand_in(plain, subs)
-        c = nbgrader(plain, "autograde", ASSIGNMENT)
+        c = timed(plain, "autograde", ASSIGNMENT)
         results["c"] = {"seconds": c, "seconds_per_submission": c / n}
         print(f"(c) plain nbgrader autograde:  {c / n:6.3f} s/submission ({c:.1f} s in all)", flush=True)
         results["c_over_a"] = c / a["seconds"]

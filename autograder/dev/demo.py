@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-
-from autograder.dev.examples import CORRECT, GRADEBOOK_ATTACK, MISTAKES, notebook, reference_code
-from autograder.nbgrader.course import STUDENT_CONFIG_NAME, config_text, exchange_dir, init
-from autograder.nbgrader.notebooks import ASSIGNMENT, nbgrader_env
+from autograder.dev.classroom import Classroom
+from autograder.dev.examples import CORRECT, GRADEBOOK_ATTACK, MISTAKES, reference_code
+from autograder.nbgrader.course import config_text, exchange_dir
+from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.parts import PARTS
 
 
@@ -54,62 +52,22 @@ def students() -> dict[str, dict[str, str | None]]:
     }
 
 
-def nbgrader(where: Path, *args: str, home: Path | None = None, quiet: bool = False) -> None:
-    """Run ``nbgrader ARGS`` in ``where``; with ``home``, as a student whose home that is."""
-    start = time.monotonic()
-    env = nbgrader_env()
-    if home is not None:  # the student's own Jupyter directories: fetch_feedback reads submit's cache there
-        env.update(HOME=str(home), JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"))
-        env.pop("JUPYTER_CONFIG_DIR", None)
-    command = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
-    subprocess.run(command, cwd=where, env=env, check=True)
-    if not quiet:
-        print(f"$ nbgrader {' '.join(args)}  ({time.monotonic() - start:.1f} s)", flush=True)
-
-
-def student_dir(course: Path, student: str) -> Path:
-    return course / "students" / student
-
-
-def hand_in(course: Path, student: str, answers: dict[str, str | None]) -> None:
-    """``student`` fetches the assignment into a directory of their own, fills it in and submits it."""
-    home = student_dir(course, student)
-    home.mkdir(parents=True)
-    # what a student's nbgrader needs: the course and its exchange, as course init wrote it for them
-    shutil.copyfile(course / STUDENT_CONFIG_NAME, home / "nbgrader_config.py")
-    nbgrader(home, "fetch_assignment", ASSIGNMENT, home=home, quiet=True)
-    for part, code in answers.items():
-        if code is not None:  # None: the notebook as fetched
-            nbformat.write(notebook(part, code), home / ASSIGNMENT / f"{part}.ipynb")
-    nbgrader(home, "submit", ASSIGNMENT, "--student", student, home=home, quiet=True)
-
-
-def fetch_feedback(course: Path, student: str) -> list[Path]:
-    """``student`` fetches their feedback; the HTML files it gave them."""
-    home = student_dir(course, student)
-    nbgrader(home, "fetch_feedback", ASSIGNMENT, "--student", student, home=home, quiet=True)
-    return sorted((home / ASSIGNMENT / "feedback").rglob("*.html"))
-
-
 def run_course(course: Path, answers: dict[str, dict[str, str | None]]) -> dict[str, list[Path]]:
     """The whole route in a fresh ``course``, for students -> part -> code; each student's fetched feedback."""
     # every student here is this unix user: the exchange may be in the course, which only this user reaches
-    init(directory=course, exchange_in_course=True)
+    room = Classroom.create(course, exchange_in_course=True, quiet=False)
     print(
         f"Course created in {course}/, its exchange in {exchange_dir(course, in_course=True)}/ (autograder course init)"
     )
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
-    nbgrader(course, "release_assignment", ASSIGNMENT)
+    room.release(exchange=True)
     for student, code in answers.items():
-        hand_in(course, student, code)
+        room.submit(student, code)
     print(f"Fetched, filled in and submitted by: {', '.join(answers)} (nbgrader fetch_assignment, submit)")
     # collect takes a folder for a student only from its owner: for an id without an account, the uid that
     # first submitted under it (here this user, for every student)
-    nbgrader(course, "collect", ASSIGNMENT)
-    nbgrader(course, "autograde", ASSIGNMENT)
-    nbgrader(course, "generate_feedback", ASSIGNMENT)
-    nbgrader(course, "release_feedback", ASSIGNMENT)
-    fetched = {student: fetch_feedback(course, student) for student in answers}
+    for verb in ("collect", "autograde", "generate_feedback", "release_feedback"):
+        room.nbgrader(verb, ASSIGNMENT)
+    fetched = {student: room.fetch_feedback(student) for student in answers}
     print(f"Feedback fetched by: {', '.join(answers)} (nbgrader fetch_feedback)")
     return fetched
 
@@ -165,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print("Each student's feedback, as nbgrader fetch_feedback gave it to them:")
     for student, paths in fetched.items():
         names = ", ".join(path.name for path in paths) or "nothing"
-        print(f"  {student}: {paths[0].parent if paths else student_dir(course, student)}/ {names}")
+        print(f"  {student}: {paths[0].parent if paths else Classroom(course).home(student)}/ {names}")
     page = class_page(course)
     print(f"\nDone in {time.monotonic() - start:.0f} s. Open a feedback file in a browser to see a student's report.")
     print(f"The class page (autograder stats {course}): {page}")

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def startup_seconds(device: str, children: int = 3) -> list[float]:
     """Per child, after its code is loaded: the first call that touches ``device`` minus a second one."""
+    from autograder.cells import of_file
     from autograder.sandbox.launch import Limits, Sandbox
     from autograder.sandbox.student import Student
     from autograder.sandbox.zygote_client import ZygoteClient
@@ -44,7 +45,7 @@ def startup_seconds(device: str, children: int = 3) -> list[float]:
     with ZygoteClient(Sandbox.detect("auto", cuda=device == "cuda"), Limits(call_timeout=120)) as zygote:
         zygote.start()
         for _ in range(children):
-            student = Student(zygote, code)
+            student = Student(zygote, of_file(code))
             student.call("noop")  # the fork and the load
             first = student.run("touch").seconds
             second = student.run("touch").seconds

@@ -30,10 +30,13 @@ from traitlets.config import Config
 
 from autograder import options, submission
 from autograder.feedback import Reveal, escaped, part_html
-from autograder.jobs import Options
+from autograder.jobs import JobConfig, default_jobs, job_config
+from autograder.nbgrader.course_records import save_course_record
+from autograder.nbgrader.layout import grade_cell_part
 from autograder.parts import PARTS
 from autograder.processes import Reaper
-from autograder.records import SubmissionRecord, save_course_record
+from autograder.records import SubmissionRecord
+from autograder.sandbox.launch import SandboxError
 from autograder.submission import refusal, refused_record
 from autograder.text import shown
 
@@ -45,7 +48,7 @@ class Session:
     been reaped before nbgrader exits.
     """
 
-    def __init__(self, options: Options, jobs: int) -> None:
+    def __init__(self, options: JobConfig, jobs: int) -> None:
         from autograder.jobs import Pool
 
         self.reaper = Reaper().__enter__()
@@ -86,10 +89,9 @@ _session: Session | None = None
 def notebook_part(nb: NotebookNode) -> tuple[str, NotebookNode | None]:
     """The part a notebook belongs to, and its grade cell (None without one)."""
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        grade_id = str(meta.get("grade_id", ""))
-        if meta.get("grade") and grade_id.endswith("_hidden_tests") and grade_id.removesuffix("_hidden_tests") in PARTS:
-            return grade_id.removesuffix("_hidden_tests"), cell
+        part = grade_cell_part(cell)
+        if part in PARTS:
+            return part, cell
     return "", None
 
 
@@ -112,14 +114,15 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
     def session(self) -> Session:
         global _session
         if _session is None:
-            from autograder.grade import default_jobs, job_options
-
             limits = options.limits(
                 call_timeout=self.call_timeout, submission_timeout=self.submission_timeout, memory_gib=self.memory_gib
             )
-            job = job_options(self.device, self.sandbox, limits, figures=True)
-            if job.sandbox != "bubblewrap":
-                self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", job.sandbox_reason)
+            try:
+                job = job_config(self.device, self.sandbox, limits, figures=True)
+            except SandboxError as error:
+                raise TraitError(f"c.HiddenSuites.sandbox = 'bubblewrap': {error}") from None
+            if job.sandbox.kind != "bubblewrap":
+                self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", job.sandbox.reason)
             _session = Session(job, self.jobs or default_jobs())
         return _session
 

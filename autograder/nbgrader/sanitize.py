@@ -20,6 +20,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat import NotebookNode
 
+from autograder.nbgrader.layout import grade_cell_part
 from autograder.parts import PARTS
 
 #: What rendered markdown may hold: structure and text, links, images; no scripts, handlers or styles.
@@ -82,10 +83,7 @@ class FeedbackHTML(HTMLExporter):
 
 def is_report(cell: NotebookNode) -> bool:
     """The grade cell whose outputs ``HiddenSuites`` wrote (its part's ``<part>_hidden_tests``)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    grade_id = str(meta.get("grade_id", ""))
-    part = grade_id.removesuffix("_hidden_tests")
-    return bool(meta.get("grade")) and grade_id.endswith("_hidden_tests") and part in PARTS
+    return grade_cell_part(cell) in PARTS
 
 
 class SanitizeOutputs(SanitizeHTML):

@@ -33,8 +33,7 @@ LEN = "len"  # -> {"result": len(target)}
 LOOKUP = "lookup"  # {"keys", "how": "getitem" | "contains"} -> {"result": [...]}
 SET_PARAMS = "set_params"  # {"params": {name: tensor}} -> {}: copy weights into a module
 ECHO = "echo"  # {"args"} -> {"result": args}: a round trip that runs no student code
-EXIT = "exit"  # -> {"bye": true}
-REQUESTS = (LOAD, CALL, GET, LEN, LOOKUP, SET_PARAMS, ECHO, EXIT)
+REQUESTS = (LOAD, CALL, GET, LEN, LOOKUP, SET_PARAMS, ECHO)
 
 #: What one load may carry: answer cells, and characters of code in all of them (JSON-encoded, for
 #: the grader: well within the wire's limit on a message).

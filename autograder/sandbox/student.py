@@ -14,10 +14,14 @@ their code made it up, the frames it reports, the names of objects it leaves in 
 carry those inputs in any form (words reversed, tensors as lists of floats), so it is never shown to
 the student: ``StudentError`` marks it (``said``), and so does ``quoted`` the repr of a string or
 container a call gave back; a message built from it keeps the marks however a suite words it,
-and the student's feedback drops what is marked (``messages.for_student``; the teacher's report
-keeps it, ``messages.for_teacher``), keeping the exception's type and the line of their code. A call
-is on hidden inputs unless every input is the notebook's own example (``notebook_data.is_public``)
-or an object made by such a call: a suite needs to do nothing, and what it does not say is hidden.
+and the student's feedback drops what is marked (``messages.for_student``; the teacher's report keeps
+it, ``messages.for_teacher``), keeping the exception's type and the line of their code. A call
+is on hidden inputs unless every input is the notebook's own example (the ``public`` test the suites
+give, ``notebook_data.is_public``) or an object made by such a call: a suite needs to do nothing, and
+what it does not say is hidden; without that test every input is hidden.
+
+The code comes as ``Code`` (the grader's ``cells.Answers``): what to load and how to put the
+sandbox's filenames into the student's words. Nothing here reads a notebook.
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ import builtins
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
-from autograder.cells import Answers, of_file
 from autograder.messages import for_student, for_teacher, said  # noqa: F401 (the suites' and tests' names)
 from autograder.sandbox import protocol, wire
 from autograder.sandbox.connection import ChildConnection, ChildLost, ChildTimeout, printable
@@ -183,12 +187,52 @@ def describe_target(target: str | Remote, attr: str = "") -> str:
     return f"{name}.{attr}" if attr else name
 
 
+class CodeCell(Protocol):
+    """One cell of a submission's code (``cells.Cell``): its filename in the sandbox, its source, its place."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    def where(self, line: int | None = None) -> str: ...
+
+
+class Code(Protocol):
+    """A submission's code for the sandbox (``cells.Answers``): its cells, and the words for its filenames."""
+
+    notes: list[str]
+
+    @property
+    def cells(self) -> Sequence[CodeCell]: ...
+
+    @property
+    def code(self) -> str: ...
+    def load(self) -> list[list[str]]: ...
+    def words(self, text: str) -> str: ...
+    def explain(self, message: str) -> str: ...
+    def missing(self, name: str) -> str: ...
+    def location(self, frame: str) -> str: ...
+
+
+#: ``public(value, made_public)``: are these inputs the notebook's own examples (``made_public`` says
+#: whether an object in the sandbox was made from such inputs only)?
+Public = Callable[[Any, Callable[[object], bool]], bool]
+
+
+def nothing_public(value: Any, made_public: Callable[[object], bool]) -> bool:
+    """Without the suites' test every input is hidden."""
+    return False
+
+
 class Student:
     """One submission's code, for one part, in the sandbox."""
 
-    def __init__(self, zygote: ZygoteClient, answers: Answers | str, limits: Limits | None = None) -> None:
+    def __init__(
+        self, zygote: ZygoteClient, answers: Code, limits: Limits | None = None, public: Public = nothing_public
+    ) -> None:
         self.zygote = zygote
-        self.answers = answers if isinstance(answers, Answers) else of_file(answers)  # a str: a .py file
+        self.answers = answers
+        self.public_inputs = public  # the suites' test of the notebook's own examples
         self.code = self.answers.code
         self.limits = limits or zygote.limits
         self.deadline = time.monotonic() + self.limits.submission_timeout
@@ -412,7 +456,6 @@ class Student:
 
     def is_public(self, value: Any) -> bool:
         """Are these the notebook's own example inputs (or objects made from them only)? Else they are hidden."""
-        from autograder.suites.notebook_data import is_public
 
         def made_public(obj: object) -> bool:
             return (
@@ -422,7 +465,7 @@ class Student:
                 and obj.id in self.public
             )
 
-        return is_public(value, made_public)
+        return self.public_inputs(value, made_public)
 
     def run(
         self,
@@ -465,12 +508,24 @@ class Student:
         """The value of ``target(*args, **kwargs)``, run in the sandbox."""
         return self.run(target, *args, attr=attr, **kwargs).value
 
-    def echo(self, *args: Any) -> float:
-        """Seconds for a round trip that carries ``args`` both ways and runs nothing of the student's."""
-        self._ensure()
-        start = time.perf_counter()
-        self._exchange({"op": protocol.ECHO, "args": list(args)}, "the grader's echo")
-        return time.perf_counter() - start
+    def round_trip(self, args: tuple, times: int = 3) -> float:
+        """Seconds of a round trip carrying ``args`` both ways to a fresh child that runs no student code
+        (the fastest of ``times``).
+
+        The student's own child ends first (one child at a time): objects made in it are gone, and
+        its code is loaded again on the next call.
+        """
+        self.close()
+        child = ChildConnection(self.zygote, self.limits)
+        try:
+            seconds = []
+            for _ in range(times):
+                start = time.perf_counter()
+                child.exchange({"op": protocol.ECHO, "args": list(args)}, self.limits.call_timeout)
+                seconds.append(time.perf_counter() - start)
+        finally:
+            child.close()
+        return min(seconds)
 
     def get(self, target: str | Remote, attr: str) -> Any:
         reply, _ = self.request(protocol.GET, target, attr, what=f"{describe_target(target)}.{attr}")

@@ -294,7 +294,8 @@ class ZygoteClient:
             return self.cgroup.label
         return f"rlimit only (no cgroup: {self.no_cgroup or 'not started'})"
 
-    def describe(self) -> dict:
+    def environment(self) -> dict:
+        """The sandbox as the report's environment shows it: its kind, its memory limit, what the zygote said."""
         info = {k: v for k, v in self.info.items() if k not in (protocol.READY, "pid")}
         return {"sandbox": self.sandbox.label, "memory_limit": self.memory_limit, **info}
 

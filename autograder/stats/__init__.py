@@ -1,7 +1,7 @@
 """Class statistics for the teacher: ``autograder stats``, over records already graded.
 
 A source is a JSON report of ``autograder grade`` or an nbgrader course directory, whose
-``autograde`` kept each notebook's record (``records.course_records``): nothing is graded again.
+``autograde`` kept each notebook's record (``course_records.course_records``): nothing is graded again.
 From the records it computes, per part, the score distribution and how many students have full,
 partial or zero marks or handed nothing in; per group of checks and per check, the share of the
 students who attempted the part that passed (hardest first; almost nobody passing flags the check

@@ -1,5 +1,5 @@
 """The records of a class, read from its sources: a JSON report of ``autograder grade``, or an nbgrader
-course whose ``autograde`` kept each notebook's record (``records.course_records``).
+course whose ``autograde`` kept each notebook's record (``course_records.course_records``).
 
 One record per student and part: the first counts; a later one (another file graded as the same
 part, ``PartResult.duplicate_of``) is left out of every number and listed as a flag for a TA.
@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.nbgrader.course_records import COURSE_RECORDS, course_records
 from autograder.parts import PARTS
-from autograder.records import COURSE_RECORDS, PartResult, Report, SubmissionRecord, course_records, duplicate_flag
+from autograder.records import PartResult, Report, SubmissionRecord, duplicate_flag
 from autograder.stats.copies import stub_fingerprint
 from autograder.text import shown
 

@@ -41,8 +41,6 @@ from collections.abc import Callable, Sequence
 import pytest
 import torch
 
-from autograder.sandbox import protocol
-from autograder.sandbox.connection import ChildConnection
 from autograder.sandbox.student import Outcome, Remote, Student, StudentError, StudentFailure, quoted
 from autograder.sandbox.wire import Lookup, Words
 from autograder.suites.compare import (
@@ -337,17 +335,7 @@ def clean_overhead(student: Student, args: tuple) -> float:
     """
     key = _signature(args)
     if key not in _OVERHEAD:
-        student.close()
-        child = ChildConnection(student.zygote, student.limits)
-        try:
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                child.exchange({"op": protocol.ECHO, "args": list(args)}, student.limits.call_timeout)
-                times.append(time.perf_counter() - start)
-        finally:
-            child.close()
-        _OVERHEAD[key] = min(times)
+        _OVERHEAD[key] = student.round_trip(args)
     return _OVERHEAD[key]
 
 

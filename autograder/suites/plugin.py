@@ -27,13 +27,14 @@ from autograder.sandbox.launch import Limits
 from autograder.sandbox.student import Student, StudentError, StudentFailure
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.suites.compare import CheckFailed, Inconclusive
+from autograder.suites.notebook_data import is_public
 from autograder.suites.scan import suspicious_uses
 from autograder.suites.scoring import check_points, score
 
 EXCEPTION = pytest.StashKey[BaseException]()
 #: A submission during whose grading the sandbox failed is graded again from the start, this often at most.
 GRADING_ATTEMPTS = 3
-GRADING = pytest.StashKey["Grading"]()
+CURRENT = pytest.StashKey["Current"]()
 
 
 def group(name: str):
@@ -41,8 +42,8 @@ def group(name: str):
     return pytest.mark.group(name)
 
 
-class Grading:
-    """What the tests need: the current submission's Student, and which devices are in use."""
+class Current:
+    """What the tests need now: the submission's Student being graded, and which devices are in use."""
 
     def __init__(self, cuda: bool, drawing: bool = True) -> None:
         self.cuda = cuda
@@ -53,7 +54,7 @@ class Grading:
 
 @pytest.fixture
 def student(request) -> Student:
-    current = request.config.stash[GRADING].student
+    current = request.config.stash[CURRENT].student
     if current is None:
         pytest.skip("no submission")
     return current
@@ -62,7 +63,7 @@ def student(request) -> Student:
 @pytest.fixture
 def device(request) -> str:
     name = getattr(request, "param", "cpu")
-    cuda = request.config.stash[GRADING].cuda
+    cuda = request.config.stash[CURRENT].cuda
     if name == "cuda" and not cuda:
         pytest.skip("CUDA is not available on the grading machine")
     if name == "meta" and cuda:
@@ -77,11 +78,11 @@ def keep(request):
     Nothing is kept when no pictures are drawn; a value that is a function is called only when they
     are (extra calls of the student's code that only a picture needs).
     """
-    grading = request.config.stash[GRADING]
+    current = request.config.stash[CURRENT]
 
     def keep(name: str, **data) -> None:
-        if grading.drawing and name not in grading.kept:
-            grading.kept[name] = {k: v() if callable(v) else v for k, v in data.items()}
+        if current.drawing and name not in current.kept:
+            current.kept[name] = {k: v() if callable(v) else v for k, v in data.items()}
 
     return keep
 
@@ -111,7 +112,7 @@ def part_of(item: pytest.Item) -> str:
     return Path(item.module.__file__).stem
 
 
-def outcome(item: pytest.Item, reports, answers: Answers | None = None) -> Check:
+def check_of(item: pytest.Item, reports, answers: Answers | None = None) -> Check:
     """One check's result from its reports, its words as ``messages.recorded`` keeps them (points are
     given by ``scoring.score``)."""
     failed = next((r for r in reports if r.failed), None)
@@ -151,8 +152,13 @@ def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     return str(report.longrepr).splitlines()[-1][:500], ""
 
 
-class Batch:
-    """The run loop: grade submissions from ``tasks``, hand each record to ``deliver``."""
+def suite_student(zygote: ZygoteClient, answers: Answers, limits: Limits) -> Student:
+    """The submission's handle, told which inputs are the notebook's own examples (``notebook_data.is_public``)."""
+    return Student(zygote, answers, limits, public=is_public)
+
+
+class RunLoop:
+    """The plugin's run loop: grade submissions from ``tasks``, hand each record to ``deliver``."""
 
     def __init__(
         self,
@@ -162,7 +168,7 @@ class Batch:
         cuda: bool,
         limits: Limits,
         draw: Callable[[ModuleType, dict], list[dict]] | None = None,
-        student_factory: Callable[[ZygoteClient, Answers, Limits], Student] = Student,
+        student_factory: Callable[[ZygoteClient, Answers, Limits], Student] = suite_student,
     ) -> None:
         self.tasks = tasks
         self.deliver = deliver
@@ -170,11 +176,11 @@ class Batch:
         self.limits = limits
         self.draw = draw  # (suite module, kept data) -> pictures for the feedback; None: no pictures
         self.student_factory = student_factory  # (zygote, answers, limits) -> the submission's handle
-        self.grading = Grading(cuda, drawing=draw is not None)
+        self.current = Current(cuda, drawing=draw is not None)
 
     def pytest_configure(self, config) -> None:
         config.addinivalue_line("markers", "group(name): the group of points a check belongs to")
-        config.stash[GRADING] = self.grading
+        config.stash[CURRENT] = self.current
 
     def pytest_collection_modifyitems(self, session, config, items) -> None:
         checked = set()
@@ -226,8 +232,8 @@ class Batch:
     def grade_part(self, task, part: str, items: list[pytest.Item], points: dict[str, float]) -> PartResult:
         answers = task.answers
         student = self.student_factory(self.zygote, answers, self.limits)
-        self.grading.student = student
-        self.grading.kept = {}
+        self.current.student = student
+        self.current.kept = {}
         checks = []
         try:
             for i, item in enumerate(items):
@@ -235,10 +241,10 @@ class Batch:
                     del item.stash[EXCEPTION]
                 nextitem = items[i + 1] if i + 1 < len(items) else None
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
-                checks.append(outcome(item, reports, answers))
+                checks.append(check_of(item, reports, answers))
         finally:
             student.close()
-            self.grading.student = None
+            self.current.student = None
         result = PartResult(part, score(checks, points), max_score=sum(points.values()))
         if student.load_error is not None:
             result.error = without_host_paths(answers.words(str(student.load_error)))
@@ -249,5 +255,5 @@ class Batch:
         result.notes = [without_host_paths(n) for n in student.notes]
         result.flags = suspicious_uses(task.code)
         if self.draw is not None:
-            result.figures = self.draw(items[0].module, self.grading.kept)
+            result.figures = self.draw(items[0].module, self.current.kept)
         return result

@@ -7,6 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import cells, submission
+from autograder.nbgrader import layout
 from autograder.sandbox.launch import Limits
 from autograder.sandbox.protocol import MAX_CELLS
 from autograder.sandbox.student import Student
@@ -20,7 +21,7 @@ def answer(source: str, grade_id: str = "", **meta) -> nbformat.NotebookNode:
 def read(*notebook_cells) -> cells.Answers:
     """The answers of a notebook of these cells, as read from disk."""
     nb = json.loads(nbformat.writes(new_notebook(cells=list(notebook_cells))))
-    return cells.of_notebook(nb)[0]
+    return layout.of_notebook(nb)[0]
 
 
 def one(source: str) -> tuple[str, list[str]]:

@@ -1,6 +1,7 @@
 """The records nbgrader's autograde keeps next to the gradebook: saved, replaced, read back."""
 
-from autograder.records import COURSE_RECORDS, Check, PartResult, SubmissionRecord, course_records, save_course_record
+from autograder.nbgrader.course_records import COURSE_RECORDS, course_records, save_course_record
+from autograder.records import Check, PartResult, SubmissionRecord
 
 
 def record(student: str, score: float) -> SubmissionRecord:

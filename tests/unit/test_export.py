@@ -1,14 +1,12 @@
 """Do the CSV exports hold one row per student and part (a column per group) and one row per check?"""
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
+from autograder.cli import main
 from autograder.export import CHECK_COLUMNS, write_checks_csv, write_parts_csv
-from autograder.records import Check, PartResult, SubmissionRecord, save_course_record
-
-AUTOGRADER = Path(sys.executable).parent / "autograder"
+from autograder.nbgrader.course_records import save_course_record
+from autograder.records import Check, PartResult, SubmissionRecord
 
 
 def records() -> list[SubmissionRecord]:
@@ -71,16 +69,13 @@ def test_one_row_per_check_with_its_result_points_and_hint(tmp_path):
     assert rows[1]["message"] == '\'=HYPERLINK("x")'  # never a formula in a spreadsheet
 
 
-def test_course_export_writes_both_files_from_the_records_autograde_kept(tmp_path):
+def test_course_export_writes_both_files_from_the_records_autograde_kept(tmp_path, monkeypatch, capsys):
     for record in records():
         if record.student:
             save_course_record(tmp_path / "course", "attention", Path(record.path).stem, record)
-    done = subprocess.run(
-        [str(AUTOGRADER), "course", "export", str(tmp_path / "course"), "--csv", "p.csv", "--checks-csv", "c.csv"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == f"2 notebook(s) exported from {tmp_path / 'course'}\n"
+    monkeypatch.chdir(tmp_path)
+    assert main(["course", "export", str(tmp_path / "course"), "--csv", "p.csv", "--checks-csv", "c.csv"]) == 0
+    assert capsys.readouterr().out == f"2 notebook(s) exported from {tmp_path / 'course'}\n"
     assert [(r["student"], r["part"], r["score"]) for r in read(tmp_path / "p.csv")] == [
         ("ada", "smoother", "2.5"),
         ("eve", "vocab", "0"),
@@ -88,20 +83,12 @@ def test_course_export_writes_both_files_from_the_records_autograde_kept(tmp_pat
     assert len(read(tmp_path / "c.csv")) == 3
 
 
-def test_course_export_without_records_or_without_a_file_is_a_usage_error(tmp_path):
-    empty = subprocess.run(
-        [str(AUTOGRADER), "course", "export", str(tmp_path), "--csv", "p.csv"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert empty.returncode == 2
-    assert f"no records in {tmp_path / 'autograder-records'}" in empty.stderr
-    nowhere = subprocess.run(
-        [str(AUTOGRADER), "course", "export", str(tmp_path)], capture_output=True, text=True, timeout=120
-    )
-    assert nowhere.returncode == 2
-    assert "say where: --csv FILE, --checks-csv FILE or both" in nowhere.stderr
+def test_course_export_without_records_or_without_a_file_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["course", "export", str(tmp_path), "--csv", "p.csv"]) == 2
+    assert f"no records in {tmp_path / 'autograder-records'}" in capsys.readouterr().err
+    assert main(["course", "export", str(tmp_path)]) == 2
+    assert "say where: --csv FILE, --checks-csv FILE or both" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
 
 

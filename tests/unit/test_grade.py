@@ -89,7 +89,12 @@ def test_the_runner_gets_the_options_and_the_number_of_jobs(tmp_path):
     )
     [(options, jobs)] = runner.calls
     assert asked == ["bubblewrap"]
-    assert (options.device, options.sandbox, options.limits, options.figures) == ("cpu", "bubblewrap", limits, False)
+    assert (options.device, options.sandbox, options.limits, options.figures) == (
+        "cpu",
+        Sandbox("bubblewrap"),
+        limits,
+        False,
+    )
     assert jobs == 3
 
 

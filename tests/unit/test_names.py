@@ -13,17 +13,14 @@ import pytest
 from autograder.export import cell, write_checks_csv, write_parts_csv
 from autograder.grade import grade
 from autograder.journal import write_json
-from autograder.records import (
+from autograder.nbgrader.course_records import (
     COURSE_RECORDS,
-    Check,
-    PartResult,
-    Report,
-    SubmissionRecord,
     course_records,
     name_of,
     path_component,
     save_course_record,
 )
+from autograder.records import Check, PartResult, Report, SubmissionRecord
 from autograder.report import class_table, submission_table, summary
 from autograder.stats import class_stats, csv_rows, html_page, read_sources, stats
 from autograder.submission import student_of

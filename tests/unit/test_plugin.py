@@ -1,6 +1,6 @@
 """Does the suites' pytest plugin run a suite over a stream of submissions and score each check?
 
-A toy suite runs through ``Batch`` inside pytester, with a ``Student`` stand-in that runs the
+A toy suite runs through ``RunLoop`` inside pytester, with a ``Student`` stand-in that runs the
 (trusted, test-written) code in this process: no sandbox.
 """
 
@@ -16,7 +16,7 @@ from autograder.sandbox.launch import Limits
 from autograder.sandbox.student import StudentFailure
 from autograder.submission import Submission, defined_names
 from autograder.suites import plugin as suite_plugin
-from autograder.suites.plugin import Batch
+from autograder.suites.plugin import RunLoop
 
 pytest_plugins = ["pytester"]
 
@@ -64,7 +64,7 @@ WRONG = "def smooth(signal, kernel):\n    return signal + 1\n\ndef gaussian_kern
 
 
 class FakeStudent:
-    """The methods of ``Student`` the toy suite and ``Batch`` use; runs the code here, as if in the sandbox."""
+    """The methods of ``Student`` the toy suite and ``RunLoop`` use; runs the code here, as if in the sandbox."""
 
     def __init__(self, zygote, answers: Answers, limits: Limits) -> None:
         import torch
@@ -98,7 +98,7 @@ def run_suite(pytester, suite: str, *codes: str) -> tuple[list[SubmissionRecord]
     tasks = [Submission(path=f"s{i}.py", code=code, parts=["smoother"], index=i) for i, code in enumerate(codes)]
     delivered: list[tuple[int, SubmissionRecord]] = []
     zygote = SimpleNamespace(faults=[])  # a sandbox that never fails: the plugin grades each submission once
-    batch = Batch(
+    batch = RunLoop(
         iter(tasks), lambda *kept: delivered.append(kept), zygote, False, Limits(), student_factory=FakeStudent
     )
     result = pytester.inline_run(str(path), "-p", "no:cacheprovider", "-q", plugins=[batch, suite_plugin])

@@ -7,7 +7,6 @@ from traitlets.config import Config
 
 from autograder.dev.examples import notebook, reference_code
 from autograder.nbgrader.bridge import HiddenSuites
-from autograder.nbgrader.notebooks import nbgrader_env
 
 
 class Recorder:
@@ -49,18 +48,6 @@ def test_only_the_assignments_notebooks_are_prefetched_and_a_bad_one_is_skipped(
         (str(root / s / "attention" / "smoother.ipynb"), "smoother") for s in ("ann", "ben", "zoe")
     ]
     assert session.prefetched is True
-
-
-def test_without_creating_students_only_those_in_the_gradebook_are_prefetched(tmp_path, monkeypatch):
-    from nbgrader.api import Gradebook
-
-    monkeypatch.setenv("PATH", nbgrader_env()["PATH"])  # nbgrader runs alembic to create a gradebook
-    suites = course(tmp_path, create_student=False)
-    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "attention") as gb:
-        gb.add_student("zoe")
-    session = Recorder()
-    suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
-    assert session.submitted == [(str(tmp_path / "submitted" / "zoe" / "attention" / "smoother.ipynb"), "smoother")]
 
 
 def test_a_course_that_cannot_be_read_costs_only_the_prefetch(tmp_path, caplog):

@@ -7,7 +7,8 @@ import pytest
 
 from autograder.cli import main
 from autograder.dev.examples import CORRECT, disguised, notebook, reference_code
-from autograder.records import Check, PartResult, Report, SubmissionRecord, save_course_record
+from autograder.nbgrader.course_records import save_course_record
+from autograder.records import Check, PartResult, Report, SubmissionRecord
 from autograder.stats import (
     CSV_HEADER,
     Answer,

@@ -1,7 +1,7 @@
 """What the student's code says on hidden inputs is marked, and the student's feedback drops it (issue 17, 8).
 
 ``StudentError`` marks an exception's message, made-up type name and frames when the call's inputs
-were hidden; a suite's message built from it keeps the marks; ``plugin.outcome`` keeps the message
+were hidden; a suite's message built from it keeps the marks; ``plugin.check_of`` keeps the message
 for the teacher and the rest for the student (``Check.feedback``), which ``part_html`` shows.
 """
 
@@ -102,10 +102,11 @@ def test_the_feedback_shows_the_students_version_and_the_json_keeps_both():
 def test_what_their_objects_give_back_on_hidden_inputs_is_marked_where_a_message_quotes_it():
     from types import SimpleNamespace
 
+    from autograder.cells import of_file
     from autograder.sandbox.student import Student, quoted
     from autograder.suites.compare import describe, difference
 
-    student = Student(SimpleNamespace(limits=None), CODE, limits=SimpleNamespace(submission_timeout=60))
+    student = Student(SimpleNamespace(limits=None), of_file(CODE), limits=SimpleNamespace(submission_timeout=60))
     student.last_public = False  # as after a call on hidden inputs
     got = student._remote(["knab", ("ed", 3)])
     student.last_public = True

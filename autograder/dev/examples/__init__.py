@@ -53,7 +53,12 @@ def notebook(part: str, code: str) -> nbformat.NotebookNode:
     """The released notebook of ``part`` with ``code`` in its first answer cell, the others left as comments."""
     import nbformat  # here: grading .py files needs no Jupyter packages
 
-    nb = copy.deepcopy(nbformat.reads((resources.files("assignments") / f"{part}.ipynb").read_text(), as_version=4))
+    return filled(nbformat.reads((resources.files("assignments") / f"{part}.ipynb").read_text(), as_version=4), code)
+
+
+def filled(nb: nbformat.NotebookNode, code: str) -> nbformat.NotebookNode:
+    """A copy of the notebook ``nb`` with ``code`` in its first answer cell, the others left as comments."""
+    nb = copy.deepcopy(nb)
     first = True
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):

@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--control", type=int, required=True)
     parser.add_argument("--arena", type=int)
     parser.add_argument("--arena-size", type=int, default=0)
-    parser.add_argument("--uid", type=int, help="run as this user, and so do the children")
-    parser.add_argument("--gid", type=int)
+    parser.add_argument("--uid", type=int, help="run as this user and its own group, and so do the children")
     parser.add_argument(
         "--child-gid", type=int, help="root in a sandbox: every child a uid of its own, with this group"
     )
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child_gid is not None and (args.uid is not None or not args.isolated):
         raise SystemExit("a uid per child is given only in a sandbox with its own PID namespace, by a root zygote")
     if args.uid is not None:
-        drop_privileges(args.uid, args.gid if args.gid is not None else args.uid)
+        drop_privileges(args.uid, args.uid)
     prctl(PR_SET_DUMPABLE, 0)  # children of the same user may not read or trace the zygote
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a child come to us, to be reaped
     control = socket.socket(fileno=args.control)

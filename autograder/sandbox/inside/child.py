@@ -76,7 +76,7 @@ class Child:
             try:
                 frame, _ = wire.encode(reply, export=self.export)
             except BaseException as error:  # the answer itself could not be sent
-                reply = {"error": describe(error, "could not send back the result: ")}
+                reply = {"error": error_info(error, "could not send back the result: ")}
                 frame, _ = wire.encode(reply)
             wire.send(self.sock, frame)
             if reply.get("bye"):
@@ -89,13 +89,13 @@ class Child:
         try:
             return getattr(self, f"op_{op}")(message)
         except BaseException as error:  # the student's code raised (SystemExit included)
-            return {"error": describe(error)}
+            return {"error": error_info(error)}
 
     def op_load(self, message: dict) -> dict:
         module = types.ModuleType("submission")
         sys.modules["submission"] = module
         seeds.seed(0)  # what the code draws when it is loaded: the same each time
-        notes = load_answers(checked_cells(message.get("cells")), module, describe)
+        notes = load_answers(checked_cells(message.get("cells")), module, error_info)
         self.module = module
         return {"ok": True, "names": public_callables(module), "notes": notes[:10]}
 
@@ -185,14 +185,11 @@ class Child:
                 values.append(key in obj if contains else obj[key])
             except BaseException as error:
                 what = f"{key!r} in the object" if contains else f"looking up {key!r}"
-                return {"error": describe(error, f"{what}: ")}
+                return {"error": error_info(error, f"{what}: ")}
         return {"ok": True, "result": values}
 
     def op_echo(self, message: dict) -> dict:
         return {"ok": True, "result": message.get("args")}
-
-    def op_exit(self, message: dict) -> dict:
-        return {"ok": True, "bye": True}
 
 
 def _copy_plain(obj: Any) -> Any:
@@ -251,7 +248,7 @@ def _leaf(t: torch.Tensor, leaves: list[torch.Tensor]) -> torch.Tensor:
     return leaf
 
 
-def describe(error: BaseException, prefix: str = "") -> dict:
+def error_info(error: BaseException, prefix: str = "") -> dict:
     """The student's exception as plain data: type names, message, and frames of their code.
 
     A frame names its code by filename (``<answer cell 2>, line 7, in tokenize: ...``): the grader

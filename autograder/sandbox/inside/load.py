@@ -44,7 +44,7 @@ def checked_cells(cells: object) -> list[tuple[str, str]]:
 
 
 def load_answers(
-    cells: Sequence[tuple[str, str]], module: types.ModuleType, describe: Callable[[BaseException], dict[str, Any]]
+    cells: Sequence[tuple[str, str]], module: types.ModuleType, error_info: Callable[[BaseException], dict[str, Any]]
 ) -> list[str]:
     """Run each (filename, source) in ``module``; the notes on the statements that raised and the cells left out."""
     module.__file__ = SUBMISSION
@@ -69,7 +69,7 @@ def load_answers(
                 )
                 exec(statement, module.__dict__)
             except Exception as error:
-                info = describe(error)
+                info = error_info(error)
                 notes.append(
                     f"{filename}, line {node.lineno} raised {info['type']}: {info['message'][:200]} (the line was skipped)"
                 )
