@@ -58,20 +58,39 @@ def parser() -> argparse.ArgumentParser:
     )
     check = cverbs.add_parser("check", help="what other local users could read or change in a course and its exchange")
     check.add_argument("directory", type=Path, metavar="COURSE")
+    rost = cverbs.add_parser(
+        "roster", help="add the students of a CSV (id, first_name, last_name, email) to the gradebook"
+    )
+    rost.add_argument("directory", type=Path, metavar="COURSE")
+    rost.add_argument("file", type=Path, metavar="FILE.csv")
     export = cverbs.add_parser("export", help="the CSV files of a course's autograded notebooks")
     export.add_argument("directory", type=Path, metavar="COURSE")
     export.add_argument("--assignment", default="", help="only this assignment (default: every one)")
     add_csv_arguments(export)
+    export.add_argument(
+        "--id", choices=["student", "email"], default="student", help="the ids of --gradebook-csv: nbgrader's or emails"
+    )
     return top
 
 
 def add_csv_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE", help="one row per student and part, a column per group")
     parser.add_argument("--checks-csv", type=Path, metavar="FILE", help="one row per check")
+    parser.add_argument(
+        "--gradebook-csv", type=Path, metavar="FILE", help="one row per student: a column per part and the total"
+    )
+    parser.add_argument(
+        "--form", choices=["plain", "canvas", "moodle"], default="plain", help="the --gradebook-csv columns' form"
+    )
+    parser.add_argument("--id-column", metavar="HEADER", help="the header of the id column of --gradebook-csv")
 
 
-def write_csv(args: argparse.Namespace, records: list) -> None:
+def write_csv(args: argparse.Namespace, records: list, ids: dict[str, str] | None = None) -> None:
     from autograder.export import write_checks_csv, write_parts_csv
+    from autograder.gradebook_csv import write_gradebook_csv
+
+    if args.gradebook_csv:
+        write_gradebook_csv(records=records, path=args.gradebook_csv, form=args.form, id_column=args.id_column, ids=ids)
 
     if args.csv:
         write_parts_csv(records=records, path=args.csv)
@@ -139,21 +158,37 @@ def grade(args: argparse.Namespace) -> int:
         print()
     print(summary(report, time.monotonic() - start))
     write_csv(args, report.submissions)
-    return 0
+    return not_graded(report.submissions)
+
+
+def not_graded(records: list) -> int:
+    """One line on stderr per file that was not graded, and why; 1 when there is one, else 0."""
+    from autograder.text import printable, shown
+
+    failed = [r for r in records if r.error or r.grader_error]
+    for record in failed:
+        why = printable(record.grader_error or record.error)
+        print(f"autograder grade: {shown(record.path)}: not graded: {why}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def course_export(args: argparse.Namespace) -> int:
     from autograder.records import COURSE_RECORDS, course_records, path_component
 
-    if not (args.csv or args.checks_csv):
-        print("autograder course export: say where: --csv FILE, --checks-csv FILE or both", file=sys.stderr)
+    if not (args.csv or args.checks_csv or args.gradebook_csv):
+        print("autograder course export: say where: --csv, --checks-csv or --gradebook-csv FILE", file=sys.stderr)
         return 2
     records = course_records(args.directory, args.assignment)
     if not records:
         where = args.directory / COURSE_RECORDS / (path_component(args.assignment) if args.assignment else "")
         print(f"autograder course export: no records in {where}: run nbgrader autograde first", file=sys.stderr)
         return 2
-    write_csv(args, records)
+    ids = None
+    if args.id == "email":
+        from autograder.nbgrader.course import roster_emails
+
+        ids = roster_emails(args.directory)
+    write_csv(args, records, ids)
     print(f"{len(records)} notebook(s) exported from {args.directory}")
     return 0
 
@@ -180,6 +215,8 @@ def course(args: argparse.Namespace) -> int:
         return course_export(args)
     if args.course_verb == "check":
         return course_check(args)
+    if args.course_verb == "roster":
+        return course_roster(args)
     try:
         path = init(
             directory=args.directory,
@@ -197,6 +234,18 @@ def course(args: argparse.Namespace) -> int:
             f"Note: other users cannot reach {exchange} (a folder on the way is closed to them): fine for a course "
             "only you use; for students, choose --exchange in a place they can reach, such as /srv/nbgrader/exchange"
         )
+    return 0
+
+
+def course_roster(args: argparse.Namespace) -> int:
+    from autograder.nbgrader.course import CourseError, RosterError, roster
+
+    try:
+        counts = roster(directory=args.directory, path=args.file)
+    except (CourseError, RosterError) as error:
+        print(f"autograder course roster: {error}", file=sys.stderr)
+        return 2
+    print(f"{counts['added']} student(s) added, {counts['updated']} updated, {counts['unchanged']} unchanged")
     return 0
 
 

@@ -145,7 +145,8 @@ def grade(
     records: list[SubmissionRecord | None] = [None] * len(subs)
     # one record per student and part: a later file of the same student's part is kept, flagged, not counted
     duplicates = duplicate_parts((sub.student, sub.path, sub.parts) for sub in subs)
-    earlier = {} if force else previous_records(json_path)
+    kept = previous_records(json_path)  # what the report holds: kept until its replacement is graded
+    earlier = {} if force else kept
     todo = []
     for sub in subs:
         if (sub.path, sub.sha256) in earlier and sub.sha256:
@@ -158,7 +159,7 @@ def grade(
     journal = None
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        journal = journal_path(json_path).open("a" if not force else "w")
+        journal = journal_path(json_path).open("a")  # --force too: a regrade cut short loses nothing
     environment: dict = {}
     bar = Progress(len(todo), progress)
     reused = sum(1 for sub in subs if records[sub.index] is not None and not sub.error and not sub.refused)
@@ -181,7 +182,11 @@ def grade(
         report = Report(environment, [r for r in records if r is not None])
         if journal is not None and json_path is not None:
             journal.close()
-            write_json(json_path, report)
-            if len(report.submissions) == len(subs):
+            complete = len(report.submissions) == len(subs)
+            # cut short: what was not graded again keeps its earlier record in the report
+            by_path = {path: record for (path, _), record in kept.items()}
+            earlier_ones = [records[sub.index] or by_path.get(sub.path) for sub in subs]
+            write_json(json_path, report if complete else Report(environment, [r for r in earlier_ones if r]))
+            if complete:
                 journal_path(json_path).unlink(missing_ok=True)
     return report

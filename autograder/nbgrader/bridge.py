@@ -287,6 +287,13 @@ def use_hidden_suites(c: Config) -> None:
     ]
     c.OverwriteCells.add_missing_cells = True  # a deleted grade cell comes back, and is scored
 
+    # a regrade that fails or is killed leaves the earlier results (autograder.nbgrader.regrade)
+    from autograder.nbgrader import regrade
+
+    regrade.find_on_path()
+    regrade.install()
+    regrade.recover(c.CourseDirectory.get("root") or os.getcwd())
+
     # feedback pages: what the student wrote (markdown, outputs) is never live HTML; the report is ours
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
