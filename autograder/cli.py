@@ -8,9 +8,13 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from autograder import __version__, options
 from autograder.parts import PARTS
+
+if TYPE_CHECKING:
+    from autograder.sandbox.launch import Limits
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,6 +31,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--part", action="append", choices=list(PARTS), help="grade for this part (repeatable)")
     g.add_argument("--json", type=Path, metavar="FILE", help="write the report here (and resume from it)")
     g.add_argument("--force", action="store_true", help="grade again what the --json report already holds")
+    g.add_argument(
+        "--lms",
+        choices=["auto", "canvas", "moodle", "blackboard"],
+        help="a folder given is an LMS download (a .zip always is): one student per id in its file names",
+    )
     add_csv_arguments(g)
     options.add_arguments(g)
     g.add_argument("--quiet", action="store_true", help="only the class table and the summary")
@@ -112,8 +121,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def grade(args: argparse.Namespace) -> int:
-    from autograder.grade import UsageError, grade
-    from autograder.report import class_table, submission_table, summary
 
     if args.jobs < 0:
         print("autograder grade: --jobs must be at least 0 (0: one per core)", file=sys.stderr)
@@ -127,8 +134,63 @@ def grade(args: argparse.Namespace) -> int:
         return 2
     start = time.monotonic()
     signal.signal(signal.SIGTERM, _interrupt)  # a batch stopped by a scheduler keeps what it graded
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="autograder-lms-") as staging:
+        try:
+            submissions, labels, skipped = downloads(args.submissions, args.lms, Path(staging))
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            print(f"autograder grade: {error}", file=sys.stderr)
+            return 2
+        for line in skipped:
+            print(f"autograder grade: {line}", file=sys.stderr)
+        args.submissions = submissions
+        code = _grade(args, limits=limits, labels=labels, start=start)
+    return code or (1 if skipped else 0)
+
+
+def downloads(
+    paths: list[Path], lms: str | None, staging: Path
+) -> tuple[list[Path], dict[Path, tuple[str, str, str]], list[str]]:
+    """The files to grade: an LMS download (a .zip, or a folder with ``--lms``) staged under ``staging``, one
+    student per id; with each staged file's (student, path, note), and a line per file not graded."""
+    from autograder import lms as lms_module
+    from autograder.text import shown
+
+    files: list[Path] = []
+    labels: dict[Path, tuple[str, str, str]] = {}
+    skipped: list[str] = []
+    for number, path in enumerate(paths):
+        if not (path.suffix == ".zip" and path.is_file()) and not (lms and path.is_dir()):
+            files.append(path)
+            continue
+        found = lms_module.read(path, "" if lms in (None, "auto") else lms)
+        for name in found.unmatched:
+            skipped.append(f"{shown(path.name)}/{shown(name)}: not graded: its name fits no Canvas, Moodle or "
+                           "Blackboard pattern")  # fmt: skip
+        for name, why in found.refused:
+            skipped.append(f"{shown(path.name)}/{shown(name)}: not graded: {why}")
+        staged = lms_module.stage(found, staging / str(number), path.name)
+        for target, (student, label, entry) in staged.items():
+            late = f"handed in late ({entry.lms})" if entry.late else ""
+            labels[target] = (student, label, late)
+        files.append(staging / str(number))
+        if not staged:
+            skipped.append(f"{shown(path.name)}: nothing to grade in it")
+            files.pop()
+    if not files:
+        raise ValueError("nothing to grade")
+    return files, labels, skipped
+
+
+def _grade(args: argparse.Namespace, *, limits: Limits | None, labels: dict, start: float) -> int:
+    from autograder.grade import UsageError, grade
+    from autograder.report import class_table, submission_table, summary
+
     try:
         report = grade(
+            labels=labels,
             submissions=args.submissions,
             parts=args.part,
             device=args.device,

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from autograder import submission
@@ -127,6 +127,7 @@ def grade(
     on_record: Callable[[SubmissionRecord], None] | None = None,
     runner: Callable[[list, Options, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
+    labels: Mapping[Path, tuple[str, str, str]] | None = None,
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
     is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
@@ -134,7 +135,8 @@ def grade(
 
     ``on_record`` gets each record as soon as it is graded, in the order they finish. ``runner(todo,
     options, jobs, keep)`` grades the ``Submission``s of ``todo``, gives each finished (index, record) to
-    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
+    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox. ``labels`` gives a file
+    its (student, path shown in the records, note), as for the files of an LMS download (``lms.stage``).
     """
     paths = _check_arguments(submissions, parts, device, sandbox)
     json_path = Path(json_path) if json_path is not None else None
@@ -142,6 +144,10 @@ def grade(
         submission.load(path, list(parts) if parts else None, index, root)
         for index, (path, root) in enumerate(paths.items())
     ]
+    for sub in subs:
+        if labels and Path(sub.path) in labels:
+            sub.student, sub.path, note = labels[Path(sub.path)]
+            sub.note = "; ".join(n for n in (note, sub.note) if n)
     records: list[SubmissionRecord | None] = [None] * len(subs)
     # one record per student and part: a later file of the same student's part is kept, flagged, not counted
     duplicates = duplicate_parts((sub.student, sub.path, sub.parts) for sub in subs)
