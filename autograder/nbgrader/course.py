@@ -55,6 +55,10 @@ c.Exchange.root = {{exchange!r}}
 # collect copies only what a student wrote: regular files they own, no link followed, bounded in size;
 # a submission folder is collected for a student only when its owner is that student
 c.ExchangeFactory.collect = {SAFE_COLLECT!r}
+# zip_collect reads Canvas, Moodle and Blackboard downloads (downloaded/<assignment>/archive/), within bounds,
+# one student per id, each notebook named by the part its cells say
+c.ZipCollectApp.extractor_plugin = "autograder.nbgrader.lms.SafeExtractor"
+c.ZipCollectApp.collector_plugin = "autograder.nbgrader.lms.LmsCollector"
 use_hidden_suites(c)
 
 # Options of the hidden suites (defaults shown):
