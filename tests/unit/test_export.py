@@ -101,5 +101,5 @@ def test_course_export_without_records_or_without_a_file_is_a_usage_error(tmp_pa
         [str(AUTOGRADER), "course", "export", str(tmp_path)], capture_output=True, text=True, timeout=120
     )
     assert nowhere.returncode == 2
-    assert "say where: --csv FILE, --checks-csv FILE or both" in nowhere.stderr
+    assert "say where: --csv, --checks-csv or --gradebook-csv FILE" in nowhere.stderr
     assert not (tmp_path / "p.csv").exists()
