@@ -52,6 +52,27 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--html", type=Path, metavar="FILE", help="write the class page here (one self-contained file)")
     st.add_argument("--csv", type=Path, metavar="FILE", help="write the same data here, one value per row")
 
+    gs = verbs.add_parser("gradescope", help="the Gradescope autograder archive, and its grading run")
+    gverbs = gs.add_subparsers(dest="gradescope_verb", required=True)
+    gbuild = gverbs.add_parser("build", help="write the archive Gradescope's autograder specification asks for")
+    gbuild.add_argument("-o", "--output", type=Path, default=Path("autograder.zip"), metavar="FILE")
+    gbuild.add_argument(
+        "--hide",
+        action="append",
+        default=[],
+        choices=["hints", "expected", "hidden-arguments", "check-names"],
+        help="what the students' results leave out (as the course's show_* options; repeatable)",
+    )
+    gbuild.add_argument(
+        "--visibility",
+        default="visible",
+        choices=["hidden", "after_due_date", "after_published", "visible"],
+        help="when students see the results",
+    )
+    gbuild.add_argument("--sandbox", default="auto", choices=["auto", "bubblewrap", "none"])
+    grun = gverbs.add_parser("run", help="grade <root>/submission into <root>/results/results.json")
+    grun.add_argument("--root", type=Path, default=Path("/autograder"))
+
     c = verbs.add_parser("course", help="set up an nbgrader course")
     cverbs = c.add_subparsers(dest="course_verb", required=True)
     init = cverbs.add_parser("init", help="create a course directory wired to the hidden suites")
@@ -113,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return grade(args)
     if args.verb == "stats":
         return stats(args)
+    if args.verb == "gradescope":
+        return gradescope(args)
     return course(args)
 
 
@@ -232,6 +255,33 @@ def not_graded(records: list) -> int:
         why = printable(record.grader_error or record.error)
         print(f"autograder grade: {shown(record.path)}: not graded: {why}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def gradescope(args: argparse.Namespace) -> int:
+    from autograder import gradescope as gs
+    from autograder.feedback import Reveal
+
+    if args.gradescope_verb == "run":
+        try:
+            gs.run(root=args.root)
+        except (OSError, ValueError, RuntimeError) as error:
+            print(f"autograder gradescope run: {error}", file=sys.stderr)
+            return 1
+        return 0
+    hidden = set(args.hide)
+    reveal = Reveal(
+        hints="hints" not in hidden,
+        expected="expected" not in hidden,
+        hidden_arguments="hidden-arguments" not in hidden,
+        check_names="check-names" not in hidden,
+    )
+    try:
+        out = gs.build(output=args.output, reveal=reveal, visibility=args.visibility, sandbox=args.sandbox)
+    except (OSError, ValueError) as error:
+        print(f"autograder gradescope build: {error}", file=sys.stderr)
+        return 2
+    print(f"Gradescope autograder archive: {out} (upload it as the assignment's autograder)")
+    return 0
 
 
 def course_export(args: argparse.Namespace) -> int:
