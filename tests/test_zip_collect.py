@@ -3,6 +3,7 @@
 and a file whose name fits no pattern."""
 
 import io
+import json
 import zipfile
 
 import nbformat
@@ -63,6 +64,11 @@ def test_a_canvas_zip_through_zip_collect_autograde_and_release_feedback(tmp_pat
         }
     assert scores["101"] == scores["103"] == scores["106"] == 10  # frank's wrong second notebook is not added
     assert scores["104"] < 10
+    graded = nbformat.read(course / "autograded" / "103" / "attention" / "smoother.ipynb", as_version=4)
+    said = json.dumps([c.get("outputs", []) for c in graded.cells])
+    assert "You handed this notebook in as Smoother-Copy1.ipynb; it was graded as smoother" in said
     nbgrader(course, "generate_feedback", "attention")
+    page = (course / "feedback" / "103" / "attention" / "smoother.html").read_text()
+    assert "You handed this notebook in as Smoother-Copy1.ipynb" in page
     released = nbgrader(course, "release_feedback", "attention", ok=False)
     assert released.returncode == 0, released.stderr[-2000:]

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -68,12 +69,40 @@ class SafeExtractor(ExtractorPlugin):
                 count += 1
 
 
+#: The course's list of notebooks collected under another name than their student gave them:
+#: ``{assignment: {student: {notebook: name handed in}}}``; ``autograde`` tells the student.
+RENAMED = "autograder-renamed.json"
+
+
+def renamed(root: Path | str, assignment: str, student: str, notebook: str) -> str:
+    """The name a student gave the notebook collected as ``notebook`` ("" when it was not renamed)."""
+    try:
+        data = json.loads(Path(root, RENAMED).read_text())
+        return str(data[assignment][student][notebook])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 class LmsCollector(FileNameCollectorPlugin):
     """Whose file each extracted file is, and which notebook of the assignment (by its cells)."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.seen: dict[tuple[str, str], int] = {}
+
+    def remember(self, student: str, part: str, original: str) -> None:
+        coursedir = getattr(self.parent, "coursedir", None)
+        if coursedir is None:  # not run by zip_collect: no course to remember it in
+            return
+        path = Path(coursedir.root, RENAMED)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = {}
+        data.setdefault(coursedir.assignment_id, {}).setdefault(student, {})[part] = original
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(data, indent=1))
+        os.replace(temporary, path)
 
     def collect(self, submitted_file: str) -> dict | None:
         from autograder.parts import PARTS
@@ -95,6 +124,7 @@ class LmsCollector(FileNameCollectorPlugin):
                 if original != file_id:
                     self.log.warning("autograder: %s handed in %s: collected as %s, the part its cells name",
                                      shown(student), shown(original), file_id)  # fmt: skip
+                    self.remember(student, part, original)
                 n = self.seen.get((student, part), 0) + 1
                 self.seen[(student, part)] = n
                 if n > 1:
