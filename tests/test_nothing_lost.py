@@ -196,3 +196,12 @@ def test_nbgrader_works_without_the_environments_bin_on_path(course, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert (fresh / "gradebook.db").exists()
+
+
+def test_autograde_with_nothing_to_grade_fails_in_one_line(tmp_path):
+    course = init(directory=tmp_path / "empty")
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    done = nbgrader(course, "autograde", ASSIGNMENT, ok=False)
+    assert done.returncode != 0
+    assert "No notebooks were matched by" in done.stderr  # nbgrader says it in one line
+    assert "Traceback" not in done.stderr
