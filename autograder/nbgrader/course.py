@@ -105,6 +105,9 @@ TEACHERS = (
     "gradebook.db",
     "autograder-records",
     "autograder-submitters.json",
+    "autograder-regrade",  # the copies a regrade keeps until it is done (autograder.nbgrader.regrade)
+    "autograder-renamed.json",  # the names of notebooks zip_collect renamed (autograder.nbgrader.lms)
+    "downloaded",  # LMS downloads, for zip_collect
 )
 
 
