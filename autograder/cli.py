@@ -194,6 +194,11 @@ def downloads(
                            "Blackboard pattern")  # fmt: skip
         for name, why in found.refused:
             skipped.append(f"{shown(path.name)}/{shown(name)}: not graded: {why}")
+        for entry in [e for e in found.entries if not e.file.endswith((".ipynb", ".py"))]:
+            skipped.append(
+                f"{shown(path.name)}/{shown(entry.name)}: not graded: it is neither a notebook nor a .py file"
+            )
+            found.entries.remove(entry)
         staged = lms_module.stage(found, staging / str(number), path.name)
         for target, (student, label, entry) in staged.items():
             late = f"handed in late ({entry.lms})" if entry.late else ""

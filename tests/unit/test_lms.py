@@ -90,10 +90,14 @@ def test_downloads_stage_zips_and_leave_other_paths_alone(tmp_path):
         z.writestr("ada_1_2_smoother.py", "x = 1\n")
         z.writestr("bob_LATE_3_4_smoother.py", "x = 2\n")
         z.writestr("mystery.ipynb", "{}")
+        z.writestr("ada_1_2_report.pdf", "%PDF")
     plain = tmp_path / "plain.py"
     plain.write_text("x = 3\n")
     files, labels, skipped = downloads([archive, plain], None, tmp_path / "staging")
     assert files == [tmp_path / "staging" / "0", plain]
     assert sorted(labels.values()) == [("1", "canvas.zip/ada_1_2_smoother.py", ""),
                                        ("3", "canvas.zip/bob_LATE_3_4_smoother.py", "handed in late (canvas)")]  # fmt: skip
-    assert skipped == ["canvas.zip/mystery.ipynb: not graded: its name fits no Canvas, Moodle or Blackboard pattern"]
+    assert skipped == [
+        "canvas.zip/mystery.ipynb: not graded: its name fits no Canvas, Moodle or Blackboard pattern",
+        "canvas.zip/ada_1_2_report.pdf: not graded: it is neither a notebook nor a .py file",
+    ]
