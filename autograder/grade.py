@@ -8,7 +8,7 @@ is also appended to a journal beside it as soon as it is done; a later run with 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from autograder import submission
@@ -62,6 +62,7 @@ def grade(
     on_record: Callable[[SubmissionRecord], None] | None = None,
     runner: Callable[[list, JobConfig, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
+    labels: Mapping[Path, tuple[str, str, str]] | None = None,
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
     is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
@@ -69,13 +70,18 @@ def grade(
 
     ``on_record`` gets each record as soon as it is graded, in the order they finish. ``runner(todo,
     options, jobs, keep)`` grades the ``Submission``s of ``todo``, gives each finished (index, record) to
-    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
+    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox. ``labels`` gives a file
+    its (student, path shown in the records, note), as for the files of an LMS download (``lms.stage``).
     """
     paths = _check_arguments(submissions, parts, device, sandbox)
     subs = [
         submission.load(path, list(parts) if parts else None, index, root)
         for index, (path, root) in enumerate(paths.items())
     ]
+    for sub in subs:
+        if labels and Path(sub.path) in labels:
+            sub.student, sub.path, note = labels[Path(sub.path)]
+            sub.note = "; ".join(n for n in (note, sub.note) if n)
     records: list[SubmissionRecord | None] = [None] * len(subs)
     # one record per student and part: a later file of the same student's part is kept, flagged, not counted
     duplicates = duplicate_parts((sub.student, sub.path, sub.parts) for sub in subs)
@@ -112,5 +118,8 @@ def grade(
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content
         report = Report(environment, [r for r in records if r is not None])
-        journal.finish(report, complete=len(report.submissions) == len(subs))
+        complete = len(report.submissions) == len(subs)
+        # cut short: what was not graded again keeps its earlier record in the written report
+        whole = [records[sub.index] or journal.kept(sub.path) for sub in subs]
+        journal.finish(report if complete else Report(environment, [r for r in whole if r]), complete=complete)
     return report

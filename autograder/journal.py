@@ -62,23 +62,31 @@ def write_json(path: Path, report: Report) -> None:
 class Journal:
     """The journal of the report ``json_path`` for one run (nothing is kept without a ``json_path``).
 
-    ``force``: the records of an earlier run are not kept, and the journal starts empty.
+    ``force``: the records of an earlier run are not reused; they are kept until their replacements are
+    graded (a regrade cut short loses nothing: ``kept`` gives them back for what was not graded again).
     """
 
     def __init__(self, json_path: Path | str | None, force: bool = False) -> None:
         self.json_path = Path(json_path) if json_path is not None else None
         self.force = force
         self.file: IO[str] | None = None
+        self.previous: dict[str, SubmissionRecord] = {}
 
     def earlier(self) -> dict[tuple[str, str], SubmissionRecord]:
-        """The records an earlier run kept, by (path, sha256): none when forced (``previous_records``)."""
-        return {} if self.force else previous_records(self.json_path)
+        """The records an earlier run kept, by (path, sha256): none to reuse when forced (``previous_records``)."""
+        found = previous_records(self.json_path)
+        self.previous = {path: record for (path, _), record in found.items()}
+        return {} if self.force else found
+
+    def kept(self, path: str) -> SubmissionRecord | None:
+        """The earlier run's record of ``path``, if it had one (what a regrade cut short leaves in the report)."""
+        return self.previous.get(path)
 
     def open(self) -> None:
         """Start appending (after the earlier records were read): the folder is made, the journal opened."""
         if self.json_path is not None and self.file is None:
             self.json_path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = journal_path(self.json_path).open("w" if self.force else "a")
+            self.file = journal_path(self.json_path).open("a")  # --force too: a regrade cut short loses nothing
 
     def append(self, record: SubmissionRecord) -> None:
         """Keep ``record`` at once, one line: a run cut short after this keeps it."""

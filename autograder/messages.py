@@ -27,6 +27,7 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,8 +44,10 @@ DIGITS = 2
 
 
 def rounded(points: float) -> float:
-    """A sum of points as every report and export shows it: ``DIGITS`` decimals (3.9996 is 4.0), never -0.0."""
-    return round(float(points), DIGITS) + 0.0
+    """A sum of points as every report and export shows it: ``DIGITS`` decimals, halves away from zero on
+    the decimal value written (3.9996 is 4.0, 2.125 is 2.13), never -0.0. The one rounding of the package."""
+    exact = Decimal(repr(float(points))).quantize(Decimal(1).scaleb(-DIGITS), rounding=ROUND_HALF_UP)
+    return float(exact) + 0.0
 
 
 # ---------------------------------------------------------------- what the student's code said

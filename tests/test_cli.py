@@ -47,7 +47,8 @@ def test_usage_errors_exit_2(args, says):
 def test_a_file_that_is_not_a_submission_is_reported_not_graded_and_not_as_0_of_0(tmp_path):
     (tmp_path / "notes.txt").write_text("my notes")
     done = run("grade", "notes.txt", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # nothing graded
+    assert "autograder grade: notes.txt: not graded: notes.txt is not a submission" in done.stderr
     reason = "notes.txt is not a submission: it is neither a notebook (.ipynb) nor a Python file (.py)"
     lines = done.stdout.splitlines()
     assert " ".join(line.strip() for line in lines[:2]) == f"notes.txt  not graded: {reason}"

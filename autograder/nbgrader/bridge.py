@@ -197,6 +197,7 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
             answers, note = None, ""
             record = SubmissionRecord(path, wanted=[part])
             record.error = f"could not read the answer cells: {type(error).__name__}: {error}"
+        note = self.renamed_note(info) + note
         reason = refusal(answers, self.sources(info["assignment"])) if answers is not None else ""
         if reason:  # the course's own notebook, or its solution markers: not graded, and not shown back
             record = refused_record(SubmissionRecord(path, wanted=[part]), reason)
@@ -210,6 +211,21 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         self.keep(record, info)
         self.log.info("autograder: %s scored %s / %s", shown(path), record.score, record.max_score)
         return nb, resources
+
+    def renamed_note(self, info: dict) -> str:
+        """A note for a notebook that ``zip_collect`` collected under its part's name (``nbgrader.lms``)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        from autograder.nbgrader.lms import renamed
+
+        root = CourseDirectory(config=self.config).root
+        given = renamed(root, str(info["assignment"]), str(info["student"]), str(info["notebook"]))
+        if not given:
+            return ""
+        self.log.warning(
+            "autograder: %s handed in %s, graded as %s", shown(info["student"]), shown(given), info["notebook"]
+        )
+        return f"You handed this notebook in as {given}; it was graded as {info['notebook']}, the part its cells name. "
 
     @staticmethod
     def blank(nb: NotebookNode, reason: str) -> None:
@@ -289,6 +305,13 @@ def use_hidden_suites(c: Config) -> None:
         CheckCellMetadata,
     ]
     c.OverwriteCells.add_missing_cells = True  # a deleted grade cell comes back, and is scored
+
+    # a regrade that fails or is killed leaves the earlier results (autograder.nbgrader.regrade)
+    from autograder.nbgrader import regrade
+
+    regrade.find_on_path()
+    regrade.install()
+    regrade.recover(c.CourseDirectory.get("root") or os.getcwd())
 
     # feedback pages: what the student wrote (markdown, outputs) is never live HTML; the report is ours
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor

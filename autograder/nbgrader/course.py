@@ -55,6 +55,10 @@ c.Exchange.root = {{exchange!r}}
 # collect copies only what a student wrote: regular files they own, no link followed, bounded in size;
 # a submission folder is collected for a student only when its owner is that student
 c.ExchangeFactory.collect = {SAFE_COLLECT!r}
+# zip_collect reads Canvas, Moodle and Blackboard downloads (downloaded/<assignment>/archive/), within bounds,
+# one student per id, each notebook named by the part its cells say
+c.ZipCollectApp.extractor_plugin = "autograder.nbgrader.lms.SafeExtractor"
+c.ZipCollectApp.collector_plugin = "autograder.nbgrader.lms.LmsCollector"
 use_hidden_suites(c)
 
 # Options of the hidden suites (defaults shown):
@@ -101,6 +105,9 @@ TEACHERS = (
     "gradebook.db",
     "autograder-records",
     "autograder-submitters.json",
+    "autograder-regrade",  # the copies a regrade keeps until it is done (autograder.nbgrader.regrade)
+    "autograder-renamed.json",  # the names of notebooks zip_collect renamed (autograder.nbgrader.lms)
+    "downloaded",  # LMS downloads, for zip_collect
 )
 
 
@@ -428,3 +435,110 @@ def check(*, directory: Path | str) -> list[str]:
     if exchange is None:
         return [*found, f"{config} names no exchange (c.Exchange.root)"]
     return found + _exchange_problems(exchange, ASSIGNMENT)
+
+
+# ---------------------------------------------------------------- the roster
+
+#: The columns of a roster (those of ``nbgrader db student import``); ``id`` is required.
+ROSTER_COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class RosterError(ValueError):
+    """A roster that cannot be imported: the row (its line in the file) and why."""
+
+
+def _roster_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a roster CSV, each checked; RosterError names the first bad one by its line."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RosterError(f"cannot read {path}: {error}") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    if "id" not in header:
+        raise RosterError(f"{path}: line 1 has no column 'id' (the columns are {', '.join(ROSTER_COLUMNS)})")
+    unknown = [h for h in header if h not in ROSTER_COLUMNS]
+    if unknown:
+        raise RosterError(
+            f"{path}: line 1: unknown column {unknown[0]!r} (the columns are {', '.join(ROSTER_COLUMNS)})"
+        )
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for raw in reader:
+        number = reader.line_num
+        if raw.get(None):  # more cells than columns
+            raise RosterError(f"{path}: line {number}: more cells than the header has columns; nothing was imported")
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        problem = _roster_problem(row)
+        if not problem and row["id"] in seen:
+            problem = f"the id {printable(row['id'])!r} is on line {seen[row['id']]} already"
+        if problem:
+            raise RosterError(f"{path}: line {number}: {problem}; nothing was imported")
+        seen[row["id"]] = number
+        rows.append(row)
+    return rows
+
+
+def _roster_problem(row: dict[str, str]) -> str:
+    student = row.get("id", "")
+    if not student:
+        return "no id"
+    if student in {".", ".."} or "/" in student or "+" in student or printable(student) != student:
+        return f"the id {printable(student)!r} cannot name a folder (no '/', '+', '.', '..' or control character)"
+    for key, value in row.items():
+        if len(value) > 128:
+            return f"{key} is longer than 128 characters"
+        if printable(value) != value:
+            return f"{key} has a control or format character"
+    if row.get("email") and not _EMAIL.fullmatch(row["email"]):
+        return f"{printable(row['email'])!r} is not an email address"
+    return ""
+
+
+def roster(*, directory: Path | str, path: Path | str) -> dict[str, int]:
+    """Add or update the students of a roster CSV (``ROSTER_COLUMNS``) in the course's gradebook, all or
+    none: a bad row stops the import (RosterError, with its line) before anything is written. Running it
+    again changes nothing. Returns the count of students ``added``, ``updated`` and ``unchanged``."""
+    from nbgrader.api import Gradebook, Student
+
+    from autograder.nbgrader.regrade import find_on_path
+
+    root = Path(directory).absolute()
+    if not (root / "nbgrader_config.py").is_file():
+        raise CourseError(f"{root} is not a course (no nbgrader_config.py): autograder course init makes one")
+    rows = _roster_rows(Path(path))
+    find_on_path()  # a new gradebook needs alembic
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT) as gb:
+        try:
+            for row in rows:
+                values = {k: row[k] or None for k in ROSTER_COLUMNS[1:] if k in row}
+                student = gb.db.query(Student).filter(Student.id == row["id"]).one_or_none()
+                if student is None:
+                    gb.db.add(Student(id=row["id"], **values))
+                    counts["added"] += 1
+                elif any(getattr(student, k) != v for k, v in values.items()):
+                    for k, v in values.items():
+                        setattr(student, k, v)
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+    return counts
+
+
+def roster_emails(directory: Path | str) -> dict[str, str]:
+    """The email of each student of the course's gradebook that has one, by id."""
+    from nbgrader.api import Gradebook
+
+    db = Path(directory).absolute() / "gradebook.db"
+    if not db.exists():
+        return {}
+    with Gradebook(f"sqlite:///{db}", ASSIGNMENT) as gb:
+        return {s.id: s.email for s in gb.students if s.email}

@@ -88,7 +88,7 @@ def test_course_export_without_records_or_without_a_file_is_a_usage_error(tmp_pa
     assert main(["course", "export", str(tmp_path), "--csv", "p.csv"]) == 2
     assert f"no records in {tmp_path / 'autograder-records'}" in capsys.readouterr().err
     assert main(["course", "export", str(tmp_path)]) == 2
-    assert "say where: --csv FILE, --checks-csv FILE or both" in capsys.readouterr().err
+    assert "say where: --csv, --checks-csv or --gradebook-csv FILE" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
 
 
