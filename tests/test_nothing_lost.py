@@ -18,9 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.dev.classroom import nbgrader
 from autograder.dev.examples import notebook, reference_code
 from autograder.nbgrader.course import init
-from tests.conftest import nbgrader
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ The real gradebook, read back by the real ``nbgrader db student list``.
 import pytest
 
 from autograder.cli import main
+from autograder.dev.classroom import nbgrader
 from autograder.nbgrader.course import init
-from tests.conftest import nbgrader
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import zipfile
 import nbformat
 import pytest
 
+from autograder.dev.classroom import nbgrader
 from autograder.dev.examples import MISTAKES, notebook, reference_code
 from autograder.nbgrader.course import init
-from tests.conftest import nbgrader
 
 pytestmark = pytest.mark.slow
 

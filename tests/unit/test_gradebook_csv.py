@@ -8,7 +8,8 @@ import pytest
 from autograder.cli import main
 from autograder.gradebook_csv import gradebook_rows, write_gradebook_csv
 from autograder.messages import rounded
-from autograder.records import Check, PartResult, SubmissionRecord, save_course_record
+from autograder.nbgrader.course_records import save_course_record
+from autograder.records import Check, PartResult, SubmissionRecord
 
 
 def part(name: str, *points: float) -> PartResult:
