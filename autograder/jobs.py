@@ -16,13 +16,14 @@ import queue
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from autograder.parts import PARTS, SUITES, Part
-from autograder.processes import Reaper
+from autograder.processes import Reaper, die_with_parent
 from autograder.records import SubmissionRecord
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ class Options:
     parts: dict[str, Part] = field(default_factory=lambda: dict(PARTS))
 
 
-def job_main(job: int, tasks: Queue, results: Queue, options: Options) -> None:
+def job_main(job: int, tasks: Queue, results: Queue, options: Options, lifeline: Connection) -> None:
+    die_with_parent(lifeline)  # first: a grader killed outright (SIGKILL) takes its jobs and their sandboxes
     with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
         _job(job, tasks, results, options)
 
@@ -125,6 +127,8 @@ class Pool:
         # spawned jobs need multiprocessing's resource tracker; if this pool starts it, it stops it
         self.tracker = None if _tracker_running(resource_tracker) else resource_tracker
         self.context = multiprocessing.get_context("spawn")
+        # the jobs' lifeline: its write end stays here alone; when this process ends, however, the jobs end
+        self.lifeline, self.lifeline_writer = self.context.Pipe(duplex=False)
         self.tasks = self.context.Queue()
         self.results = self.context.Queue()
         self.processes: dict[int, BaseProcess] = {}
@@ -137,7 +141,9 @@ class Pool:
     def _launch(self) -> None:
         job = self.next_job
         self.next_job += 1
-        process = self.context.Process(target=job_main, args=(job, self.tasks, self.results, self.options), daemon=True)
+        process = self.context.Process(
+            target=job_main, args=(job, self.tasks, self.results, self.options, self.lifeline), daemon=True
+        )
         process.start()
         self.processes[job] = process
 
@@ -202,6 +208,8 @@ class Pool:
                 process.kill()
                 process.join()
         self.processes.clear()
+        self.lifeline.close()
+        self.lifeline_writer.close()
         self.tasks.close()
         self.tasks.join_thread()
         self.results.close()
