@@ -118,6 +118,7 @@ def grade(args: argparse.Namespace) -> int:
             force=args.force,
             sandbox=args.sandbox,
             limits=limits,
+            cluster=args.cluster,
         )
     except UsageError as error:
         print(f"autograder grade: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ is also appended to a journal beside it as soon as it is done; a later run with 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -36,11 +37,17 @@ def job_options(
     limits: Limits | None,
     figures: bool = False,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
+    cluster: bool = False,
 ) -> Options:
     """The jobs' options, with the sandbox ``detect`` finds (UsageError if bubblewrap is required and cannot run).
 
     In degraded mode student code may run as our user, so this process is made non-dumpable first.
+    For a ``cluster``, the sandbox is found on each worker (``cluster.GradingJobs``), where bubblewrap
+    is required unless the teacher said ``none``: the options say which.
     """
+    if cluster:
+        wanted = SandboxMode.NONE if sandbox == SandboxMode.NONE.value else SandboxMode.BUBBLEWRAP
+        return Options(device, wanted.value, "", limits or Limits(), figures)
     try:
         with Reaper():  # bubblewrap's probe leaves its inner process to be reaped
             found = detect(sandbox)
@@ -91,7 +98,7 @@ class Progress:
 
 
 def _check_arguments(
-    submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str
+    submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str, cluster: str = ""
 ) -> dict[Path, Path]:
     """The files to grade, each with the argument it came from; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
     if not submissions:
@@ -102,7 +109,7 @@ def _check_arguments(
     for label, value, kind in (("device", device, Device), ("sandbox", sandbox, SandboxMode)):
         if value not in {m.value for m in kind}:
             raise UsageError(f"unknown {label} {value!r}: choose {', '.join(m.value for m in kind)}")
-    if device == "cuda":
+    if device == "cuda" and not cluster:  # on a cluster, each worker's jobs check it
         import torch  # the jobs are spawned, not forked: asking CUDA here is safe
 
         if not torch.cuda.is_available():
@@ -127,6 +134,7 @@ def grade(
     on_record: Callable[[SubmissionRecord], None] | None = None,
     runner: Callable[[list, Options, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
+    cluster: str = "",
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
     is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
@@ -134,9 +142,12 @@ def grade(
 
     ``on_record`` gets each record as soon as it is graded, in the order they finish. ``runner(todo,
     options, jobs, keep)`` grades the ``Submission``s of ``todo``, gives each finished (index, record) to
-    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox.
+    ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox. With ``cluster`` (the
+    address of a Dask scheduler) the default runner grades on its workers, and the journal is written here.
     """
-    paths = _check_arguments(submissions, parts, device, sandbox)
+    paths = _check_arguments(submissions, parts, device, sandbox, cluster)
+    if cluster and runner is run_jobs:
+        runner = functools.partial(run_jobs, cluster=cluster)
     json_path = Path(json_path) if json_path is not None else None
     subs = [
         submission.load(path, list(parts) if parts else None, index, root)
@@ -154,7 +165,7 @@ def grade(
             records[sub.index] = mark_duplicate(sub.record(), duplicates[sub.index])
         else:
             todo.append(sub)
-    options = job_options(device, sandbox, limits, detect=detect) if todo else None
+    options = job_options(device, sandbox, limits, detect=detect, cluster=bool(cluster)) if todo else None
     journal = None
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -226,13 +226,24 @@ def _tracker_running(resource_tracker: ModuleType) -> bool:
     return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
 
 
-def run_jobs(todo: list, options: Options, jobs: int, keep: Callable[[int, SubmissionRecord], None]) -> dict:
-    """Grade ``todo`` in ``jobs`` processes; give each finished (index, record) to ``keep``.
+def make_pool(options: Options, jobs: int, cluster: str = "") -> Pool:
+    """``jobs`` grading jobs here, or, with the address of a Dask scheduler, its workers (``cluster.ClusterPool``)."""
+    if cluster:
+        from autograder.cluster import ClusterPool  # Dask is imported only for a cluster
+
+        return ClusterPool(options, cluster)  # type: ignore[return-value]  # the same interface
+    return Pool(options, jobs)
+
+
+def run_jobs(
+    todo: list, options: Options, jobs: int, keep: Callable[[int, SubmissionRecord], None], cluster: str = ""
+) -> dict:
+    """Grade ``todo`` in ``jobs`` processes (or on the Dask ``cluster``); give each finished (index, record) to ``keep``.
 
     Returns after every process it started has ended and been reaped.
     """
     with Reaper():
-        pool = Pool(options, min(jobs, len(todo)))
+        pool = make_pool(options, min(jobs, len(todo)), cluster)
         try:
             for sub in todo:
                 pool.submit(sub)
