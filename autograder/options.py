@@ -89,7 +89,7 @@ OPTIONS: tuple[Option, ...] = (
         "cluster",
         str,
         "",
-        'a Dask scheduler\'s address: its workers grade (README, "Grading on a cluster"); "": this machine',
+        'the address of a Dask scheduler whose workers grade; "": this machine',
         "--cluster",
         "ADDRESS",
     ),
