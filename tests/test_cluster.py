@@ -6,6 +6,7 @@ and by the cluster: every record is the same. A worker killed in the middle of a
 worker's pid alone) costs time, not records, and leaves none of its grading jobs or sandboxes behind.
 A submission that kills every worker that grades it ends with a record that says so, and the batch
 ends: the fault is a worker's own death, made by a worker preload (``dask_poison``) on that one task.
+``nbgrader autograde`` grades on the cluster with ``c.HiddenSuites.cluster``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from distributed import Client
 
 from autograder.cluster import WORKER_DIED
 from autograder.dev.corpus import write
 from autograder.dev.dask_cluster import local_cluster
-from autograder.dev.examples import CORRECT, MISTAKES
+from autograder.dev.examples import CORRECT, MISTAKES, notebook, reference_code
 from autograder.grade import grade
+from autograder.nbgrader.course import init
+from autograder.nbgrader.notebooks import ASSIGNMENT
+from autograder.parts import PARTS
+from tests.conftest import nbgrader
 from tests.survivors import command, descendants, survivors
 
 pytestmark = pytest.mark.slow
@@ -106,3 +112,31 @@ def test_grade_without_cluster_does_not_import_dask(tmp_path):
     (tmp_path / "x.py").write_text(CORRECT[0].code)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_nbgrader_autograde_grades_on_the_cluster(tmp_path, bwrap):
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    init(directory=course)
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    buggy = next(m for m in MISTAKES if m.part == "smoother")
+    handed = {
+        "alice": {p: notebook(p, reference_code(p)) for p in PARTS},
+        "bob": {p: notebook(p, buggy.code if p == "smoother" else reference_code(p)) for p in PARTS},
+    }
+    for student, notebooks in handed.items():
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        for part, nb in notebooks.items():
+            nbformat.write(nb, folder / f"{part}.ipynb")
+    expected = grade(submissions=[course / "submitted" / "bob" / ASSIGNMENT / "smoother.ipynb"], progress=False)
+    with local_cluster(tmp_path / "cluster", 2) as cluster:
+        config = course / "nbgrader_config.py"
+        config.write_text(config.read_text() + f"c.HiddenSuites.cluster = {cluster.address!r}\n")
+        nbgrader(course, "autograde", ASSIGNMENT)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        got = {s: {p: gb.find_submission_notebook(p, ASSIGNMENT, s).score for p in PARTS} for s in handed}
+    assert got["alice"] == dict.fromkeys(PARTS, 10.0)
+    assert got["bob"] == {**dict.fromkeys(PARTS, 10.0), "smoother": expected.submissions[0].score}
+    assert expected.submissions[0].score < 10.0
