@@ -5,8 +5,8 @@
 through the same code as the local pool, and records come back, as each finishes, to the process
 that writes the journal. Only this module imports ``distributed``, and only when a cluster is named.
 
-On each worker, a worker plugin (``GradingJobs``) keeps warm grading jobs between tasks: a local
-``Pool`` of one job per worker thread, with the same sandbox and limits as locally. The sandbox is
+On each worker, a worker plugin (``GradingJobs``) keeps warm grading jobs between tasks: for each
+worker thread a local ``Pool`` of one job, with the same sandbox and limits as locally. The sandbox is
 found on the worker: bubblewrap is required there unless the teacher said ``--sandbox none``.
 
 Faults: a worker that dies while grading takes nothing with it: the scheduler gives its tasks to
@@ -60,11 +60,9 @@ class GradingJobs(WorkerPlugin):
         self.options = options
         self.name = plugin_name(options)
         self.lock = threading.Lock()
-        self.pool: Pool | None = None
+        self.options_here: Options | None = None  # with the sandbox this worker has
+        self.pools: dict[int, Pool] = {}  # a worker thread's own: its task waits on its own job alone
         self.reaper: Reaper | None = None
-        self.done: dict[int, SubmissionRecord] = {}
-        self.count = 0
-        self.threads = 1
 
     def __getstate__(self) -> dict:  # what travels to the workers: the options alone
         return {"options": self.options}
@@ -75,46 +73,45 @@ class GradingJobs(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         import multiprocessing
 
-        self.threads = max(1, int(getattr(worker.state, "nthreads", 1) or 1))
         # a worker started by a Dask nanny is a daemonic process, which multiprocessing lets start no
         # child; its jobs end with it all the same (the lifeline), so that flag has nothing to guard here
         multiprocessing.current_process().daemon = False
 
     def teardown(self, worker: Any) -> None:
         with self.lock:
-            if self.pool is not None:
-                self.pool.close(now=True)
-                self.pool = None
+            for pool in self.pools.values():
+                pool.close(now=True)
+            self.pools.clear()
             if self.reaper is not None:
                 self.reaper.__exit__(None, None, None)
                 self.reaper = None
 
-    def _start(self) -> Pool:
+    def _pool(self) -> Pool:
+        """This thread's pool of one warm job (the sandbox is found on the first call, on this worker)."""
         from autograder.grade import UsageError, job_options
 
-        self.reaper = Reaper().__enter__()
-        try:
-            found = job_options(self.options.device, self.options.sandbox, self.options.limits, self.options.figures)
-            # the sandbox as this worker found it: bubblewrap (required), or degraded when the teacher said none
-        except UsageError as error:
-            raise RuntimeError(f"on the worker: {error}") from None
-        options = dataclasses.replace(found, parts=self.options.parts)
-        return Pool(options, self.threads)
+        with self.lock:
+            if self.options_here is None:
+                self.reaper = self.reaper or Reaper().__enter__()
+                try:  # bubblewrap (required), or degraded where the teacher said none
+                    found = job_options(
+                        self.options.device, self.options.sandbox, self.options.limits, self.options.figures
+                    )
+                except UsageError as error:
+                    raise RuntimeError(f"on the worker: {error}") from None
+                self.options_here = dataclasses.replace(found, parts=self.options.parts)
+            thread = threading.get_ident()
+            if thread not in self.pools:
+                self.pools[thread] = Pool(self.options_here, 1)
+            return self.pools[thread]
 
     def grade(self, sub: Submission) -> tuple[SubmissionRecord, dict]:
-        """Grade ``sub`` in this worker's jobs (started on the first call): its record, and the jobs' environment."""
-        with self.lock:
-            if self.pool is None:
-                self.pool = self._start()
-            self.count += 1
-            mine = self.count  # numbered here: the tasks of several batches share these jobs
-            self.pool.submit(dataclasses.replace(sub, index=mine))
-        while True:
-            with self.lock:
-                if mine in self.done:
-                    return self.done.pop(mine), self.pool.environment
-                index, record = self.pool.next()
-                self.done[index] = record
+        """Grade ``sub`` in this thread's warm job: its record, and the job's environment."""
+        pool = self._pool()
+        pool.submit(sub)
+        index, record = pool.next()
+        assert index == sub.index  # one submission at a time in this pool
+        return record, pool.environment
 
 
 def grade_task(sub: Submission, name: str) -> tuple[SubmissionRecord, dict]:
