@@ -227,6 +227,7 @@ def _grade(args: argparse.Namespace, *, limits: Limits | None, labels: dict, sta
             force=args.force,
             sandbox=args.sandbox,
             limits=limits,
+            cluster=args.cluster,
         )
     except UsageError as error:
         print(f"autograder grade: {error}", file=sys.stderr)

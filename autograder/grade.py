@@ -8,6 +8,7 @@ is also appended to a journal beside it as soon as it is done; a later run with 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,7 +27,7 @@ class UsageError(ValueError):
 
 
 def _check_arguments(
-    submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str
+    submissions: Sequence[Path | str], parts: Sequence[str] | None, device: str, sandbox: str, cluster: str = ""
 ) -> dict[Path, Path]:
     """The files to grade, each with the argument it came from; UsageError for an unknown part, device or sandbox, or a path with nothing to grade."""
     if not submissions:
@@ -37,7 +38,7 @@ def _check_arguments(
     for label, value, kind in (("device", device, Device), ("sandbox", sandbox, SandboxMode)):
         if value not in {m.value for m in kind}:
             raise UsageError(f"unknown {label} {value!r}: choose {', '.join(m.value for m in kind)}")
-    if device == "cuda":
+    if device == "cuda" and not cluster:  # on a cluster, each worker's jobs check it
         import torch  # the jobs are spawned, not forked: asking CUDA here is safe
 
         if not torch.cuda.is_available():
@@ -63,6 +64,7 @@ def grade(
     runner: Callable[[list, JobConfig, int, Callable[[int, SubmissionRecord], None]], dict] = run_jobs,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
     labels: Mapping[Path, tuple[str, str, str]] | None = None,
+    cluster: str = "",
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
     is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
@@ -72,8 +74,12 @@ def grade(
     options, jobs, keep)`` grades the ``Submission``s of ``todo``, gives each finished (index, record) to
     ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox. ``labels`` gives a file
     its (student, path shown in the records, note), as for the files of an LMS download (``lms.stage``).
+    With ``cluster`` (the address of a Dask scheduler) the default runner grades on its workers, and the
+    journal is written here.
     """
-    paths = _check_arguments(submissions, parts, device, sandbox)
+    paths = _check_arguments(submissions, parts, device, sandbox, cluster)
+    if cluster and runner is run_jobs:
+        runner = functools.partial(run_jobs, cluster=cluster)
     subs = [
         submission.load(path, list(parts) if parts else None, index, root)
         for index, (path, root) in enumerate(paths.items())
@@ -96,7 +102,7 @@ def grade(
         else:
             todo.append(sub)
     try:
-        options = job_config(device, sandbox, limits, detect=detect) if todo else None
+        options = job_config(device, sandbox, limits, detect=detect, cluster=bool(cluster)) if todo else None
     except SandboxError as error:
         raise UsageError(f"--sandbox bubblewrap: {error}") from None
     journal.open()

@@ -18,13 +18,14 @@ import queue
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from autograder.parts import PARTS, SUITES, Part
-from autograder.processes import Reaper
+from autograder.processes import Reaper, die_with_parent
 from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits, Sandbox, hide_from_same_user
 
@@ -52,12 +53,21 @@ def job_config(
     limits: Limits | None,
     figures: bool = False,
     detect: Callable[[str], Sandbox] = Sandbox.detect,
+    cluster: bool = False,
 ) -> JobConfig:
     """The jobs' configuration, with the sandbox ``detect`` finds (SandboxError if bubblewrap is required
     and cannot run).
 
     In degraded mode student code may run as our user, so this process is made non-dumpable first.
+    For a ``cluster``, the sandbox is found on each worker (``cluster.GradingJobs``), where bubblewrap
+    is required unless the teacher said ``none``: the configuration says which (``worker_sandbox``).
     """
+    if cluster:
+        if sandbox == "none":
+            return JobConfig(
+                device, Sandbox("degraded", "sandbox disabled (--sandbox none)"), limits or Limits(), figures
+            )
+        return JobConfig(device, Sandbox("bubblewrap"), limits or Limits(), figures)
     with Reaper():  # bubblewrap's probe leaves its inner process to be reaped
         found = detect(sandbox)
     if found.kind != "bubblewrap":
@@ -73,7 +83,13 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def job_main(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
+def worker_sandbox(options: JobConfig) -> str:
+    """The ``--sandbox`` a cluster's worker detects with: ``none`` where the teacher said so, else ``bubblewrap``."""
+    return "none" if options.sandbox.kind != "bubblewrap" else "bubblewrap"
+
+
+def job_main(job: int, tasks: Queue, results: Queue, options: JobConfig, lifeline: Connection) -> None:
+    die_with_parent(lifeline)  # first: a grader killed outright (SIGKILL) takes its jobs and their sandboxes
     with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
         _job(job, tasks, results, options)
 
@@ -157,6 +173,8 @@ class Pool:
         # spawned jobs need multiprocessing's resource tracker; if this pool starts it, it stops it
         self.tracker = None if _tracker_running(resource_tracker) else resource_tracker
         self.context = multiprocessing.get_context("spawn")
+        # the jobs' lifeline: its write end stays here alone; when this process ends, however, the jobs end
+        self.lifeline, self.lifeline_writer = self.context.Pipe(duplex=False)
         self.tasks = self.context.Queue()
         self.results = self.context.Queue()
         self.processes: dict[int, BaseProcess] = {}
@@ -169,7 +187,9 @@ class Pool:
     def _launch(self) -> None:
         job = self.next_job
         self.next_job += 1
-        process = self.context.Process(target=job_main, args=(job, self.tasks, self.results, self.options), daemon=True)
+        process = self.context.Process(
+            target=job_main, args=(job, self.tasks, self.results, self.options, self.lifeline), daemon=True
+        )
         process.start()
         self.processes[job] = process
 
@@ -234,6 +254,8 @@ class Pool:
                 process.kill()
                 process.join()
         self.processes.clear()
+        self.lifeline.close()
+        self.lifeline_writer.close()
         self.tasks.close()
         self.tasks.join_thread()
         self.results.close()
@@ -250,13 +272,24 @@ def _tracker_running(resource_tracker: ModuleType) -> bool:
     return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
 
 
-def run_jobs(todo: list, options: JobConfig, jobs: int, keep: Callable[[int, SubmissionRecord], None]) -> dict:
-    """Grade ``todo`` in ``jobs`` processes; give each finished (index, record) to ``keep``.
+def make_pool(options: JobConfig, jobs: int, cluster: str = "") -> Pool:
+    """``jobs`` grading jobs here, or, with the address of a Dask scheduler, its workers (``cluster.ClusterPool``)."""
+    if cluster:
+        from autograder.cluster import ClusterPool  # Dask is imported only for a cluster
+
+        return ClusterPool(options, cluster)  # type: ignore[return-value]  # the same interface
+    return Pool(options, jobs)
+
+
+def run_jobs(
+    todo: list, options: JobConfig, jobs: int, keep: Callable[[int, SubmissionRecord], None], cluster: str = ""
+) -> dict:
+    """Grade ``todo`` in ``jobs`` processes (or on the Dask ``cluster``); give each finished (index, record) to ``keep``.
 
     Returns after every process it started has ended and been reaped.
     """
     with Reaper():
-        pool = Pool(options, min(jobs, len(todo)))
+        pool = make_pool(options, min(jobs, len(todo)), cluster)
         try:
             for sub in todo:
                 pool.submit(sub)

@@ -85,6 +85,14 @@ OPTIONS: tuple[Option, ...] = (
         "--memory",
         "GIB",
     ),
+    Option(
+        "cluster",
+        str,
+        "",
+        'the address of a Dask scheduler whose workers grade; "": this machine',
+        "--cluster",
+        "ADDRESS",
+    ),
     Option("prefetch", bool, True, "on the first notebook, grade every submitted notebook in parallel"),
     # what the students' feedback shows (the teacher's terminal report and the JSON always hold everything)
     Option("show_hints", bool, True, "feedback names the recognised mistake and how to fix it"),
@@ -135,7 +143,11 @@ def traits() -> dict[str, Any]:
         elif option.kind is int:
             trait = traitlets.Integer(option.default, min=0, help=option.help)
         else:
-            kinds: dict[type, type[traitlets.TraitType]] = {float: Positive, bool: traitlets.Bool}
+            kinds: dict[type, type[traitlets.TraitType]] = {
+                float: Positive,
+                bool: traitlets.Bool,
+                str: traitlets.Unicode,
+            }
             trait = kinds[option.kind](option.default, help=option.help)
         made[option.name] = trait.tag(config=True)
     return made

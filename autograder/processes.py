@@ -5,6 +5,11 @@ inner process (the sandbox's PID 1) to whoever adopts orphans; a job that is kil
 sandbox the same way. A process inside ``Reaper`` is a child subreaper (``prctl``): such orphans
 come to it, and it ends and reaps them when the block ends. Nothing the block started outlives it,
 as a live process or a defunct one.
+
+A process killed outright (SIGKILL) runs no such block. What it started must then end by itself:
+a grading job holds the read end of a ``lifeline`` whose only write end is its parent's, and ends,
+with its sandboxes, when that pipe reports the end of file: the parent is gone, however it ended,
+even before the job started to watch (``die_with_parent``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import contextlib
 import ctypes
 import os
 import signal
+import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
@@ -97,3 +104,24 @@ class Reaper:
                     continue
                 reaped.append(pid)
         return reaped
+
+
+def die_with_parent(lifeline: Connection) -> None:
+    """End this process, and kill its children, as soon as nothing holds the write end of ``lifeline`` any more.
+
+    The parent keeps the only write end (not inheritable, never passed on), so the end of file means
+    that the parent has ended, whether it exited or was killed. Watched from a thread of its own.
+    """
+
+    def watch() -> None:
+        try:
+            while True:
+                lifeline.recv_bytes()  # nothing is ever sent: only the end of file ends this
+        except (EOFError, OSError):
+            pass
+        for pid in children():  # a job's children are its sandboxes: they end with it
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()

@@ -19,6 +19,9 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
         "(c) plain nbgrader autograde",
         "(c)/(a)",
         "(b)/(c)",
+        "(d1) --cluster, 1 worker(s)",
+        "(d2) --cluster, 2 worker(s)",
+        "(d2)/(a)",
     ):
         assert label in done.stdout
     figures = json.loads((tmp_path / "out" / "bench.json").read_text())
@@ -28,6 +31,7 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     assert figures["b"]["seconds"] > 0
     assert figures["c"]["seconds"] > 0
     assert len(figures["a"]["scores"]) == 4
+    assert figures["d2"]["same_scores"]
     assert figures["stats"]["records"] == 40
     assert figures["stats"]["seconds"] > 0
     page = (tmp_path / "out" / "stats" / "class.html").read_text()

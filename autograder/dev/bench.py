@@ -8,11 +8,15 @@
     grade cells hold inline asserts, executed by nbgrader in a Jupyter kernel (how courses grade
     today).
 
+(d) ``autograder grade --cluster`` on the same notebooks, on a Dask cluster on this machine (the real
+    ``dask scheduler`` and ``dask worker`` processes, one thread each) of 1 worker, then of 2: the
+    cluster's cost over (a), with as many grading jobs as (a) has, is (d2)/(a).
+
 (s) ``autograder stats`` on 1,000 records (the graded ones in turn, four to a student, each with a
     copy of its notebook): the seconds to the class page and the CSV, the Python start included.
 
-It prints the ratios (c)/(a) and (b)/(c) and writes everything to ``bench-out/bench.json``.
-``--batch-only`` measures (a) and the reset; ``--stats-only`` (a) and (s).
+It prints the ratios (c)/(a), (b)/(c) and (d2)/(a) and writes everything to ``bench-out/bench.json``.
+``--batch-only`` measures (a) and the reset; ``--stats-only`` (a) and (s); ``--cluster-only`` (a) and (d).
 """
 
 from __future__ import annotations
@@ -101,9 +105,10 @@ def tree_memory(root: int) -> int:
     return total
 
 
-def measure_batch(paths: list[Path], out: Path) -> dict:
+def measure_batch(paths: list[Path], out: Path, *extra: str) -> dict:
     """(a): the grade command on every path; wall seconds and peak memory of its process tree."""
     command = [sys.executable, "-m", "autograder", "grade", *map(str, paths), "--json", str(out), "--force", "--quiet"]
+    command += extra
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -126,6 +131,21 @@ def measure_batch(paths: list[Path], out: Path) -> dict:
     report = json.loads(out.read_text())
     return {"seconds": seconds, "peak_memory_mib": round(peak / 2**20, 1), "environment": report["environment"],
             "scores": [r["score"] for r in report["submissions"]]}  # fmt: skip
+
+
+def cluster_figures(paths: list[Path], out: Path, workers: int, local: dict) -> dict:
+    """(d): the grade command on a fresh local Dask cluster of ``workers`` workers (started before the clock)."""
+    from autograder.dev.dask_cluster import local_cluster
+
+    with local_cluster(out / f"dask{workers}", workers) as cluster:
+        d = measure_batch(paths, out / f"cluster{workers}.json", "--cluster", cluster.address)
+    n = len(paths)
+    same = d["scores"] == local["scores"]
+    print(f"(d{workers}) --cluster, {workers} worker(s): {d['seconds'] / n:6.3f} s/submission "
+          f"({d['seconds']:.1f} s in all; over (a): {d['seconds'] / local['seconds']:.2f}; "
+          f"scores {'the same as' if same else 'NOT the same as'} (a))", flush=True)  # fmt: skip
+    return {"workers": workers, "seconds_per_submission": d["seconds"] / n, "over_a": d["seconds"] / local["seconds"],
+            "same_scores": same, **d}  # fmt: skip
 
 
 def reset_figures(children: int = 40) -> dict:
@@ -180,13 +200,16 @@ def stats_figure(report: Path, out: Path, records: int = 1000) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="grading throughput: autograder grade, nbgrader with it, plain nbgrader"
+        description="grading throughput: autograder grade, on a Dask cluster, nbgrader with it, plain nbgrader"
     )
     parser.add_argument("--submissions", type=int, default=100, metavar="N", help="notebooks to grade (default 100)")
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
     parser.add_argument("--batch-only", action="store_true", help="measure (a) only")
     parser.add_argument(
         "--stats-only", action="store_true", help="(a) for its records, then autograder stats on 1,000 records"
+    )
+    parser.add_argument(
+        "--cluster-only", action="store_true", help="(a), then (d): a local Dask cluster of 1, 2 workers"
     )
     parser.add_argument("--stats-records", type=int, default=1000, metavar="R", help="records for the stats figure")
     args = parser.parse_args(argv)
@@ -219,6 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(a) autograder grade:          {a['seconds'] / n:6.3f} s/submission, peak memory {a['peak_memory_mib']} MiB "
           f"({a['seconds']:.1f} s in all; {', '.join(a['environment'].get('devices', []))}; "
           f"sandbox: {a['environment'].get('sandbox')})", flush=True)  # fmt: skip
+    if not args.batch_only and not args.stats_only:
+        for workers in (1, 2):
+            results[f"d{workers}"] = cluster_figures(paths, out, workers, a)
+        print(f"(d2)/(a) = {results['d2']['over_a']:.2f}  (target: at most 1.10)", flush=True)
+    if args.cluster_only:
+        (out / "bench.json").write_text(json.dumps(results, indent=1))
+        print(f"figures in {out / 'bench.json'}")
+        return 0
     s = results["stats"] = stats_figure(out / "batch.json", out, args.stats_records)
     print(f"(s) autograder stats:          {s['seconds']:6.2f} s for {s['records']} records (page and CSV; "
           f"target: under 10 s)", flush=True)  # fmt: skip

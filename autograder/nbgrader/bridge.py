@@ -48,11 +48,11 @@ class Session:
     been reaped before nbgrader exits.
     """
 
-    def __init__(self, options: JobConfig, jobs: int) -> None:
-        from autograder.jobs import Pool
+    def __init__(self, options: JobConfig, jobs: int, cluster: str = "") -> None:
+        from autograder.jobs import make_pool
 
         self.reaper = Reaper().__enter__()
-        self.pool = Pool(options, jobs)
+        self.pool = make_pool(options, jobs, cluster)
         self.known: dict[tuple[str, str], SubmissionRecord] = {}
         self.wanted: dict[int, tuple[str, str]] = {}
         self.count = 0
@@ -118,12 +118,12 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
                 call_timeout=self.call_timeout, submission_timeout=self.submission_timeout, memory_gib=self.memory_gib
             )
             try:
-                job = job_config(self.device, self.sandbox, limits, figures=True)
+                job = job_config(self.device, self.sandbox, limits, figures=True, cluster=bool(self.cluster))
             except SandboxError as error:
                 raise TraitError(f"c.HiddenSuites.sandbox = 'bubblewrap': {error}") from None
             if job.sandbox.kind != "bubblewrap":
                 self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", job.sandbox.reason)
-            _session = Session(job, self.jobs or default_jobs())
+            _session = Session(job, self.jobs or default_jobs(), self.cluster)
         return _session
 
     def prefetch_all(self, session: Session, resources: ResourcesDict) -> None:

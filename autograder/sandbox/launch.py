@@ -131,6 +131,8 @@ class Sandbox:
                 os.chmod(scratch, 0o1770)
                 zygote += ["--uid", str(uid)]
             workdir = os.path.join(scratch, "work")
+            # it dies with this process (PR_SET_PDEATHSIG), and checks that this process is its parent still
+            zygote += ["--parent", str(os.getpid())]
             return [*python, *zygote, "--workdir", workdir], str(runtime), scratch
         argv = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
         argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]

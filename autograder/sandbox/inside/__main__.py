@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import socket
 import sys
 from types import ModuleType
@@ -17,8 +16,8 @@ from .zygote import (
     PR_SET_CHILD_SUBREAPER,
     PR_SET_DUMPABLE,
     PR_SET_NO_NEW_PRIVS,
-    PR_SET_PDEATHSIG,
     Zygote,
+    die_with,
     drop_privileges,
     prctl,
 )
@@ -58,10 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--isolated", action="store_true", help="in a sandbox with its own PID namespace")
     parser.add_argument("--workdir", default="/tmp")
+    parser.add_argument("--parent", type=int, help="the grader's job that started it (without bubblewrap)")
     args = parser.parse_args(argv)
 
     if not args.isolated:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        die_with(args.parent)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
     import torch  # after the death signal: a grader that dies during this import takes the zygote with it
 
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("a uid per child is given only in a sandbox with its own PID namespace, by a root zygote")
     if args.uid is not None:
         drop_privileges(args.uid, args.uid)
+        if not args.isolated:
+            die_with(args.parent)  # a change of user clears the death signal
     prctl(PR_SET_DUMPABLE, 0)  # children of the same user may not read or trace the zygote
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a child come to us, to be reaped
     control = socket.socket(fileno=args.control)

@@ -24,6 +24,7 @@ from . import seeds
 from .load import checked_cells, is_answer_file, load_answers, public_callables
 from .reset import KEYCTL_JOIN_SESSION_KEYRING, keyctl
 from .watch import CALLED, Watch, forbidden_functions
+from .zygote import die_with
 
 
 class Child:
@@ -281,6 +282,10 @@ def child_main(sock_fd: int, control_fd: int, arena: wire.Arena | None, limits: 
         os.setresuid(uid, uid, uid)
         if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid):
             os._exit(111)
+    if (
+        not isolated
+    ):  # in bubblewrap, the sandbox's PID namespace ends with its init; here, the child ends with the zygote
+        die_with(limits.get("parent"))  # after the change of user, which clears the death signal
     keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)  # a session keyring of its own, which dies with its processes
     if not isolated:
         os.setsid()

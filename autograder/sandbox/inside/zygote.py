@@ -46,6 +46,16 @@ def prctl(option: int, value: int) -> None:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
+def die_with(parent: int | None) -> None:
+    """Be killed when the parent ends (PR_SET_PDEATHSIG); exit now if ``parent`` is no longer the parent.
+
+    A parent that ended before the signal was set cannot send it: its child has another parent by then.
+    """
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:
+        os._exit(70)
+
+
 def describe_status(status: int) -> str:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
@@ -143,9 +153,10 @@ class Zygote:
                 continue
             if uid is not None:
                 self.uids.add(uid)
+            zygote = os.getpid()
             pid = self.last_child = os.fork()
             if pid == 0:
-                limits = {**message.get("limits", {}), "workdir": self.workdir}
+                limits = {**message.get("limits", {}), "workdir": self.workdir, "parent": zygote}
                 if uid is not None:
                     limits.update(uid=uid, gid=self.child_gid)
                 child_main(fds[0], self.control.fileno(), self.arena, limits, self.isolated)
