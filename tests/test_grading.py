@@ -260,3 +260,17 @@ def test_without_cuda_the_cuda_checks_skip_with_the_reason_and_meta_runs(graded)
     meta = [c for c in part_of(graded[0]["reference-attention.ipynb"], "attention")["checks"] if c["device"] == "meta"]
     assert meta
     assert all(c["passed"] for c in meta)
+
+
+def test_a_hang_is_named_by_its_operation_and_the_operations_that_work_are_graded(graded):
+    """Is an `in` that loops forever named as such, once, while v[word], len(v) and tokenize go on being graded?"""
+    index = next(i for i, m in enumerate(MISTAKES) if m.name.startswith("Vocab without __contains__"))
+    example = MISTAKES[index]
+    part = part_of(graded[0][f"{index:02d}-{example.part}-{slug(example.name)}.py"], "vocab")
+    failed = failures(part)
+    assert failed and all("'word in v' (v: your Vocab) did not finish" in c["message"] for c in failed)
+    assert sum("not called again" not in c["message"] for c in failed) == 1  # one call waited for its time limit
+    passed = {c["name"] for c in part["checks"] if c["passed"]}
+    assert "v[word] and len(v) are ints" in passed
+    assert "tokenize the notebook's corpus" in passed
+    assert 5 < part["score"] < 10

@@ -194,7 +194,7 @@ class Student:
         self.names: list[str] = []
         self.load_error: StudentFailure | SandboxError | None = None
         self.failures: Counter[str] = Counter()
-        self.blocked: dict[str, str] = {}
+        self.blocked: dict[str, StudentFailure] = {}  # what hung or crashed: not called again, said why
         self.apis: set[str] = set()  # forbidden APIs seen in any call
         self.calls = 0  # calls made so far
         self.events: list[str] = []  # crashes and timeouts, for the report
@@ -334,13 +334,23 @@ class Student:
         return obj
 
     def request(
-        self, op: str, target: str | Remote, attr: str = "", what: str | None = None, **fields: Any
+        self,
+        op: str,
+        target: str | Remote,
+        attr: str = "",
+        what: str | None = None,
+        operation: str = "",
+        **fields: Any,
     ) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
-        """Send one request about ``target`` (a name or a Remote); the reply and the arena record."""
+        """Send one request about ``target`` (a name or a Remote); the reply and the arena record.
+
+        A call that hangs or crashes blocks what it called, named by ``operation`` where one object answers
+        several (``word in v`` and ``v[word]``): the operations that work go on being graded.
+        """
         what = what or describe_target(target, attr)
-        key = describe_target(target if isinstance(target, str) else target.type, attr)
+        key = operation or describe_target(target if isinstance(target, str) else target.type, attr)
         if key in self.blocked:
-            raise StudentFailure(self.blocked[key])
+            raise type(self.blocked[key])(str(self.blocked[key]))
         self._ensure()
         message = {"op": op, **{k: self._handle(v) for k, v in fields.items()}}
         if isinstance(target, Remote):
@@ -357,7 +367,7 @@ class Student:
         except (StudentTimeout, StudentCrash) as failure:
             self.failures[key] += 1
             if self.failures[key] >= MAX_FAILURES_PER_FUNCTION or isinstance(failure, StudentTimeout):
-                self.blocked[key] = f"{failure} (earlier; {key} is not called again)"
+                self.blocked[key] = type(failure)(f"{failure} (earlier; {key} is not called again)")
             raise
         if "error" in reply:
             error = reply["error"]
@@ -440,12 +450,16 @@ class Student:
         return self._remote(reply.get("result"))
 
     def len(self, target: str | Remote) -> object:
-        return self.request(protocol.LEN, target, what=f"len({describe_target(target)})")[0].get("result")
+        what = f"len({describe_target(target)})"
+        return self.request(protocol.LEN, target, what=what, operation=what)[0].get("result")
 
     def lookup(self, target: str | Remote, keys: list, how: str = "getitem") -> list:
         """``[target[k] for k in keys]`` (or ``k in target``), in one round trip."""
-        what = f"looking words up in {describe_target(target)}"
-        values = self.request(protocol.LOOKUP, target, what=what, keys=list(keys), how=how)[0].get("result")
+        name = describe_target(target)
+        what = f"'word in v' (v: your {name})" if how == "contains" else f"v[word] (v: your {name})"
+        operation = f"word in {name}" if how == "contains" else f"{name}[word]"
+        values = self.request(protocol.LOOKUP, target, what=what, operation=operation, keys=list(keys), how=how)
+        values = values[0].get("result")
         if not isinstance(values, list) or len(values) != len(keys):
             raise StudentFailure(f"{what} gave back {len(values) if isinstance(values, list) else 'no'} answers")
         return [self._remote(v) for v in values]

@@ -43,7 +43,15 @@ import torch
 
 from autograder.sandbox import protocol
 from autograder.sandbox.connection import ChildConnection
-from autograder.sandbox.student import Outcome, Remote, Student, StudentError, StudentFailure, quoted
+from autograder.sandbox.student import (
+    Outcome,
+    Remote,
+    Student,
+    StudentError,
+    StudentFailure,
+    StudentTimeout,
+    quoted,
+)
 from autograder.sandbox.wire import Lookup, Words
 from autograder.suites.compare import (
     HALF,
@@ -87,6 +95,7 @@ __all__ = [
     "Student",
     "StudentError",
     "StudentFailure",
+    "StudentTimeout",
     "Words",
     "attempted",
     "describe",

@@ -147,6 +147,9 @@ MISTAKES = [
     mutant("tokenize not written yet", "vocab",
            [('    pad = vocab["<pad>"]', '    raise NotImplementedError()\n    pad = vocab["<pad>"]')],
            "tokenize is not implemented yet"),
+    mutant("Vocab without __contains__ ('word in v' never ends)", "vocab",
+           [('    def __contains__(self, word: object) -> bool:\n        """True for the kept words and the two specials."""\n'
+             "        return word in self.index\n", "")], "define __contains__"),
     # attention
     mutant("no scaling", "attention", [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0")], "not scaled"),
     mutant("scaled by D", "attention", [("1.0 / math.sqrt(query.shape[-1])", "1.0 / query.shape[-1]")],
