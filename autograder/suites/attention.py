@@ -40,6 +40,7 @@ from autograder.suites.kit import (
     run_portable,
     skip_half_off_gpu,
     upstream,
+    variant,
     weights_picture,
 )
 from solutions.attention import scaled_dot_product_attention as reference
@@ -195,71 +196,84 @@ NOT_DETERMINISTIC = (
 
 MISTAKES: Mistakes = {
     NAME: [
-        Mistake(
+        variant(
             "the scores are not scaled: divide Q K^T by sqrt(D), D = query.shape[-1]",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1.0),
+            attend,
+            scale=lambda q, k, v: 1.0,
         ),
-        Mistake(
+        variant(
             "the scores are divided by D: divide by sqrt(D)",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / q.shape[-1]),
+            attend,
+            scale=lambda q, k, v: 1 / q.shape[-1],
         ),
-        Mistake(
+        variant(
             "the scores are scaled by the value's width: use sqrt(D) of the query and key, not of the value",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])),
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1]),
         ),
-        Mistake(
+        variant(
             "the scores are scaled by the square root of the number of keys (key.shape[-2]): divide by sqrt(D), "
             "D = query.shape[-1], the size of each query and key",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])),
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2]),
         ),
-        Mistake(
+        variant(
             "the scores are scaled by the square root of query.size(1), the number of queries (of heads, in 4-D): "
             "divide by sqrt(D), D = query.shape[-1], the last dimension whatever the number of leading ones",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(q.shape[1])),
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(q.shape[1]),
         ),
-        Mistake(
+        variant(
             "the softmax runs over the queries: it must run over the keys, the last dimension (dim=-1)",
-            lambda *a: attend(*a, dim=-2),
+            attend,
+            dim=-2,
         ),
-        Mistake(
+        variant(
             "the softmax runs over dimension 1, the heads of 4-D inputs: run it over the keys, dim=-1, the last "
             "dimension whatever the number of leading ones",
-            lambda *a: attend(*a, dim=1),
+            attend,
+            dim=1,
         ),
-        Mistake(
+        variant(
             "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
-            lambda *a: attend(*a, softmax_dtype=torch.float16),
+            attend,
+            softmax_dtype=torch.float16,
         ),
-        Mistake(
+        variant(
             "the softmax runs in bfloat16, which rounds the weights to 2 digits: compute it in the inputs' dtype",
-            lambda *a: attend(*a, softmax_dtype=torch.bfloat16),
+            attend,
+            softmax_dtype=torch.bfloat16,
         ),
-        Mistake(
+        variant(
             "the mask is inverted: True means 'ignore this key' here (the opposite of F.scaled_dot_product_attention)",
-            lambda *a: attend(*a, invert=True),
+            attend,
+            invert=True,
         ),
-        Mistake(
+        variant(
             "the mask is ignored: set the scores of masked keys to -inf before the softmax",
-            lambda *a: attend(*a, ignore=True),
+            attend,
+            ignore=True,
         ),
         Mistake(
             "a row whose keys are all masked gives NaN: set such rows to 0 after the softmax "
             "(weights.masked_fill(mask, 0) or torch.nan_to_num)",
             lambda *a: attend(*a, fix_rows=False),
         ),
-        Mistake(UNIFORM_ROWS, lambda *a: attend(*a, uniform_rows=True)),
-        Mistake(
+        variant(UNIFORM_ROWS, attend, uniform_rows=True),
+        variant(
             "the masked weights are zeroed after the softmax only: mask the scores with -inf before it, so the "
             "kept weights still sum to 1",
-            lambda *a: attend(*a, only_after=True),
+            attend,
+            only_after=True,
         ),
-        Mistake(
+        variant(
             "a 2-D mask is (L, S), one row per query (a causal mask, say), not a (B, S) padding mask: it broadcasts "
             "to (..., L, S) as it is, without unsqueeze",
-            lambda *a: attend(*a, mask_2d_as_keys=True),
+            attend,
+            mask_2d_as_keys=True,
         ),
-        Mistake("the two results are swapped: return (output, weights)", lambda *a: attend(*a, swap=True)),
-        Mistake("the weights multiply the keys: multiply the values", lambda *a: attend(*a, value=lambda k, v: k)),
+        variant("the two results are swapped: return (output, weights)", attend, swap=True),
+        variant("the weights multiply the keys: multiply the values", attend, value=lambda k, v: k),
     ],
 }
 SHAPE_HINTS = {

@@ -66,6 +66,7 @@ from autograder.suites.compare import (
     gate,
     recognise,
     trivial,
+    variant,
 )
 from autograder.suites.notebook_data import CORPUS, FIRST_SENTENCE, TOKENS, noisy_sine, notebook_embedding
 from autograder.suites.pictures import drawable, heatmaps, np, png, weights_picture, why
@@ -128,6 +129,7 @@ __all__ = [
     "skip_half_off_gpu",
     "trivial",
     "upstream",
+    "variant",
     "weights_picture",
     "why",
 ]

@@ -46,6 +46,7 @@ from autograder.suites.kit import (
     skip_half_off_gpu,
     trivial,
     upstream,
+    variant,
     weights_picture,
 )
 from solutions.attention import scaled_dot_product_attention as reference_attention
@@ -287,60 +288,69 @@ MISTAKES: Mistakes = {
         Mistake("pad_idx is ignored: compare with pad_idx, not with 0", lambda t, p=0: t == 0),
     ],
     "MultiHeadAttention": [
-        Mistake(
+        variant(
             "the heads are split without a transpose: view(B, L, H, Dh).transpose(1, 2), not view(B, H, L, Dh)",
-            lambda *a: mha(*a, split="none"),
+            mha,
+            split="none",
         ),
-        Mistake(WRONG_ORDER, lambda *a: mha(*a, split="wrong order")),
-        Mistake(WRONG_ORDER, lambda *a: mha(*a, split="wrong order", merge="wrong order")),
-        Mistake(
+        variant(WRONG_ORDER, mha, split="wrong order"),
+        variant(WRONG_ORDER, mha, split="wrong order", merge="wrong order"),
+        variant(
             "the heads are merged without a transpose: out.transpose(1, 2).reshape(B, L, E)",
-            lambda *a: mha(*a, merge="none"),
+            mha,
+            merge="none",
         ),
-        Mistake("out_proj is missing: apply it to the merged heads", lambda *a: mha(*a, out_proj=False)),
-        Mistake(
-            "the weights are summed over the heads: average them (mean over dim 1)", lambda *a: mha(*a, weights="sum")
-        ),
-        Mistake("the weights are those of one head: average them over the heads", lambda *a: mha(*a, weights="first")),
-        Mistake(
+        variant("out_proj is missing: apply it to the merged heads", mha, out_proj=False),
+        variant("the weights are summed over the heads: average them (mean over dim 1)", mha, weights="sum"),
+        variant("the weights are those of one head: average them over the heads", mha, weights="first"),
+        variant(
             "the weights are not averaged over the heads: return weights of shape (B, L, S)",
-            lambda *a: mha(*a, weights="none"),
+            mha,
+            weights="none",
         ),
-        Mistake(
+        variant(
             "each head is scaled by sqrt(E): scale by sqrt(E / H), the head size",
-            lambda *a: mha(*a, scale=lambda e, h: math.sqrt(e)),
+            mha,
+            scale=lambda e, h: math.sqrt(e),
         ),
-        Mistake(
+        variant(
             "each head is scaled by sqrt(H), the number of heads: scale by sqrt(E / H), the head size",
-            lambda *a: mha(*a, scale=lambda e, h: math.sqrt(h)),
+            mha,
+            scale=lambda e, h: math.sqrt(h),
         ),
-        Mistake(
+        variant(
             "the scores are scaled twice, by E / H instead of sqrt(E / H): scaled_dot_product_attention already "
             "divides by sqrt(Dh), so do not scale the queries before it",
-            lambda *a: mha(*a, scale=lambda e, h: e / h),
+            mha,
+            scale=lambda e, h: e / h,
         ),
-        Mistake(
+        variant(
             "the key padding mask is ignored: pass it, as (B, 1, 1, S), to the attention",
-            lambda *a: mha(*a, ignore_mask=True),
+            mha,
+            ignore_mask=True,
         ),
-        Mistake("the key padding mask is inverted: True marks padding", lambda *a: mha(*a, invert_mask=True)),
-        Mistake(
+        variant("the key padding mask is inverted: True marks padding", mha, invert_mask=True),
+        variant(
             "the key padding mask hides queries, not keys: it must broadcast over the keys, the last dimension, "
             "as (B, 1, 1, S), not (B, 1, S, 1)",
-            lambda *a: mha(*a, mask_over="queries"),
+            mha,
+            mask_over="queries",
         ),
-        Mistake(
+        variant(
             "a sentence that is all padding gives NaN: give its weights 0 (its output is then out_proj.bias)",
-            lambda *a: mha(*a, fix_rows=False),
+            mha,
+            fix_rows=False,
         ),
-        Mistake(UNIFORM_ROWS, lambda *a: mha(*a, uniform_rows=True)),
-        Mistake(
+        variant(UNIFORM_ROWS, mha, uniform_rows=True),
+        variant(
             "the query is used as key and value: attend to the key and value given (cross-attention)",
-            lambda *a: mha(*a, self_only=True),
+            mha,
+            self_only=True,
         ),
-        Mistake(
+        variant(
             "v_proj is applied to the key: the values are v_proj(value), the keys k_proj(key)",
-            lambda *a: mha(*a, value_from="key"),
+            mha,
+            value_from="key",
         ),
     ],
 }

@@ -121,7 +121,9 @@ def word_label(word: str, corpus: list[str]) -> str:
 # ---------------------------------------------------------------- the student's vocabulary
 
 
-def observe(student, v, words: list[str], corpus: list[str] = (), *, contains: bool = True) -> tuple[list, object, list]:
+def observe(
+    student, v, words: list[str], corpus: list[str] = (), *, contains: bool = True
+) -> tuple[list, object, list]:
     """(v[w] for each word, len(v), w in v for each word) of the student's vocabulary (without ``contains``,
     ``[]`` for the last: a check that needs no ``in`` does not ask, so an ``in`` that hangs costs it nothing)."""
     if isinstance(v, dict):  # a plain dict came back: Python's own semantics, run here

@@ -267,6 +267,23 @@ MISTAKES = [
            "MultiHeadAttention(8, 0) should raise ValueError"),
     mutant("weights of the first head", "masking", [("weights.mean(dim=1)  # (B, L, E)", "weights[:, 0]  # (B, L, E)")],
            "one head"),
+    # two known mistakes at once: named together
+    mutant("no scaling and softmax over the queries", "attention",
+           [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0"),
+            ("torch.softmax(scores, dim=-1)", "torch.softmax(scores, dim=-2)")], "two mistakes at once"),
+    mutant("mask inverted and scaled by D", "attention",
+           [("scores.masked_fill(mask, float", "scores.masked_fill(~mask, float"),
+            ("weights.masked_fill(mask, 0.0)", "weights.masked_fill(~mask, 0.0)"),
+            ("1.0 / math.sqrt(query.shape[-1])", "1.0 / query.shape[-1]")], "two mistakes at once"),
+    mutant("no scaling and results swapped", "attention",
+           [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0"),
+            ("return weights @ value, weights", "return weights, weights @ value")], "two mistakes at once"),
+    mutant("no out_proj and weights of the first head", "masking",
+           [("return self.out_proj(out), weights.mean(dim=1)", "return out, weights[:, 0]")], "two mistakes at once"),
+    mutant("heads merged without transpose and scaled by sqrt(E)", "masking",
+           [("out.transpose(1, 2).reshape(B, L, E)", "out.reshape(B, L, E)"),
+            ("out, weights = scaled_dot_product_attention(q, k, v, mask)",
+             "out, weights = scaled_dot_product_attention(q * math.sqrt(Dh / E), k, v, mask)")], "two mistakes at once"),
 ]  # fmt: skip
 
 #: A right MultiHeadAttention over a wrong scaled_dot_product_attention (the part 3 mistake copied into
