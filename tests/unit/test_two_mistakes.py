@@ -87,5 +87,6 @@ def test_only_changes_of_different_keywords_of_one_reference_combine():
     plain = Mistake("not composable", lambda x: x)
     found = pairs((one, two, same, elsewhere, plain))
     assert [m.hint for m in found] == ["two mistakes at once: (1) a; (2) b", "two mistakes at once: (1) b; (2) a again"]
-    assert found[0].fn(1) == 3 and found[1].fn(1) == 5
+    assert found[0].fn(1) == 3  # 1 * 3 + 0
+    assert found[1].fn(1) == 5  # 1 * 5 + 0
     assert len(pairs(tuple(attention.MISTAKES[attention.NAME]))) <= MAX_PAIRS
