@@ -274,3 +274,20 @@ def test_a_hang_is_named_by_its_operation_and_the_operations_that_work_are_grade
     assert "v[word] and len(v) are ints" in passed
     assert "tokenize the notebook's corpus" in passed
     assert 5 < part["score"] < 10
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "api"),
+    [
+        ("F.scaled_dot_product_attention", "attention", "F.scaled_dot_product_attention"),
+        ("nn.MultiheadAttention inside", "masking", "nn.MultiheadAttention"),
+        ("F.scaled_dot_product_attention for the heads", "masking", "F.scaled_dot_product_attention"),
+    ],
+)
+def test_a_forbidden_api_is_named_as_the_cause_of_every_check_it_fails(graded, name, part, api):
+    """Does every check that a forbidden API makes fail (values, gradients, devices...) name the API, not a symptom?"""
+    index = next(i for i, m in enumerate(MISTAKES) if m.name == name)
+    record = graded[0][f"{index:02d}-{MISTAKES[index].part}-{slug(name)}.py"]
+    failed = failures(part_of(record, part))
+    assert failed
+    assert all(c["hint"].startswith(f"your code uses {api}, which this exercise does not allow") for c in failed)

@@ -196,6 +196,8 @@ class Student:
         self.failures: Counter[str] = Counter()
         self.blocked: dict[str, StudentFailure] = {}  # what hung or crashed: not called again, said why
         self.apis: set[str] = set()  # forbidden APIs seen in any call
+        #: calls that ran a forbidden API (it raised, or the watch saw it): the cause of the checks they fail
+        self.forbidden_calls = 0
         self.calls = 0  # calls made so far
         self.events: list[str] = []  # crashes and timeouts, for the report
         #: what the grader noticed in the answers, the top-level lines that raised when loaded, notes the suites add
@@ -372,6 +374,10 @@ class Student:
         if "error" in reply:
             error = reply["error"]
             info = self.in_words(error)
+            api = forbidden_raised(info)
+            if api:  # the zygote's stub of a forbidden API raised (the child's word: a hint, never points)
+                self.apis.add(api)
+                self.forbidden_calls += 1
             if isinstance(target, str) and info.get("message") == f"your code does not define {target}":
                 why = self.answers.missing(target)
                 raise StudentFailure(printable(info["message"], 200) + (f": {why}" if why else ""))
@@ -380,7 +386,9 @@ class Student:
             raise StudentError(what, info, hidden=not public, code=self.code, location=location)
         apis = reply.get("apis", [])
         if isinstance(apis, list):  # only names the grader knows: a made-up one could carry an input
-            self.apis.update(a for a in apis[:10] if isinstance(a, str) and a in protocol.FORBIDDEN_APIS)
+            known = {a for a in apis[:10] if isinstance(a, str) and a in protocol.FORBIDDEN_APIS}
+            self.apis.update(known)
+            self.forbidden_calls += bool(known)
         return reply, shared
 
     def is_public(self, value: Any) -> bool:
@@ -466,6 +474,17 @@ class Student:
 
     def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
+
+
+_FORBIDDEN_RAISED = re.compile(r"this exercise does not allow ([\w.]+):")
+
+
+def forbidden_raised(info: dict) -> str:
+    """The forbidden API whose stub (``sandbox.inside.watch``) raised this error, or "": only names the grader knows."""
+    found = _FORBIDDEN_RAISED.search(str(info.get("message", ""))) if info.get("type") == "RuntimeError" else None
+    name = found.group(1) if found else ""
+    known = name in protocol.FORBIDDEN_APIS or (name.startswith("torch.ops.aten.") and "attention" in name)
+    return name if known else ""
 
 
 def _changed_args(value: object, kwargs: dict) -> list[int | str]:

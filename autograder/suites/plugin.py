@@ -200,6 +200,16 @@ def in_words(check: Check, answers: Answers) -> Check:
     return check
 
 
+def forbidden_cause(apis: set[str]) -> str:
+    """The hint of a check that failed where a forbidden API ran: the API is the cause, whatever the symptom."""
+    names = ", ".join(sorted(apis))
+    return (
+        f"your code uses {names}, which this exercise does not allow: the grader's torch raises an error there "
+        "(RuntimeError: this exercise does not allow ...), so this check fails; write it with tensor operations "
+        "(matmul, softmax, masked_fill, nn.Linear)"
+    )
+
+
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     if isinstance(error, CheckFailed):  # code not written yet has no mistake to name
         return error.message, "" if " is not implemented yet: " in error.message else error.hint
@@ -300,8 +310,12 @@ class Batch:
                 if EXCEPTION in item.stash:
                     del item.stash[EXCEPTION]
                 nextitem = items[i + 1] if i + 1 < len(items) else None
+                forbidden = student.forbidden_calls
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
-                checks.append(in_words(outcome(item, reports), answers))
+                check = outcome(item, reports)
+                if check.failed and student.forbidden_calls > forbidden:  # a forbidden API ran in this check
+                    check.hint = forbidden_cause(student.apis)
+                checks.append(in_words(check, answers))
         finally:
             student.close()
             self.grading.student = None

@@ -267,6 +267,11 @@ MISTAKES = [
            "MultiHeadAttention(8, 0) should raise ValueError"),
     mutant("weights of the first head", "masking", [("weights.mean(dim=1)  # (B, L, E)", "weights[:, 0]  # (B, L, E)")],
            "one head"),
+    mutant("F.scaled_dot_product_attention for the heads", "masking",
+           [("out, weights = scaled_dot_product_attention(q, k, v, mask)",
+             "out = torch.nn.functional.scaled_dot_product_attention(q, k, v, None if mask is None else ~mask)\n"
+             "        weights = scaled_dot_product_attention(q, k, v, mask)[1]")],
+           "your code uses F.scaled_dot_product_attention, which this exercise does not allow: the grader's torch"),
     # two known mistakes at once: named together
     mutant("no scaling and softmax over the queries", "attention",
            [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0"),
