@@ -7,6 +7,7 @@ solutions written differently, the same code as notebook and as .py, and broken 
 """
 
 import json
+import re
 import shutil
 
 import nbformat
@@ -50,6 +51,17 @@ BROKEN = {
 }
 
 
+def masking_with_a_broken_attention_cell():
+    """The masking notebook answered with the reference, its copied part-3 attention cell not compiling."""
+    nb = source_notebook("masking")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = re.sub(r"(?m)^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", cell.source)
+            if cell.metadata["nbgrader"]["grade_id"] == "scaled_dot_product_attention":
+                cell.source = cell.source.replace("scale = 1.0 /", "scale = 1.0 //=")
+    return nb
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """(records by file name, the report) of one batch of everything."""
@@ -72,6 +84,8 @@ def graded(tmp_path_factory):
         path = d / f"as-notebook-{slug(example.name)}.ipynb"
         nbformat.write(notebook(example.part, example.code), path)
         paths.append(path)
+    nbformat.write(masking_with_a_broken_attention_cell(), d / "masking-attention-cell-does-not-compile.ipynb")
+    paths.append(d / "masking-attention-cell-does-not-compile.ipynb")
     for name, content in BROKEN.items():
         (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
         paths.append(d / name)
@@ -291,3 +305,14 @@ def test_a_forbidden_api_is_named_as_the_cause_of_every_check_it_fails(graded, n
     failed = failures(part_of(record, part))
     assert failed
     assert all(c["hint"].startswith(f"your code uses {api}, which this exercise does not allow") for c in failed)
+
+
+def test_a_copied_attention_that_does_not_compile_is_named_in_part_4(graded):
+    """Is a part-3 attention cell that does not compile named as the cause of part 4's failures?"""
+    part = part_of(graded[0]["masking-attention-cell-does-not-compile.ipynb"], "masking")
+    failed = failures(part)
+    assert failed
+    module = [c for c in failed if "MultiHeadAttention" in c["name"]]
+    assert module
+    assert all("(copied from part 3) is not defined when MultiHeadAttention calls it" in c["hint"] for c in module)
+    assert "SyntaxError" in " ".join(c["hint"] for c in module) + " ".join(part["notes"])

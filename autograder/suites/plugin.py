@@ -315,6 +315,8 @@ class Batch:
                 check = outcome(item, reports)
                 if check.failed and student.forbidden_calls > forbidden:  # a forbidden API ran in this check
                     check.hint = forbidden_cause(student.apis)
+                elif check.failed and hasattr(item.module, "cause"):  # the suite's own: a cause upstream
+                    check.hint = item.module.cause(student, item.stash.get(EXCEPTION, None)) or check.hint
                 checks.append(in_words(check, answers))
         finally:
             student.close()
