@@ -198,6 +198,10 @@ class Student:
         self.apis: set[str] = set()  # forbidden APIs seen in any call
         #: calls that ran a forbidden API (it raised, or the watch saw it): the cause of the checks they fail
         self.forbidden_calls = 0
+        #: functions of the student's that the child replaces by the grader's stand-in in every call (a copied
+        #: part-3 attention that does not compile or raises: its mistakes are part 3's), and what a suite found once
+        self.stand_ins: set[str] = set()
+        self.memo: dict[str, object] = {}
         self.calls = 0  # calls made so far
         self.events: list[str] = []  # crashes and timeouts, for the report
         #: what the grader noticed in the answers, the top-level lines that raised when loaded, notes the suites add
@@ -428,6 +432,8 @@ class Student:
         }
         if grad is not None:
             fields["grad"] = grad
+        if self.stand_ins:
+            fields["stand_in"] = sorted(self.stand_ins)
         start = time.perf_counter()
         reply, shared = self.request(protocol.CALL, target, attr, **fields)
         seconds = time.perf_counter() - start

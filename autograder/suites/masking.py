@@ -452,6 +452,44 @@ def own_attention_differs(student, ref, q, k, v, m) -> bool:
         return False
 
 
+STAND_IN = (
+    "your scaled_dot_product_attention (copied from part 3) {why}, so MultiHeadAttention was checked around a "
+    "stand-in of the grader's in its place: its mistakes cost points once, in part 3"
+)
+
+
+@pytest.fixture(autouse=True)
+def copied_attention(student: Student) -> None:
+    """Once per submission: a copied part-3 attention that does not compile or raises on the heads is replaced, in
+    every call of this part, by the grader's stand-in (torch's own attention, in the sandbox), with a note; so a
+    copy that does not compile is charged in part 3 only, as a wrong one is (``carried``)."""
+    if "stand-in" in student.memo:
+        return
+    student.memo["stand-in"] = False
+    if ATTENTION not in student.code or "MultiHeadAttention" not in student.code:
+        return
+    ref, q, k, v, m = inputs("cross-attention, L != S, E=8, H=2", 0)
+    B, L, S, H, Dh = q.shape[0], q.shape[1], k.shape[1], ref.num_heads, ref.embed_dim // ref.num_heads
+    with torch.no_grad():
+        heads = [
+            p(x).view(B, n, H, Dh).transpose(1, 2).contiguous()  # (B, H, n, Dh)
+            for p, x, n in ((ref.q_proj, q, L), (ref.k_proj, k, S), (ref.v_proj, v, S))
+        ]
+    try:
+        student.call(ATTENTION, *heads, m.view(B, 1, 1, S))
+        return
+    except StudentError as error:
+        why = f"raises {error.type_name} on the heads (B, H, L, Dh)"
+    except StudentFailure as failure:
+        if "does not define" not in str(failure):
+            return  # it hung or crashed: said by the checks as it is
+        missing = student.answers.missing(ATTENTION)
+        why = "is not defined" + (f" ({missing})" if missing else " (its cell did not compile or run)")
+    student.stand_ins.add(ATTENTION)
+    student.memo["stand-in"] = True
+    student.notes.append(STAND_IN.format(why=why))
+
+
 def cause(student: Student, error: BaseException | None) -> str:
     """The cause of a failed check upstream of the module: the copied part-3 attention that does not compile
     (a cell left out, so its name is missing) or raises; its mistakes are charged in part 3 (see ``carried``)."""

@@ -272,12 +272,6 @@ MISTAKES = [
              "out = torch.nn.functional.scaled_dot_product_attention(q, k, v, None if mask is None else ~mask)\n"
              "        weights = scaled_dot_product_attention(q, k, v, mask)[1]")],
            "your code uses F.scaled_dot_product_attention, which this exercise does not allow: the grader's torch"),
-    mutant("the part-3 stub left in the masking notebook", "masking",
-           [('    scale = 1.0 / math.sqrt(query.shape[-1])\n', '    raise NotImplementedError()\n')],
-           "copied from part 3"),
-    mutant("a copied attention with torch.bmm (raises on the heads)", "masking",
-           [("query @ key.transpose(-2, -1)", "torch.bmm(query, key.transpose(-2, -1))")],
-           "raised inside your scaled_dot_product_attention (copied from part 3)"),
     # two known mistakes at once: named together
     mutant("no scaling and softmax over the queries", "attention",
            [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0"),
@@ -307,4 +301,11 @@ CARRIED_FORWARD = [
            [('masked_fill(mask, float("-inf"))', "masked_fill(mask, -1e9)"),
             ("weights = weights.masked_fill(mask, 0.0)", "pass")],
            "your MultiHeadAttention is right; your scaled_dot_product_attention (copied from part 3) is not"),
+    # a copy that raises (or does not compile: tests/test_grading.py) is charged in part 3 only, as a wrong one is
+    mutant("right MHA over the part-3 stub left in", "masking",
+           [('    scale = 1.0 / math.sqrt(query.shape[-1])\n', '    raise NotImplementedError()\n')],
+           "your scaled_dot_product_attention (copied from part 3) raises NotImplementedError on the heads"),
+    mutant("right MHA over a copied attention with torch.bmm (raises on the heads)", "masking",
+           [("query @ key.transpose(-2, -1)", "torch.bmm(query, key.transpose(-2, -1))")],
+           "your scaled_dot_product_attention (copied from part 3) raises RuntimeError on the heads"),
 ]  # fmt: skip
