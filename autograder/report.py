@@ -82,7 +82,7 @@ def _by_group(failed: list[Check]) -> list[str]:
         if first.hint:
             lines.append(_wrap(f"      hint: {first.hint}"))
         for check in checks[1:]:
-            if check.hint not in hints:
+            if check.hint and check.hint not in hints:
                 hints.add(check.hint)
                 lines.append(_wrap(f"    x {group}: {check.message}"))
                 lines.append(_wrap(f"      hint: {check.hint}"))

@@ -319,3 +319,16 @@ def test_a_copied_attention_that_does_not_compile_is_charged_in_part_3_only(grad
         and "SyntaxError" in note
         for note in part["notes"]
     ), part["notes"]
+
+
+def test_a_failure_that_follows_from_a_wrong_result_says_probably_the_same_cause(graded):
+    """Do the gradients of a wrong result point to that result, not to other code (no NaN, no in-place hint)?"""
+    name = "scaled by sqrt(D) + 0.5, a mistake no hint knows"
+    index = next(i for i, m in enumerate(MISTAKES) if m.name == name)
+    part = part_of(graded[0][f"{index:02d}-attention-{slug(name)}.py"], "attention")
+    gradients = [c for c in failures(part) if c["group"] == "gradients"]
+    assert gradients
+    assert all(
+        c["hint"].startswith("probably the same cause as the failures of 'scaled_dot_product") for c in gradients
+    )
+    assert all(c["hint"] == "" for c in failures(part) if c["group"] == "matches the reference")
