@@ -57,7 +57,9 @@ class Reveal:
         return replace(
             check,
             feedback=None,
-            name=check.name if self.check_names else check.group,
+            name=(check.name if self.hidden_arguments else without_scalars(check.name))
+            if self.check_names
+            else check.group,
             message=message if self.expected else without_values(message),
             hint=check.hint if self.hints else "",
         )
@@ -83,6 +85,16 @@ def without_arguments(message: str) -> str:
         out.append(message[at : found.end()] + "...)")
         at = end + 1
     return "".join(out) + message[at:]
+
+
+_SCALAR = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.-])")
+
+
+def without_scalars(name: str) -> str:
+    """A check's name with the numbers of its arguments left out (``gaussian_kernel ... [size=...]``): a name built
+    from a check's parameters must not show what its message no longer does."""
+    head, bracket, ids = name.partition(" [")
+    return head + bracket + _SCALAR.sub("...", ids) if bracket else name
 
 
 def without_values(message: str) -> str:
