@@ -472,8 +472,8 @@ class Student:
         name = describe_target(target)
         what = f"'word in v' (v: your {name})" if how == "contains" else f"v[word] (v: your {name})"
         operation = f"word in {name}" if how == "contains" else f"{name}[word]"
-        values = self.request(protocol.LOOKUP, target, what=what, operation=operation, keys=list(keys), how=how)
-        values = values[0].get("result")
+        reply, _ = self.request(protocol.LOOKUP, target, what=what, operation=operation, keys=list(keys), how=how)
+        values = reply.get("result")
         if not isinstance(values, list) or len(values) != len(keys):
             raise StudentFailure(f"{what} gave back {len(values) if isinstance(values, list) else 'no'} answers")
         return [self._remote(v) for v in values]
