@@ -490,31 +490,6 @@ def copied_attention(student: Student) -> None:
     student.notes.append(STAND_IN.format(why=why))
 
 
-def cause(student: Student, error: BaseException | None) -> str:
-    """The cause of a failed check upstream of the module: the copied part-3 attention that does not compile
-    (a cell left out, so its name is missing) or raises; its mistakes are charged in part 3 (see ``carried``)."""
-    while error is not None and not isinstance(error, StudentError):
-        error = error.__context__  # a check that words a StudentError its own way keeps it as its context
-    if error is None or ATTENTION not in student.code:
-        return ""
-    if error.isinstance("NameError") and f"'{ATTENTION}'" in error.detail:
-        why = student.answers.missing(ATTENTION)
-        return COPY_MISSING + (f" ({why})" if why else "")
-    if error.frames and f"in {ATTENTION}:" in error.frames[-1]:
-        return COPY_RAISES
-    return ""
-
-
-COPY_MISSING = (
-    f"your {ATTENTION} (copied from part 3) is not defined when MultiHeadAttention calls it: its cell did not "
-    "compile or run; fix it there first (part 3's feedback names its mistakes, which are charged in part 3)"
-)
-COPY_RAISES = (
-    f"the error is raised inside your {ATTENTION} (copied from part 3), not in MultiHeadAttention: fix it there "
-    "first (part 3's feedback names its mistakes, which are charged in part 3)"
-)
-
-
 SAME_CAUSE = (
     "probably the same cause as the failures of 'MultiHeadAttention with the reference's weights matches the "
     "reference': the result itself differs on these inputs, so its gradients do too; fix the result first"

@@ -315,8 +315,6 @@ class Batch:
                 check = outcome(item, reports)
                 if check.failed and getattr(student, "forbidden_calls", 0) > forbidden:  # a forbidden API ran here
                     check.hint = forbidden_cause(student.apis)
-                elif check.failed and hasattr(item.module, "cause"):  # the suite's own: a cause upstream
-                    check.hint = item.module.cause(student, item.stash.get(EXCEPTION, None)) or check.hint
                 checks.append(in_words(check, answers))
         finally:
             student.close()
