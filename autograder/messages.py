@@ -185,7 +185,9 @@ def for_student_report(check: Check, reveal: Reveal = EVERYTHING) -> Check:
     return replace(
         check,
         feedback=None,
-        name=check.name if reveal.check_names else check.group,
+        name=(check.name if reveal.hidden_arguments else without_scalars(check.name))
+        if reveal.check_names
+        else check.group,
         message=message if reveal.expected else without_values(message),
         hint=check.hint if reveal.hints else "",
     )
@@ -211,6 +213,16 @@ def without_arguments(message: str) -> str:
         out.append(message[at : found.end()] + "...)")
         at = end + 1
     return "".join(out) + message[at:]
+
+
+_SCALAR = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.-])")
+
+
+def without_scalars(name: str) -> str:
+    """A check's name with the numbers of its arguments left out (``gaussian_kernel ... [size=...]``): a name built
+    from a check's parameters must not show what its message no longer does."""
+    head, bracket, ids = name.partition(" [")
+    return head + bracket + _SCALAR.sub("...", ids) if bracket else name
 
 
 def without_values(message: str) -> str:

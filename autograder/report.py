@@ -1,7 +1,8 @@
 """Reports for people in a terminal: a progress line, a few lines per submission, a class table, a summary.
 
-Every line fits ``WIDTH`` columns. By default a submission shows its part scores and one line per
-group of checks that lost points (its first message); ``verbose`` shows every failed check.
+Every line fits ``WIDTH`` columns: what a student must read whole (messages, hints, notes) is wrapped,
+never cut. By default a submission shows its part scores and, per group of checks that lost points,
+its first message and every distinct hint; ``verbose`` shows every failed check.
 """
 
 from __future__ import annotations
@@ -60,14 +61,15 @@ def submission_table(record: SubmissionRecord, verbose: bool = False) -> str:
             lines.append(_wrap(f"    error: {part.error}"))
             if not verbose:
                 continue
-        lines.extend(_fit(f"    note: {note}") for note in part.notes)
-        lines.extend(_fit(f"    flag for a TA: {flag}") for flag in part.flags)
+        lines.extend(_wrap(f"    note: {note}") for note in part.notes)
+        lines.extend(_wrap(f"    flag for a TA: {flag}") for flag in part.flags)
         lines.extend(_verbose(failed, part.checks) if verbose else _by_group(failed))
     return "\n".join(lines)
 
 
 def _by_group(failed: list[Check]) -> list[str]:
-    """One line per group with a failed check: the points lost, and the first failed check's message and hint."""
+    """One item per group with a failed check: the points lost, the first failed check's message and hint, then the
+    first message of every other distinct hint of the group; each line whole, wrapped (``verbose``: every check)."""
     groups: dict[str, list[Check]] = {}
     for check in failed:
         groups.setdefault(check.group, []).append(check)
@@ -75,11 +77,17 @@ def _by_group(failed: list[Check]) -> list[str]:
     for group, checks in groups.items():
         lost = rounded(sum(c.max_points for c in checks))
         first = checks[0]
-        more = f" (+{len(checks) - 1} more)" if len(checks) > 1 else ""
+        count = f" ({len(checks)} checks)" if len(checks) > 1 else ""
         cost = f", -{lost:g}" if lost else ""  # a diagnostic (a group of 0 points) costs nothing
-        lines.append(_fit(f"    x {group}{cost}{more}: {first.message}"))
+        lines.append(_wrap(f"    x {group}{cost}{count}: {first.message}"))
+        hints = {first.hint}
         if first.hint:
-            lines.append(_fit(f"      hint: {first.hint}"))
+            lines.append(_wrap(f"      hint: {first.hint}"))
+        for check in checks[1:]:
+            if check.hint and check.hint not in hints:
+                hints.add(check.hint)
+                lines.append(_wrap(f"    x {group}: {check.message}"))
+                lines.append(_wrap(f"      hint: {check.hint}"))
     return lines
 
 

@@ -7,6 +7,7 @@ solutions written differently, the same code as notebook and as .py, and broken 
 """
 
 import json
+import re
 import shutil
 
 import nbformat
@@ -48,6 +49,17 @@ BROKEN = {
 }
 
 
+def masking_with_a_broken_attention_cell():
+    """The masking notebook answered with the reference, its copied part-3 attention cell not compiling."""
+    nb = source_notebook("masking")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = re.sub(r"(?m)^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", cell.source)
+            if cell.metadata["nbgrader"]["grade_id"] == "scaled_dot_product_attention":
+                cell.source = cell.source.replace("scale = 1.0 /", "scale = 1.0 //=")
+    return nb
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """(records by file name, the report) of one batch of everything."""
@@ -70,6 +82,8 @@ def graded(tmp_path_factory):
         path = d / f"as-notebook-{slug(example.name)}.ipynb"
         nbformat.write(notebook(example.part, example.code), path)
         paths.append(path)
+    nbformat.write(masking_with_a_broken_attention_cell(), d / "masking-attention-cell-does-not-compile.ipynb")
+    paths.append(d / "masking-attention-cell-does-not-compile.ipynb")
     for name, content in BROKEN.items():
         (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
         paths.append(d / name)
@@ -187,7 +201,7 @@ def test_the_json_report_has_the_documented_fields(graded):
 def test_every_submission_given_has_a_record_in_order(graded):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
     assert names[-1] == "latin1.py"
-    assert len(names) == len(set(names)) == 12 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + len(BROKEN)
+    assert len(names) == len(set(names)) == 12 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + 1 + len(BROKEN)
 
 
 @pytest.mark.parametrize(
@@ -260,3 +274,61 @@ def test_without_cuda_the_cuda_checks_skip_with_the_reason_and_meta_runs(graded)
     meta = [c for c in part_of(graded[0]["reference-attention.ipynb"], "attention")["checks"] if c["device"] == "meta"]
     assert meta
     assert all(c["status"] == "passed" for c in meta)
+
+
+def test_a_hang_is_named_by_its_operation_and_the_operations_that_work_are_graded(graded):
+    """Is an `in` that loops forever named as such, once, while v[word], len(v) and tokenize go on being graded?"""
+    index = next(i for i, m in enumerate(MISTAKES) if m.name.startswith("Vocab without __contains__"))
+    example = MISTAKES[index]
+    part = part_of(graded[0][f"{index:02d}-{example.part}-{slug(example.name)}.py"], "vocab")
+    failed = failures(part)
+    assert failed
+    assert all("'word in v' (v: your Vocab) did not finish" in c["message"] for c in failed)
+    assert sum("not called again" not in c["message"] for c in failed) == 1  # one call waited for its time limit
+    passed = {c["name"] for c in part["checks"] if c["status"] == "passed"}
+    assert "v[word] and len(v) are ints" in passed
+    assert "tokenize the notebook's corpus" in passed
+    assert 5 < part["score"] < 10
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "api"),
+    [
+        ("F.scaled_dot_product_attention", "attention", "F.scaled_dot_product_attention"),
+        ("nn.MultiheadAttention inside", "masking", "nn.MultiheadAttention"),
+        ("F.scaled_dot_product_attention for the heads", "masking", "F.scaled_dot_product_attention"),
+    ],
+)
+def test_a_forbidden_api_is_named_as_the_cause_of_every_check_it_fails(graded, name, part, api):
+    """Does every check that a forbidden API makes fail (values, gradients, devices...) name the API, not a symptom?"""
+    index = next(i for i, m in enumerate(MISTAKES) if m.name == name)
+    record = graded[0][f"{index:02d}-{MISTAKES[index].part}-{slug(name)}.py"]
+    failed = failures(part_of(record, part))
+    assert failed
+    assert all(c["hint"].startswith(f"your code uses {api}, which this exercise does not allow") for c in failed)
+
+
+def test_a_copied_attention_that_does_not_compile_is_charged_in_part_3_only(graded):
+    """Is a part-3 attention cell that does not compile, copied into part 4, charged in part 3 only, with a note?"""
+    record = graded[0]["masking-attention-cell-does-not-compile.ipynb"]
+    part = part_of(record, "masking")
+    assert failures(part) == []
+    assert part["score"] == 10.0
+    assert any(
+        note.startswith("your scaled_dot_product_attention (copied from part 3) is not defined (answer cell 1")
+        and "SyntaxError" in note
+        for note in part["notes"]
+    ), part["notes"]
+
+
+def test_a_failure_that_follows_from_a_wrong_result_says_probably_the_same_cause(graded):
+    """Do the gradients of a wrong result point to that result, not to other code (no NaN, no in-place hint)?"""
+    name = "scaled by sqrt(D) + 0.5, a mistake no hint knows"
+    index = next(i for i, m in enumerate(MISTAKES) if m.name == name)
+    part = part_of(graded[0][f"{index:02d}-attention-{slug(name)}.py"], "attention")
+    gradients = [c for c in failures(part) if c["group"] == "gradients"]
+    assert gradients
+    assert all(
+        c["hint"].startswith("probably the same cause as the failures of 'scaled_dot_product") for c in gradients
+    )
+    assert all(c["hint"] == "" for c in failures(part) if c["group"] == "matches the reference")

@@ -242,8 +242,14 @@ class Student:
         self.names: list[str] = []
         self.load_error: StudentFailure | SandboxError | None = None
         self.failures: Counter[str] = Counter()
-        self.blocked: dict[str, str] = {}
+        self.blocked: dict[str, StudentFailure] = {}  # what hung or crashed: not called again, said why
         self.apis: set[str] = set()  # forbidden APIs seen in any call
+        #: calls that ran a forbidden API (it raised, or the watch saw it): the cause of the checks they fail
+        self.forbidden_calls = 0
+        #: functions of the student's that the child replaces by the grader's stand-in in every call (a copied
+        #: part-3 attention that does not compile or raises: its mistakes are part 3's), and what a suite found once
+        self.stand_ins: set[str] = set()
+        self.memo: dict[str, object] = {}
         self.calls = 0  # calls made so far
         self.events: list[str] = []  # crashes and timeouts, for the report
         #: what the grader noticed in the answers, the top-level lines that raised when loaded, notes the suites add
@@ -409,13 +415,23 @@ class Student:
         return obj
 
     def request(
-        self, op: str, target: str | Remote, attr: str = "", what: str | None = None, **fields: Any
+        self,
+        op: str,
+        target: str | Remote,
+        attr: str = "",
+        what: str | None = None,
+        operation: str = "",
+        **fields: Any,
     ) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
-        """Send one request about ``target`` (a name or a Remote); the reply and the arena record."""
+        """Send one request about ``target`` (a name or a Remote); the reply and the arena record.
+
+        A call that hangs or crashes blocks what it called, named by ``operation`` where one object answers
+        several (``word in v`` and ``v[word]``): the operations that work go on being graded.
+        """
         what = what or describe_target(target, attr)
-        key = describe_target(target if isinstance(target, str) else target.type, attr)
+        key = operation or describe_target(target if isinstance(target, str) else target.type, attr)
         if key in self.blocked:
-            raise StudentFailure(self.blocked[key])
+            raise type(self.blocked[key])(str(self.blocked[key]))
         self._ensure()
         message = {"op": op, **{k: self._handle(v) for k, v in fields.items()}}
         if isinstance(target, Remote):
@@ -432,11 +448,15 @@ class Student:
         except (StudentTimeout, StudentCrash) as failure:
             self.failures[key] += 1
             if self.failures[key] >= MAX_FAILURES_PER_FUNCTION or isinstance(failure, StudentTimeout):
-                self.blocked[key] = f"{failure} (earlier; {key} is not called again)"
+                self.blocked[key] = type(failure)(f"{failure} (earlier; {key} is not called again)")
             raise
         if "error" in reply:
             error = reply["error"]
             info = self.in_words(error)
+            api = forbidden_raised(info)
+            if api:  # the zygote's stub of a forbidden API raised (the child's word: a hint, never points)
+                self.apis.add(api)
+                self.forbidden_calls += 1
             if isinstance(target, str) and info.get("message") == f"your code does not define {target}":
                 why = self.answers.missing(target)
                 raise StudentFailure(printable(info["message"], 200) + (f": {why}" if why else ""))
@@ -451,7 +471,9 @@ class Student:
             raise raised
         apis = reply.get("apis", [])
         if isinstance(apis, list):  # only names the grader knows: a made-up one could carry an input
-            self.apis.update(a for a in apis[:10] if isinstance(a, str) and a in protocol.FORBIDDEN_APIS)
+            known = {a for a in apis[:10] if isinstance(a, str) and a in protocol.FORBIDDEN_APIS}
+            self.apis.update(known)
+            self.forbidden_calls += bool(known)
         return reply, shared
 
     def is_public(self, value: Any) -> bool:
@@ -490,6 +512,8 @@ class Student:
         }
         if grad is not None:
             fields["grad"] = grad
+        if self.stand_ins:
+            fields["stand_in"] = sorted(self.stand_ins)
         start = time.perf_counter()
         reply, shared = self.request(protocol.CALL, target, attr, **fields)
         seconds = time.perf_counter() - start
@@ -532,18 +556,33 @@ class Student:
         return self._remote(reply.get("result"))
 
     def len(self, target: str | Remote) -> object:
-        return self.request(protocol.LEN, target, what=f"len({describe_target(target)})")[0].get("result")
+        what = f"len({describe_target(target)})"
+        return self.request(protocol.LEN, target, what=what, operation=what)[0].get("result")
 
     def lookup(self, target: str | Remote, keys: list, how: str = "getitem") -> list:
         """``[target[k] for k in keys]`` (or ``k in target``), in one round trip."""
-        what = f"looking words up in {describe_target(target)}"
-        values = self.request(protocol.LOOKUP, target, what=what, keys=list(keys), how=how)[0].get("result")
+        name = describe_target(target)
+        what = f"'word in v' (v: your {name})" if how == "contains" else f"v[word] (v: your {name})"
+        operation = f"word in {name}" if how == "contains" else f"{name}[word]"
+        reply, _ = self.request(protocol.LOOKUP, target, what=what, operation=operation, keys=list(keys), how=how)
+        values = reply.get("result")
         if not isinstance(values, list) or len(values) != len(keys):
             raise StudentFailure(f"{what} gave back {len(values) if isinstance(values, list) else 'no'} answers")
         return [self._remote(v) for v in values]
 
     def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
+
+
+_FORBIDDEN_RAISED = re.compile(r"this exercise does not allow ([\w.]+):")
+
+
+def forbidden_raised(info: dict) -> str:
+    """The forbidden API whose stub (``sandbox.inside.watch``) raised this error, or "": only names the grader knows."""
+    found = _FORBIDDEN_RAISED.search(str(info.get("message", ""))) if info.get("type") == "RuntimeError" else None
+    name = found.group(1) if found else ""
+    known = name in protocol.FORBIDDEN_APIS or (name.startswith("torch.ops.aten.") and "attention" in name)
+    return name if known else ""
 
 
 def _changed_args(value: object, kwargs: dict) -> list[int | str]:

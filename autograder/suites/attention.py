@@ -40,6 +40,7 @@ from autograder.suites.kit import (
     run_portable,
     skip_half_off_gpu,
     upstream,
+    variant,
     weights_picture,
 )
 from solutions.attention import scaled_dot_product_attention as reference
@@ -159,8 +160,12 @@ def attend(
     mask_2d_as_keys=False,
     value=None,
     swap=False,
+    only_if=None,
 ):
-    """Attention with one thing changed: the known mistakes, as functions."""
+    """Attention with one thing changed: the known mistakes, as functions (``only_if(q, k)``: None where it is false,
+    for a mistake whose hint holds on some shapes only)."""
+    if only_if is not None and not only_if(q, k):
+        return None
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale(q, k, v)
     scores = q @ k.transpose(-2, -1) * scale  # (..., L, S)
     if mask is not None and not ignore:
@@ -195,73 +200,107 @@ NOT_DETERMINISTIC = (
 
 MISTAKES: Mistakes = {
     NAME: [
-        Mistake(
+        variant(
             "the scores are not scaled: divide Q K^T by sqrt(D), D = query.shape[-1]",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1.0),
+            attend,
+            scale=lambda q, k, v: 1.0,
         ),
-        Mistake(
+        variant(
             "the scores are divided by D: divide by sqrt(D)",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / q.shape[-1]),
+            attend,
+            scale=lambda q, k, v: 1 / q.shape[-1],
         ),
-        Mistake(
+        variant(
             "the scores are scaled by the value's width: use sqrt(D) of the query and key, not of the value",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])),
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1]),
         ),
-        Mistake(
+        # the number of keys and of queries are one where L == S: a hint says only what holds on the inputs it fires on
+        variant(
             "the scores are scaled by the square root of the number of keys (key.shape[-2]): divide by sqrt(D), "
             "D = query.shape[-1], the size of each query and key",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])),
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2]),
+            only_if=lambda q, k: k.shape[-2] != q.shape[-2],
         ),
-        Mistake(
+        variant(
+            "the scores are scaled by the square root of the number of queries (query.shape[-2], query.size(2) in "
+            "4-D): divide by sqrt(D), D = query.shape[-1], the size of each query and key",
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(q.shape[-2]),
+            only_if=lambda q, k: k.shape[-2] != q.shape[-2],
+        ),
+        variant(
+            "the scores are scaled by the square root of the sequence length (the number of queries or of keys, "
+            "query.shape[-2] or key.shape[-2]): divide by sqrt(D), D = query.shape[-1], the size of each query and key",
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2]),
+            only_if=lambda q, k: k.shape[-2] == q.shape[-2],
+        ),
+        variant(
             "the scores are scaled by the square root of query.size(1), the number of queries (of heads, in 4-D): "
             "divide by sqrt(D), D = query.shape[-1], the last dimension whatever the number of leading ones",
-            lambda *a: attend(*a, scale=lambda q, k, v: 1 / math.sqrt(q.shape[1])),
+            attend,
+            scale=lambda q, k, v: 1 / math.sqrt(q.shape[1]),
         ),
-        Mistake(
+        variant(
             "the softmax runs over the queries: it must run over the keys, the last dimension (dim=-1)",
-            lambda *a: attend(*a, dim=-2),
+            attend,
+            dim=-2,
         ),
-        Mistake(
+        variant(
             "the softmax runs over dimension 1, the heads of 4-D inputs: run it over the keys, dim=-1, the last "
             "dimension whatever the number of leading ones",
-            lambda *a: attend(*a, dim=1),
+            attend,
+            dim=1,
         ),
-        Mistake(
+        variant(
             "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
-            lambda *a: attend(*a, softmax_dtype=torch.float16),
+            attend,
+            softmax_dtype=torch.float16,
         ),
-        Mistake(
+        variant(
             "the softmax runs in bfloat16, which rounds the weights to 2 digits: compute it in the inputs' dtype",
-            lambda *a: attend(*a, softmax_dtype=torch.bfloat16),
+            attend,
+            softmax_dtype=torch.bfloat16,
         ),
-        Mistake(
+        variant(
             "the mask is inverted: True means 'ignore this key' here (the opposite of F.scaled_dot_product_attention)",
-            lambda *a: attend(*a, invert=True),
+            attend,
+            invert=True,
         ),
-        Mistake(
+        variant(
             "the mask is ignored: set the scores of masked keys to -inf before the softmax",
-            lambda *a: attend(*a, ignore=True),
+            attend,
+            ignore=True,
         ),
         Mistake(
             "a row whose keys are all masked gives NaN: set such rows to 0 after the softmax "
             "(weights.masked_fill(mask, 0) or torch.nan_to_num)",
             lambda *a: attend(*a, fix_rows=False),
         ),
-        Mistake(UNIFORM_ROWS, lambda *a: attend(*a, uniform_rows=True)),
-        Mistake(
+        variant(UNIFORM_ROWS, attend, uniform_rows=True),
+        variant(
             "the masked weights are zeroed after the softmax only: mask the scores with -inf before it, so the "
             "kept weights still sum to 1",
-            lambda *a: attend(*a, only_after=True),
+            attend,
+            only_after=True,
         ),
-        Mistake(
+        variant(
             "a 2-D mask is (L, S), one row per query (a causal mask, say), not a (B, S) padding mask: it broadcasts "
             "to (..., L, S) as it is, without unsqueeze",
-            lambda *a: attend(*a, mask_2d_as_keys=True),
+            attend,
+            mask_2d_as_keys=True,
         ),
-        Mistake("the two results are swapped: return (output, weights)", lambda *a: attend(*a, swap=True)),
-        Mistake("the weights multiply the keys: multiply the values", lambda *a: attend(*a, value=lambda k, v: k)),
+        variant("the two results are swapped: return (output, weights)", attend, swap=True),
+        variant("the weights multiply the keys: multiply the values", attend, value=lambda k, v: k),
     ],
 }
+#: The hint of a check that fails because the result itself is wrong (its gradients, say): not another cause.
+SAME_CAUSE = (
+    "probably the same cause as the failures of '{check}': the result itself differs on these inputs, so this "
+    "check fails too; fix the result first"
+)
 SHAPE_HINTS = {
     "bmm": "torch.bmm takes 3-D tensors only: use @ (torch.matmul), which takes any leading dimensions",
     "transpose": "key.transpose(1, 2) swaps the wrong dimensions of 4-D inputs: use key.transpose(-2, -1)",
@@ -304,9 +343,13 @@ def honest(got, q, k, v, m, expected) -> str:
     return attempted(got, MISTAKES[NAME], q, k, v, m, expected=expected)
 
 
-def expect_scaled_dot_product_attention(student: Student, q, k, v, m=None, *, device: str = "cpu", keep=None) -> None:
+def expect_scaled_dot_product_attention(
+    student: Student, q, k, v, m=None, *, device: str = "cpu", keep=None, edge=None
+) -> None:
     """The student's scaled_dot_product_attention(q, k, v, m) is the reference's; else the hint of a known
-    mistake, or of a result that changes from call to call. ``keep``: keep it for the feedback's picture."""
+    mistake, or of a result that changes from call to call. ``keep``: keep it for the feedback's picture.
+    ``edge``: the rows (..., L) an edge case is about; a result wrong on the other rows too, for no known
+    reason, is said to have the cause of the failures of "matches the reference" (one cause, one item)."""
     call = describe_call(NAME, [t for t in (q, k, v, m) if t is not None], ARG_NAMES)
     got = call_student(student, q, k, v, m, device, call).value
     expected = reference(q, k, v, m)
@@ -314,7 +357,19 @@ def expect_scaled_dot_product_attention(student: Student, q, k, v, m=None, *, de
         keep("weights", got=got, expected=expected, labels=FIRST_SENTENCE)
     found = difference(got, expected, LABELS)
     if found:
-        raise CheckFailed(f"{call} on {device}: {found}", explain(student, got, q, k, v, m, expected))
+        hint = explain(student, got, q, k, v, m, expected)
+        if not hint and edge is not None and wrong_elsewhere(got, expected, edge):
+            hint = SAME_CAUSE.format(check="scaled_dot_product_attention matches the reference")
+        raise CheckFailed(f"{call} on {device}: {found}", hint)
+
+
+def wrong_elsewhere(got, expected, edge: torch.Tensor) -> bool:
+    """``got`` differs from ``expected`` on rows (..., L) that are not the ``edge`` rows an edge case is about."""
+    try:
+        rows = ~edge.expand(expected[1].shape[:-1])
+        return any(difference(g[rows], e[rows]) is not None for g, e in zip(got, expected))
+    except (TypeError, IndexError, RuntimeError):  # a result of another kind or shape: said by the message
+        return False
 
 
 # ---------------------------------------------------------------- matches the reference
@@ -374,14 +429,15 @@ def test_attention_returns_output_and_weights(student, case, dtype, seed):
 def test_rows_with_every_key_masked_give_zeros(student, shape, seed):
     """a row whose keys are all masked gives weights 0 and output 0, not NaN"""
     q, k, v, m = random_inputs((*shape[:-1], 4), shape[-1], 6, "rows fully masked", seed)
-    expect_scaled_dot_product_attention(student, q, k, v, m)
+    expect_scaled_dot_product_attention(student, q, k, v, m, edge=m.all(-1))
 
 
 @group(EDGE_CASES)
 def test_a_mask_of_all_false_changes_nothing(student, seed):
     """an all-False mask gives the same as no mask"""
     q, k, v, _ = random_inputs((3, 4, 8), 5, 8, "none", seed)
-    expect_scaled_dot_product_attention(student, q, k, v, torch.zeros(3, 4, 5, dtype=torch.bool))
+    none = torch.zeros(3, 4, 5, dtype=torch.bool)
+    expect_scaled_dot_product_attention(student, q, k, v, none, edge=none.all(-1))
 
 
 @group(EDGE_CASES)
@@ -423,9 +479,12 @@ def test_gradients_match_the_reference(student, device, case, seed):
         ) from None
 
     def hint(grad) -> str:
+        found = recognise(outcome.value, MISTAKES[NAME], q, k, v, m, expected=(out, weights))
+        if found or difference(outcome.value, (out, weights), LABELS) is not None:  # one cause, one item
+            return found or SAME_CAUSE.format(check="scaled_dot_product_attention matches the reference")
         if bool(grad.isnan().any()):
             return "a row whose keys are all masked must not give NaN gradients"
-        return recognise(outcome.value, MISTAKES[NAME], q, k, v, m, expected=(out, weights))
+        return ""
 
     expect_gradients(
         outcome.input_grads, reference_grads(q, k, v, m, gradients), ("the query", "the key", "the value"), call, hint

@@ -7,6 +7,8 @@ never their values.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -142,10 +144,44 @@ def _close_difference(got: torch.Tensor, expected: torch.Tensor, label: str) -> 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A wrong variant of the reference and the hint to give when a submission matches it."""
+    """A wrong variant of the reference and the hint to give when a submission matches it.
+
+    A mistake made with ``variant`` is also the change it makes, as keywords (``options``) of a parameterised
+    reference (``make``): two of them that change different keywords of the same ``make`` combine into one
+    variant with both changes (``pairs``), named together when no single mistake explains a result.
+    """
 
     hint: str
     fn: Callable
+    make: Callable | None = None
+    options: tuple[tuple[str, object], ...] = ()
+
+
+def variant(hint: str, make: Callable, **options) -> Mistake:
+    """The mistake ``make(*inputs, **options)``: the parameterised reference ``make`` with ``options`` changed."""
+    return Mistake(hint, functools.partial(make, **options), make, tuple(options.items()))
+
+
+#: The most pairs of mistakes tried for one result (a part's list of n composable mistakes makes n(n-1)/2).
+MAX_PAIRS = 300
+TWO_AT_ONCE = "two mistakes at once: (1) {}; (2) {}"
+
+
+@functools.cache
+def pairs(mistakes: tuple[Mistake, ...]) -> tuple[Mistake, ...]:
+    """Every two mistakes of ``mistakes`` that change different keywords of the same parameterised reference,
+    as one variant with both changes (in the order of the list; at most ``MAX_PAIRS``)."""
+    found: list[Mistake] = []
+    composable = [m for m in mistakes if m.make is not None and m.options]
+    for a, b in itertools.combinations(composable, 2):
+        keys_a, keys_b = {k for k, _ in a.options}, {k for k, _ in b.options}
+        if a.make is not b.make or keys_a & keys_b or a.hint == b.hint:
+            continue
+        both = variant(TWO_AT_ONCE.format(a.hint, b.hint), a.make, **dict(a.options), **dict(b.options))
+        found.append(both)
+        if len(found) == MAX_PAIRS:
+            break
+    return tuple(found)
 
 
 def _variant(mistake: Mistake, args, kwargs):
@@ -178,6 +214,9 @@ def recognise(got, mistakes: Sequence[Mistake], *args, expected, **kwargs) -> st
     for mistake in mistakes:
         if _matches(got, _variant(mistake, args, kwargs), expected):
             return mistake.hint
+    for both in pairs(tuple(mistakes)):  # two at once, only when no single one explains it
+        if _matches(got, _variant(both, args, kwargs), expected):
+            return both.hint
     return ""
 
 
@@ -212,7 +251,7 @@ def attempted(got, mistakes: Sequence[Mistake], *args, expected, **kwargs) -> st
     ``got`` must equal a recognised variant (see ``recognise``) whose result does real work on these
     inputs: not constant (zeros of the right shape match no attempt), not a copy of an input.
     """
-    for mistake in mistakes:
+    for mistake in (*mistakes, *pairs(tuple(mistakes))):  # pairs last: a single mistake that explains it wins
         wrong = _variant(mistake, args, kwargs)
         if _matches(got, wrong, expected) and not trivial(wrong, args):
             return mistake.hint

@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 import pytest
 import torch
 
-from autograder.sandbox.student import Outcome, Remote, Student, StudentError, StudentFailure, quoted
+from autograder.sandbox.student import Outcome, Remote, Student, StudentError, StudentFailure, StudentTimeout, quoted
 from autograder.sandbox.wire import Lookup, Words
 from autograder.suites.compare import (
     HALF,
@@ -56,6 +56,7 @@ from autograder.suites.compare import (
     gate,
     recognise,
     trivial,
+    variant,
 )
 from autograder.suites.notebook_data import CORPUS, FIRST_SENTENCE, TOKENS, noisy_sine, notebook_embedding
 from autograder.suites.pictures import drawable, heatmaps, np, png, weights_picture, why
@@ -85,6 +86,7 @@ __all__ = [
     "Student",
     "StudentError",
     "StudentFailure",
+    "StudentTimeout",
     "Words",
     "attempted",
     "describe",
@@ -117,6 +119,7 @@ __all__ = [
     "skip_half_off_gpu",
     "trivial",
     "upstream",
+    "variant",
     "weights_picture",
     "why",
 ]

@@ -140,6 +140,16 @@ def check_of(item: pytest.Item, reports, answers: Answers | None = None) -> Chec
     return recorded(check, message, hint, hidden=getattr(item.module, "HIDDEN", ()), answers=answers)
 
 
+def forbidden_cause(apis: set[str]) -> str:
+    """The hint of a check that failed where a forbidden API ran: the API is the cause, whatever the symptom."""
+    names = ", ".join(sorted(apis))
+    return (
+        f"your code uses {names}, which this exercise does not allow: the grader's torch raises an error there "
+        "(RuntimeError: this exercise does not allow ...), so this check fails; write it with tensor operations "
+        "(matmul, softmax, masked_fill, nn.Linear)"
+    )
+
+
 def failure_message(error: BaseException | None, report) -> tuple[str, str]:
     if isinstance(error, CheckFailed):
         return error.message, error.hint
@@ -240,8 +250,12 @@ class RunLoop:
                 if EXCEPTION in item.stash:
                     del item.stash[EXCEPTION]
                 nextitem = items[i + 1] if i + 1 < len(items) else None
+                forbidden = getattr(student, "forbidden_calls", 0)  # a stand-in Student (tests) may not count them
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
-                checks.append(check_of(item, reports, answers))
+                check = check_of(item, reports, answers)
+                if check.failed and getattr(student, "forbidden_calls", 0) > forbidden:  # a forbidden API ran here
+                    check.hint = forbidden_cause(student.apis)
+                checks.append(check)
         finally:
             student.close()
             self.current.student = None

@@ -26,6 +26,7 @@ from autograder.suites.kit import (
     Student,
     StudentError,
     StudentFailure,
+    StudentTimeout,
     Words,
     attempted,
     describe,
@@ -120,18 +121,40 @@ def word_label(word: str, corpus: list[str]) -> str:
 # ---------------------------------------------------------------- the student's vocabulary
 
 
-def observe(student, v, words: list[str], corpus: list[str] = ()) -> tuple[list, object, list]:
-    """(v[w] for each word, len(v), w in v for each word) of the student's vocabulary."""
+def observe(
+    student, v, words: list[str], corpus: list[str] = (), *, contains: bool = True
+) -> tuple[list, object, list]:
+    """(v[w] for each word, len(v), w in v for each word) of the student's vocabulary (without ``contains``,
+    ``[]`` for the last: a check that needs no ``in`` does not ask, so an ``in`` that hangs costs it nothing)."""
     if isinstance(v, dict):  # a plain dict came back: Python's own semantics, run here
         return [v[w] if w in v else _key_error(w, corpus) for w in words], len(v), [w in v for w in words]
     if not isinstance(v, Remote):
         raise CheckFailed(f"build_vocab should return a vocabulary object, got {describe(v)}")
     try:
-        return student.lookup(v, words), student.len(v), student.lookup(v, words, how="contains")
+        values, size = student.lookup(v, words), student.len(v)
     except StudentError as error:
         if error.isinstance("KeyError"):
             raise CheckFailed(str(error), "unknown words must give 1 ('<unk>'), never KeyError") from None
         raise
+    return values, size, (contained(student, v, words) if contains else [])
+
+
+def contained(student: Student, v: Remote, words: list[str]) -> list:
+    """``w in v`` for each word; an ``in`` that never finishes is named as the operation that hangs."""
+    if isinstance(v, dict):
+        return [w in v for w in words]
+    try:
+        return student.lookup(v, words, how="contains")
+    except StudentTimeout as hang:
+        own = re.search(r"def\s+__(contains|iter)__\b", student.code)
+        hint = HANGING_IN if own is None else "your __contains__ (or __iter__) never returns for some word"
+        raise CheckFailed(str(hang), hint) from None
+
+
+HANGING_IN = (
+    "'word in v' never finishes: a class without __contains__ makes Python answer `in` by trying v[0], v[1], ... "
+    "until an IndexError, and your __getitem__ answers every key; define __contains__ (return word in self.index)"
+)
 
 
 def _key_error(word, corpus):
@@ -286,17 +309,20 @@ def expect_build_vocab(student: Student, corpus, max_size, *, call: str) -> None
     does, for every word of the corpus and words it does not have; else the cause, if one is recognised."""
     words = probes(corpus)
     v = student.call("build_vocab", corpus, max_size)
-    got = observe(student, v, words, corpus)
+    got = observe(student, v, words, corpus, contains=False)
     expected = reference_view(corpus, max_size, words)
-    for label, g, e in zip(("v[word]", "len(v)", "word in v"), got, expected):
-        if label == "len(v)":
-            if g != e:
+    # `in` is asked last: one that hangs is named as such once v[word] and len(v) are judged
+    for label, index in (("v[word]", 0), ("len(v)", 1), ("word in v", 2)):
+        if index == 1:
+            if got[1] != expected[1]:
                 raise CheckFailed(
-                    f"{call}: len(v) should be {e}, got {quoted(g, describe(g))}",
+                    f"{call}: len(v) should be {expected[1]}, got {quoted(got[1], describe(got[1]))}",
                     hint_for(got, corpus, max_size, words, expected),
                 )
             continue
-        for word, gw, ew in zip(words, g, e):
+        if index == 2:
+            got = (got[0], got[1], contained(student, v, words))
+        for word, gw, ew in zip(words, got[index], expected[index]):
             if gw != ew or type(gw) is not type(ew):
                 raise CheckFailed(
                     f"{call}: {label} should be {ew!r}, got {quoted(gw, describe(gw))} (the word: {word_label(word, corpus)})",
@@ -309,7 +335,7 @@ def gate_build_vocab(student: Student, v, corpus, max_size, *, call: str, check:
     ``compare.gate``), for ``check`` to count (``reference``: the reference's, if built)."""
     words = probes(corpus)
     ref = reference if reference is not None else build_vocab(corpus, max_size)
-    got = observe(student, v, words, corpus)
+    got = observe(student, v, words, corpus, contains=False)
     expected = ([ref[w] for w in words], len(ref), [w in ref for w in words])
     if (list(got[0]), got[1]) != (expected[0], expected[1]) and not hint_for(got, corpus, max_size, words, expected):
         raise CheckFailed(
@@ -547,7 +573,7 @@ def test_tokenize_uses_the_vocab_it_is_given(student, kind, seed):
 def test_lookups_give_python_ints(student):
     """v[word] and len(v) are ints"""
     words = probes(NOTEBOOK)
-    got = observe(student, student.call("build_vocab", NOTEBOOK, 11), words)
+    got = observe(student, student.call("build_vocab", NOTEBOOK, 11), words, contains=False)
     for word, value in zip(words, got[0]):
         if type(value) is not int:
             raise CheckFailed(f"v[{word!r}] should be an int, got {describe(value)}")
@@ -610,16 +636,17 @@ def test_unknown_words_are_not_added(student):
     """looking up unknown words neither fails nor adds them"""
     v = student.call("build_vocab", NOTEBOOK, 11)
     unknown = ["test", "nooit", "BANK", "bank."]
-    size = observe(student, v, [])[1]  # before any word is looked up
-    after = observe(student, v, unknown)
+    size = observe(student, v, [], contains=False)[1]  # before any word is looked up
+    after = observe(student, v, unknown, contains=False)
     if after[1] != size:
         raise CheckFailed(
             f"len(v) should stay {size!r} after looking up unknown words, went to {after[1]!r}",
             "a defaultdict adds every word it is asked for: use dict.get(word, 1) or __missing__ without storing",
         )
-    if after[0] != [1] * 4 or after[2] != [False] * 4:
+    inside = contained(student, v, unknown)
+    if after[0] != [1] * 4 or inside != [False] * 4:
         raise CheckFailed(
-            f"unknown words should give 1 and not be 'in' v, got {quoted(after[0], describe(after[0]))} and {after[2]}"
+            f"unknown words should give 1 and not be 'in' v, got {quoted(after[0], describe(after[0]))} and {inside}"
         )
 
 

@@ -90,3 +90,25 @@ def test_a_function_that_gives_other_results_when_called_again_is_said_to_be_ran
     assert nondeterministic(Repeating(a, b), "f", (), a, "random") == "random"  # the second repeat differs
     assert nondeterministic(Repeating(a.clone(), a.clone()), "f", (), a, "random") == ""
     assert nondeterministic(Repeating([a, b], [a, b]), "f", (), [a, b], "random") == ""
+
+
+def test_a_result_wrong_beyond_the_rows_of_an_edge_case_has_the_cause_of_the_values():
+    """Is a wrong scaling, failing the fully masked rows' check too, sent to the values (one cause, one item), while a
+    NaN row is the edge case's own?"""
+    q, k, v, m = suite.random_inputs((2, 3, 4), 5, 6, "rows fully masked", 0)
+    expected = suite.reference(q, k, v, m)
+    assert suite.wrong_elsewhere(suite.attend(q, k, v, m, scale=lambda q, k, v: 0.3), expected, m.all(-1))
+    assert not suite.wrong_elsewhere(suite.attend(q, k, v, m, fix_rows=False), expected, m.all(-1))
+
+
+def test_a_scaling_by_a_length_is_named_as_what_it_is_on_every_shape():
+    """Where L == S, sqrt(L) and sqrt(S) are one: the hint says 'the sequence length', never 'the number of keys'."""
+    mistakes = suite.MISTAKES[suite.NAME]
+    for case, named in [("3-D, padding mask", "sequence length"), ("3-D, L != S, Dv != D, full mask", "number of")]:
+        q, k, v, m = suite.inputs(case, 0)
+        for length in (q.shape[-2], k.shape[-2]):
+            got = suite.attend(q, k, v, m, scale=lambda q, k, v, n=length: n**-0.5)
+            hint = recognise(got, mistakes, q, k, v, m, expected=suite.reference(q, k, v, m))
+            assert named in hint
+            if q.shape[-2] == k.shape[-2]:
+                assert "number of keys (key.shape[-2])" not in hint

@@ -110,3 +110,12 @@ def test_calls_lose_their_arguments_and_messages_their_values():
     assert without_values("expected a tuple of 2, got 3 values") == "not the expected result"
     stub = "gaussian_kernel is not implemented yet: it raises NotImplementedError"
     assert without_values(without_arguments(stub)) == stub
+
+
+def test_without_hidden_arguments_a_checks_name_keeps_no_number_of_its_arguments():
+    """Does a name built from a check's parameters (size=0, E=8, H=2) stop showing them with the messages' arguments?"""
+    check = Check("MultiHeadAttention raises ValueError [E=8, H=-2]", "edge cases", message="MultiHeadAttention(8, -2)")
+    assert Reveal(hidden_arguments=False).check(check).name == "MultiHeadAttention raises ValueError [E=..., H=...]"
+    assert Reveal().check(check).name == check.name
+    same = Check("matches [fp64, 4-D heads, padding mask]", "matches the reference")
+    assert Reveal(hidden_arguments=False).check(same).name == same.name

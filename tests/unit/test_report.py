@@ -43,25 +43,39 @@ def test_a_part_shows_its_score_counts_notes_and_one_line_per_group_that_lost_po
         "alice/smoother.ipynb  2.5 / 10",
         "  smoother      2.5 / 10   2 passed, 4 failed, 1 skipped",
         "    note: line 4 raised NameError: name 'x' is not defined (the line was skipped)",
-        f"    x matches the reference, -3 (+2 more): {OFF_CENTRE}",
+        f"    x matches the reference, -3 (3 checks): {OFF_CENTRE}",
         f"      hint: {HINT}",
-        "    x edge cases and bad input, -1.5: gaussian_kernel(0) should raise ValueError, but returned (0,)…",
+        "    x edge cases and bad input, -1.5: gaussian_kernel(0) should raise ValueError, but returned (0,)",
+        "        float32",
     ]
 
 
-def test_the_first_failed_check_of_a_group_gives_its_message_and_hint():
+def test_a_group_gives_its_first_message_and_every_distinct_hint_with_its_first_message():
     checks = [check("a", passed=False, message="first", worth=0.25), check("b", passed=False, message="second")]
     checks.append(check("c", passed=False, message="third", hint="look here", worth=2.0))
+    checks.append(check("d", passed=False, message="fourth", hint="look here"))
+    checks.append(check("e", passed=False, message="fifth", hint="and there"))
     assert submission_table(record("a.py", [PartResult("attention", checks)])).splitlines()[2:] == [
-        "    x matches the reference, -3.25 (+2 more): first",  # points lost, rounded as every sum of points
+        "    x matches the reference, -5.25 (5 checks): first",  # points lost, rounded as every sum of points
+        "    x matches the reference: third",
+        "      hint: look here",
+        "    x matches the reference: fifth",
+        "      hint: and there",
     ]
 
 
-def test_a_line_is_cut_at_100_columns_with_an_ellipsis():
-    failed = check("long", passed=False, message="m" * 200, hint="h" * 200)
-    lines = submission_table(record("a.py", [PartResult("vocab", [failed])])).splitlines()
-    assert lines[2:] == ["    x matches the reference, -1: " + "m" * 66 + "…", "      hint: " + "h" * 87 + "…"]
-    assert [len(line) for line in lines[2:]] == [100, 100]
+def test_a_long_message_hint_or_note_is_wrapped_at_100_columns_never_cut():
+    words = " ".join(["word"] * 60)
+    failed = check("long", passed=False, message=f"m {words} end-of-message", hint=f"h {words} end-of-hint")
+    lines = submission_table(
+        record("a.py", [PartResult("vocab", [failed], notes=[f"n {words} end-of-note"])])
+    ).splitlines()
+    assert all(len(line) <= 100 for line in lines)
+    assert not any("…" in line for line in lines)
+    text = " ".join(line.strip() for line in lines)
+    assert f"note: n {words} end-of-note" in text
+    assert f"x matches the reference, -1: m {words} end-of-message" in text
+    assert f"hint: h {words} end-of-hint" in text
 
 
 def test_a_flag_for_a_ta_is_shown_after_the_notes():
@@ -92,7 +106,7 @@ def test_verbose_names_two_checks_of_one_cause_each_where_the_default_says_their
         "    x check 1 (meta): wrong",
         "    x check 2 (meta): wrong",
     ]
-    assert submission_table(two).splitlines()[2:] == ["    x matches the reference, -2 (+1 more): wrong"]
+    assert submission_table(two).splitlines()[2:] == ["    x matches the reference, -2 (2 checks): wrong"]
 
 
 def test_a_part_with_an_error_says_it_and_not_its_checks():

@@ -147,6 +147,9 @@ MISTAKES = [
     mutant("tokenize not written yet", "vocab",
            [('    pad = vocab["<pad>"]', '    raise NotImplementedError()\n    pad = vocab["<pad>"]')],
            "tokenize is not implemented yet"),
+    mutant("Vocab without __contains__ ('word in v' never ends)", "vocab",
+           [('    def __contains__(self, word: object) -> bool:\n        """True for the kept words and the two specials."""\n'
+             "        return word in self.index\n", "")], "define __contains__"),
     # attention
     mutant("no scaling", "attention", [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0")], "not scaled"),
     mutant("scaled by D", "attention", [("1.0 / math.sqrt(query.shape[-1])", "1.0 / query.shape[-1]")],
@@ -186,6 +189,11 @@ MISTAKES = [
              "    return torch.stack(rows).reshape(*weights.shape[:-1], value.shape[-1]), weights")], "Python loop"),
     mutant("scaled by sqrt(S)", "attention", [("math.sqrt(query.shape[-1])", "math.sqrt(key.shape[-2])")],
            "number of keys"),
+    mutant("scaled by sqrt(query.size(-2)), the number of queries", "attention",
+           [("math.sqrt(query.shape[-1])", "math.sqrt(query.size(-2))")], "number of queries"),
+    mutant("scaled by sqrt(D) + 0.5, a mistake no hint knows", "attention",
+           [("1.0 / math.sqrt(query.shape[-1])", "1.0 / (math.sqrt(query.shape[-1]) + 0.5)")],
+           "probably the same cause as the failures of 'scaled_dot_product_attention matches the reference'"),
     mutant("scaled by sqrt(query.size(1))", "attention", [("math.sqrt(query.shape[-1])", "math.sqrt(query.size(1))")],
            "query.size(1)"),
     mutant("softmax in half precision", "attention",
@@ -264,6 +272,28 @@ MISTAKES = [
            "MultiHeadAttention(8, 0) should raise ValueError"),
     mutant("weights of the first head", "masking", [("weights.mean(dim=1)  # (B, L, E)", "weights[:, 0]  # (B, L, E)")],
            "one head"),
+    mutant("F.scaled_dot_product_attention for the heads", "masking",
+           [("out, weights = scaled_dot_product_attention(q, k, v, mask)",
+             "out = torch.nn.functional.scaled_dot_product_attention(q, k, v, None if mask is None else ~mask)\n"
+             "        weights = scaled_dot_product_attention(q, k, v, mask)[1]")],
+           "your code uses F.scaled_dot_product_attention, which this exercise does not allow: the grader's torch"),
+    # two known mistakes at once: named together
+    mutant("no scaling and softmax over the queries", "attention",
+           [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0"),
+            ("torch.softmax(scores, dim=-1)", "torch.softmax(scores, dim=-2)")], "two mistakes at once"),
+    mutant("mask inverted and scaled by D", "attention",
+           [("scores.masked_fill(mask, float", "scores.masked_fill(~mask, float"),
+            ("weights.masked_fill(mask, 0.0)", "weights.masked_fill(~mask, 0.0)"),
+            ("1.0 / math.sqrt(query.shape[-1])", "1.0 / query.shape[-1]")], "two mistakes at once"),
+    mutant("no scaling and results swapped", "attention",
+           [("scale = 1.0 / math.sqrt(query.shape[-1])", "scale = 1.0"),
+            ("return weights @ value, weights", "return weights, weights @ value")], "two mistakes at once"),
+    mutant("no out_proj and weights of the first head", "masking",
+           [("return self.out_proj(out), weights.mean(dim=1)", "return out, weights[:, 0]")], "two mistakes at once"),
+    mutant("heads merged without transpose and scaled by sqrt(E)", "masking",
+           [("out.transpose(1, 2).reshape(B, L, E)", "out.reshape(B, L, E)"),
+            ("out, weights = scaled_dot_product_attention(q, k, v, mask)",
+             "out, weights = scaled_dot_product_attention(q * math.sqrt(Dh / E), k, v, mask)")], "two mistakes at once"),
 ]  # fmt: skip
 
 #: A right MultiHeadAttention over a wrong scaled_dot_product_attention (the part 3 mistake copied into
@@ -276,4 +306,11 @@ CARRIED_FORWARD = [
            [('masked_fill(mask, float("-inf"))', "masked_fill(mask, -1e9)"),
             ("weights = weights.masked_fill(mask, 0.0)", "pass")],
            "your MultiHeadAttention is right; your scaled_dot_product_attention (copied from part 3) is not"),
+    # a copy that raises (or does not compile: tests/test_grading.py) is charged in part 3 only, as a wrong one is
+    mutant("right MHA over the part-3 stub left in", "masking",
+           [('    scale = 1.0 / math.sqrt(query.shape[-1])\n', '    raise NotImplementedError()\n')],
+           "your scaled_dot_product_attention (copied from part 3) raises NotImplementedError on the heads"),
+    mutant("right MHA over a copied attention with torch.bmm (raises on the heads)", "masking",
+           [("query @ key.transpose(-2, -1)", "torch.bmm(query, key.transpose(-2, -1))")],
+           "your scaled_dot_product_attention (copied from part 3) raises RuntimeError on the heads"),
 ]  # fmt: skip

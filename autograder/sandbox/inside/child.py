@@ -7,6 +7,7 @@ is plain data (``wire``); objects that are not stay in the child and travel as n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -124,11 +125,12 @@ class Child:
             seeds.seed(seed)
         watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
         before = _snapshot(args, kwargs)
-        if message.get("watch", True):
-            with watch:
+        with self.stand_in(message.get("stand_in")):
+            if message.get("watch", True):
+                with watch:
+                    result = fn(*args, **kwargs)
+            else:
                 result = fn(*args, **kwargs)
-        else:
-            result = fn(*args, **kwargs)
         reply = {"ok": True, "result": result, "apis": sorted(watch.seen | CALLED)}
         after = _snapshot(args, kwargs)
         reply["changed_args"] = [key for key, value in before.items() if after.get(key) != value]
@@ -137,6 +139,25 @@ class Child:
         if message.get("modules"):
             reply["modules"] = _module_types(result)
         return reply
+
+    @contextlib.contextmanager
+    def stand_in(self, names: Any) -> Iterator[None]:
+        """For one call, the grader's stand-in in place of the student's ``scaled_dot_product_attention`` (copied
+        from part 3, and not compiling or raising), so that the code calling it is graded: see ``attention``."""
+        name = "scaled_dot_product_attention"
+        if names != [name] or self.module is None:
+            yield
+            return
+        missing = object()
+        own = self.module.__dict__.get(name, missing)
+        self.module.__dict__[name] = lambda *args, **kwargs: attention(*args, **kwargs)
+        try:
+            yield
+        finally:
+            if own is missing:
+                self.module.__dict__.pop(name, None)
+            else:
+                self.module.__dict__[name] = own
 
     def gradients(self, fn: Any, result: Any, leaves: list[torch.Tensor], grad: dict[str, Any]) -> dict:
         outputs = [t for t in _tensors(result) if t.is_floating_point()]
@@ -247,6 +268,31 @@ def _leaf(t: torch.Tensor, leaves: list[torch.Tensor]) -> torch.Tensor:
     leaf = t.detach().requires_grad_()
     leaves.append(leaf)
     return leaf
+
+
+def attention(query: Any, key: Any, value: Any, mask: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The grader's stand-in for a student's attention: torch's own F.scaled_dot_product_attention (the original,
+    which only the grader reaches), the weights as the attention of an identity value; True in ``mask`` = ignore.
+    A row whose keys are all ignored gives 0. Its calls are not the student's: the watch does not see them."""
+    sdpa = next(  # the C function: F's Python wrapper looks its stub up at call time
+        fn
+        for fn, name in forbidden_functions().items()
+        if name == "F.scaled_dot_product_attention" and isinstance(fn, types.BuiltinFunctionType)
+    )
+    with torch._C.DisableTorchFunction():  # no mode: it would look the stub up by name and run it
+        return _attention(sdpa, query, key, value, mask)
+
+
+def _attention(sdpa: Callable, query: Any, key: Any, value: Any, mask: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    eye = torch.eye(key.shape[-2], dtype=query.dtype, device=query.device).expand(*key.shape[:-1], key.shape[-2])
+    if mask is None:
+        out, weights = sdpa(query, key, value), sdpa(query, key, eye)
+    else:
+        full = mask.all(-1, keepdim=True)  # rows whose keys are all ignored: computed over every key, then 0
+        keep = ~(mask & ~full)
+        out = sdpa(query, key, value, attn_mask=keep).masked_fill(full, 0.0)
+        weights = sdpa(query, key, eye, attn_mask=keep).masked_fill(full, 0.0)
+    return out, weights
 
 
 def error_info(error: BaseException, prefix: str = "") -> dict:
