@@ -26,6 +26,7 @@ import builtins
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +173,10 @@ class Outcome:
     #: arguments (positions, keyword names) the child says changed: metadata of tensors, items of lists.
     #: Reported from inside the sandbox: it may take points away, never give them.
     reported_changes: list[int | str] = field(default_factory=list)
+    #: tensors the code made on the default device that CUDA would refuse: (kind, made by, file, line, operation),
+    #: kind "mix" (met the inputs' tensors in the operation) or "result" (returned). The child's word: it may
+    #: take points away, never give them.
+    origins: list[tuple[str, str, str, int, str]] = field(default_factory=list)
 
 
 def describe_target(target: str | Remote, attr: str = "") -> str:
@@ -393,20 +398,21 @@ class Student:
         *args: Any,
         attr: str = "",
         grad: dict | None = None,
-        meta_guard: bool = False,
         modules: bool = False,
         watch: bool = True,
+        on_host: Sequence[int] = (),
         **kwargs: Any,
     ) -> Outcome:
-        """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given)."""
+        """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given); ``on_host``: positions of
+        inputs that stand for tensors left on the CPU, the others on a GPU (``Outcome.origins``)."""
         self.calls += 1  # the seed of the call's random numbers: regrading draws the same, a repeated call others
         fields: dict[str, Any] = {
             "seed": self.calls,
             "args": list(args),
             "kwargs": kwargs,
-            "meta_guard": meta_guard,
             "modules": modules,
             "watch": watch,
+            "on_host": list(on_host),
         }
         if grad is not None:
             fields["grad"] = grad
@@ -422,6 +428,7 @@ class Student:
             param_grads=reply.get("param_grads") or {},
             modules=[m for m in reply.get("modules", []) if isinstance(m, str)],
             reported_changes=_changed_args(reply.get("changed_args"), kwargs),
+            origins=_origins(reply.get("origins")),
         )
 
     def call(self, target: str | Remote, *args: Any, attr: str = "", **kwargs: Any) -> Any:
@@ -452,6 +459,30 @@ class Student:
 
     def set_params(self, target: Remote, params: dict[str, torch.Tensor]) -> None:
         self.request(protocol.SET_PARAMS, target, what=f"loading weights into {target.type}", params=params)
+
+
+_ORIGIN_NAME = re.compile(r"(?:torch\.|\.)?[A-Za-z_][A-Za-z0-9_]{0,40}(?:\(\))?")
+_ORIGIN_FILE = re.compile(r"(?:<answer cell \d{1,6}>|<submission>)?")
+
+
+def _origins(value: object) -> list[tuple[str, str, str, int, str]]:
+    """The child's record of tensors on the default device, kept only where each field is what the watch writes."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for entry in value[:8]:
+        if not (isinstance(entry, list) and len(entry) == 5):
+            continue
+        kind, made_by, file, line, op = entry
+        if (
+            kind in ("mix", "result")
+            and isinstance(made_by, str) and _ORIGIN_NAME.fullmatch(made_by)
+            and isinstance(file, str) and _ORIGIN_FILE.fullmatch(file)
+            and type(line) is int and 0 <= line < 10**9
+            and isinstance(op, str) and (op == "" or _ORIGIN_NAME.fullmatch(op))
+        ):  # fmt: skip
+            kept.append((kind, made_by, file, line, op))
+    return kept
 
 
 def _changed_args(value: object, kwargs: dict) -> list[int | str]:

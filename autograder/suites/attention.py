@@ -27,6 +27,7 @@ from autograder.suites.kit import (
     expect_allowed_apis,
     expect_fast,
     expect_gradients,
+    expect_inputs_device,
     expect_tensor_like,
     expect_unchanged,
     gate,
@@ -34,11 +35,10 @@ from autograder.suites.kit import (
     group,
     nondeterministic,
     notebook_embedding,
+    on_cuda,
     on_devices,
-    portable,
     recognise,
     run_portable,
-    skip_half_off_gpu,
     upstream,
     weights_picture,
 )
@@ -334,7 +334,6 @@ def test_attention_matches_the_reference(student, device, case, seed, keep):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_attention_matches_the_reference_in_other_dtypes(student, device, dtype, seed):
     """scaled_dot_product_attention matches the reference in another dtype"""
-    skip_half_off_gpu(dtype, device)
     q, k, v, m = inputs("4-D heads, padding mask", seed, dtype, device)
     expect_scaled_dot_product_attention(student, q, k, v, m, device=device)
 
@@ -435,7 +434,19 @@ def test_gradients_match_the_reference(student, device, case, seed):
 
 
 @group(DEVICES)
-@portable
+@pytest.mark.parametrize("case", ["3-D, padding mask", "4-D heads, padding mask"])
+def test_attention_makes_its_tensors_on_the_inputs_device(student, case, seed):
+    """scaled_dot_product_attention makes no tensor on the default device (recorded on any grader)"""
+    q, k, v, m = inputs(case, seed)
+    call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
+    outcome, expected = student.run(NAME, q, k, v, m), reference(q, k, v, m)
+    gate(outcome.value, expected, call, "running on another device", LABELS,
+         attempt=lambda: honest(outcome.value, q, k, v, m, expected))  # fmt: skip
+    expect_inputs_device(outcome, call, ARG_NAMES)
+
+
+@group(DEVICES)
+@on_cuda
 @pytest.mark.parametrize("case", ["3-D, padding mask", "4-D heads, padding mask"])
 def test_attention_runs_on_the_inputs_device(student, device, case, seed):
     """scaled_dot_product_attention runs on the inputs' device"""

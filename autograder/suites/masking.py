@@ -31,6 +31,7 @@ from autograder.suites.kit import (
     expect_error,
     expect_fast,
     expect_gradients,
+    expect_inputs_device,
     expect_same,
     expect_tensor_like,
     expect_unchanged,
@@ -39,11 +40,10 @@ from autograder.suites.kit import (
     group,
     nondeterministic,
     notebook_embedding,
+    on_cuda,
     on_devices,
-    portable,
     recognise,
     run_portable,
-    skip_half_off_gpu,
     trivial,
     upstream,
     weights_picture,
@@ -96,7 +96,17 @@ def test_padding_mask_matches_the_reference(student, shape, pad_idx, seed):
 
 
 @group(DEVICES)
-@portable
+def test_padding_mask_makes_its_tensors_on_the_tokens_device(student, seed):
+    """padding_mask makes no tensor on the default device (recorded on any grader)"""
+    t = random_tokens((4, 9), seed)
+    outcome, expected = student.run("padding_mask", t), padding_mask(t)
+    gate(outcome.value, expected, "padding_mask(tokens)", "running on another device",
+         attempt=lambda: attempted(outcome.value, MISTAKES["padding_mask"], t, expected=expected))  # fmt: skip
+    expect_inputs_device(outcome, "padding_mask(tokens)", ("tokens", "pad_idx"))
+
+
+@group(DEVICES)
+@on_cuda
 def test_padding_mask_runs_on_the_tokens_device(student, device, seed):
     """padding_mask runs on the tokens' device"""
     t = random_tokens((4, 9), seed)
@@ -513,7 +523,6 @@ def test_multi_head_attention_matches_the_reference(student, device, case, seed,
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_multi_head_attention_in_other_dtypes(student, device, dtype, seed):
     """MultiHeadAttention matches the reference in another dtype"""
-    skip_half_off_gpu(dtype, device)
     ref, q, k, v, m = inputs("cross-attention, L != S, E=8, H=2", seed, dtype, device)
     expect_multi_head_attention(student, ref, q, k, v, m, device=device)
 
@@ -642,7 +651,21 @@ def carried_gradients(student, ref, inputs, got, expected, gradients, mine, labe
 
 
 @group(DEVICES)
-@portable
+def test_multi_head_attention_makes_its_tensors_on_the_inputs_device(student, seed):
+    """MultiHeadAttention makes no tensor on the default device (recorded on any grader)"""
+    q, k, v, m = random_inputs(2, 4, 6, 8, seed)
+    ref = reference_module(8, 2, seed + 1)
+    call = "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)"
+    outcome = student.run(student_module(student, ref, "cpu", call), q, k, v, key_padding_mask=m)
+    with torch.no_grad():
+        expected = ref(q, k, v, m)
+        gate(outcome.value, expected, call, "running on another device", LABELS,
+             attempt=lambda: honest(student, ref, q, k, v, m, outcome.value, expected))  # fmt: skip
+    expect_inputs_device(outcome, call, ARG_NAMES)
+
+
+@group(DEVICES)
+@on_cuda
 def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
     """MultiHeadAttention runs on the inputs' device"""
     q, k, v, m = random_inputs(2, 4, 6, 8, seed)

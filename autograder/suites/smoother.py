@@ -23,6 +23,7 @@ from autograder.suites.kit import (
     drawable,
     expect_error,
     expect_fast,
+    expect_inputs_device,
     expect_same,
     expect_tensor_like,
     expect_unchanged,
@@ -32,12 +33,11 @@ from autograder.suites.kit import (
     noisy_sine,
     nondeterministic,
     np,
+    on_cuda,
     on_devices,
     png,
-    portable,
     recognise,
     run_portable,
-    skip_half_off_gpu,
     why,
 )
 from solutions.smoother import gaussian_kernel, smooth
@@ -282,7 +282,6 @@ def test_smooth_matches_the_reference(student, device, case, seed, keep):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_smooth_matches_the_reference_in_other_dtypes(student, device, dtype, seed):
     """smooth matches the reference in another dtype"""
-    skip_half_off_gpu(dtype, device)
     expect_smooth(student, *inputs("batch of 4", seed, dtype, device), device=device)
 
 
@@ -356,7 +355,20 @@ def test_smooth_edge_lengths(student, case, seed):
 
 
 @group(DEVICES)
-@portable
+@pytest.mark.parametrize("kernel_on", ["kernel on the CPU", "kernel on the device"])
+def test_smooth_makes_its_tensors_on_the_signal_device(student, kernel_on, seed):
+    """smooth makes no tensor on the default device (recorded on any grader)"""
+    signal, kernel = inputs("batch of 4", seed)
+    call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
+    outcome = student.run("smooth", signal, kernel, on_host=[1] if kernel_on == "kernel on the CPU" else [])
+    honest = attempt_at_smooth(signal, kernel)
+    gate(outcome.value, smooth(signal, kernel), call, "running on another device",
+         attempt=lambda: honest(outcome.value))  # fmt: skip
+    expect_inputs_device(outcome, call, ("signal", "kernel"))
+
+
+@group(DEVICES)
+@on_cuda
 @pytest.mark.parametrize("kernel_on", ["kernel on the CPU", "kernel on the device"])
 def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
     """smooth runs on the signal's device"""

@@ -23,7 +23,7 @@ from .. import protocol, wire
 from . import seeds
 from .load import checked_cells, is_answer_file, load_answers, public_callables
 from .reset import KEYCTL_JOIN_SESSION_KEYRING, keyctl
-from .watch import CALLED, Watch, forbidden_functions
+from .watch import CALLED, Watch, forbidden_functions, found, moved_with, on_host, returned_from_host
 
 
 class Child:
@@ -56,7 +56,7 @@ class Child:
         return self.objects[handle]
 
     def place(self, t: torch.Tensor, device: str) -> torch.Tensor:
-        return t if device in ("cpu", "meta") else t.to(device)
+        return t if device == "cpu" else t.to(device)
 
     # --- requests
 
@@ -95,7 +95,9 @@ class Child:
         module = types.ModuleType("submission")
         sys.modules["submission"] = module
         seeds.seed(0)  # what the code draws when it is loaded: the same each time
-        notes = load_answers(checked_cells(message.get("cells")), module, describe)
+        with Watch(self.forbidden):  # where the tensors it makes at the top level live
+            notes = load_answers(checked_cells(message.get("cells")), module, describe)
+        found()
         self.module = module
         return {"ok": True, "names": public_callables(module), "notes": notes[:10]}
 
@@ -121,14 +123,18 @@ class Child:
         seed = message.get("seed")
         if type(seed) is int:  # random numbers of the student's own (dropout): the same for the same call
             seeds.seed(seed)
-        watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
+        watch = Watch(self.forbidden)
         before = _snapshot(args, kwargs)
+        found()
         if message.get("watch", True):
+            moved_with(fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None))
+            on_host(args, message.get("on_host", []))
             with watch:
                 result = fn(*args, **kwargs)
+            returned_from_host(result)
         else:
             result = fn(*args, **kwargs)
-        reply = {"ok": True, "result": result, "apis": sorted(watch.seen | CALLED)}
+        reply = {"ok": True, "result": result, "apis": sorted(watch.seen | CALLED), "origins": found()}
         after = _snapshot(args, kwargs)
         reply["changed_args"] = [key for key, value in before.items() if after.get(key) != value]
         if grad is not None:
