@@ -427,7 +427,12 @@ class Student:
             input_grads=reply.get("input_grads") or [],
             param_grads=reply.get("param_grads") or {},
             modules=[m for m in reply.get("modules", []) if isinstance(m, str)],
-            reported_changes=_changed_args(reply.get("changed_args"), kwargs),
+            reported_changes=list(
+                dict.fromkeys(
+                    _changed_args(reply.get("changed_args"), kwargs)
+                    + _changed_containers(reply.get("containers_after"), args, kwargs)
+                )
+            ),
             origins=_origins(reply.get("origins")),
         )
 
@@ -483,6 +488,23 @@ def _origins(value: object) -> list[tuple[str, str, str, int, str]]:
         ):  # fmt: skip
             kept.append((kind, made_by, file, line, op))
     return kept
+
+
+def _changed_containers(after: object, args: tuple, kwargs: dict) -> list[int | str]:
+    """The list and dict arguments whose state after the call, as the child gives it back, differs from the
+    grader's own copy of what it sent (the arguments themselves: the wire sent a copy, these never change).
+
+    The child's word: a state given back that differs fails the check of unchanged inputs; one that is
+    missing or the same passes nothing by itself (that check also needs a right result, see ``gate``).
+    """
+    if not isinstance(after, dict):
+        return []
+    changed: list[int | str] = []
+    sent = {**{str(i): a for i, a in enumerate(args)}, **kwargs}
+    for key, value in sent.items():
+        if type(value) in (list, dict) and key in after and after[key] != value:
+            changed.append(int(key) if key.isdigit() else key)
+    return changed
 
 
 def _changed_args(value: object, kwargs: dict) -> list[int | str]:

@@ -77,7 +77,6 @@ __all__ = [
     "SPEED",
     "TOKENS",
     "UNCHANGED",
-    "UNCHANGED_NOT_SCORED",
     "CheckFailed",
     "Inconclusive",
     "Lookup",
@@ -132,8 +131,6 @@ EDGE_CASES = "edge cases and bad input"
 GRADIENTS = "gradients"
 DEVICES = "device portability"
 UNCHANGED = "inputs unchanged"
-#: Inputs changed where only the sandbox sees it (a list): said, never scored (0 points).
-UNCHANGED_NOT_SCORED = "inputs unchanged (not scored)"
 APIS = "allowed APIs only"
 SPEED = "speed"
 
@@ -200,7 +197,12 @@ def expect_unmodified(outcome: Outcome, names: Sequence[str], call: str) -> None
     """No input may have changed: its memory, as the grader saw it after the call, or its shape and strides.
 
     The memory is observed by the grader. A change of metadata (``x.unsqueeze_(0)``, ``x.t_()``) only
-    the child can see: its report may fail the check, never pass it.
+    the child can see: its report may fail the check, never pass it. A list or dict argument: the child
+    gives it back as it is after the call and the grader compares it with its own copy of what it sent
+    (``Outcome.reported_changes``). A child that lies ("unchanged") passes that comparison as code that
+    changes nothing does; the check still needs a right result (or an honest attempt) from the same
+    call (``gate``), and no later call sees the change (each gets the grader's copy): the lie earns
+    nothing that leaving the list alone would not.
     """
     if outcome.mutated:
         changed = ", ".join(names[i] if i < len(names) else f"input {i}" for i in outcome.mutated)

@@ -144,6 +144,16 @@ MISTAKES = [
              "[vocab.get(word, vocab['<unk>']) for word in sentence.split()]")], "need not be a dict"),
     mutant("the corpus sorted in place", "vocab", [("    if max_size < 2:", "    corpus.sort()\n    if max_size < 2:")],
            "changed the corpus"),
+    mutant("the corpus stripped in place", "vocab",
+           [("    if max_size < 2:", "    for i, sentence in enumerate(corpus):\n        corpus[i] = sentence.strip()\n"
+             "    if max_size < 2:")], "changed the corpus"),
+    mutant("the corpus's specials removed in place", "vocab",
+           [("    if max_size < 2:", "    corpus[:] = [' '.join(w for w in s.split() if w not in ('<pad>', '<unk>')) "
+             "for s in corpus]\n    if max_size < 2:")], "changed the corpus"),
+    mutant("tokenize empties the corpus as it reads it", "vocab",
+           [("    rows = [[vocab[word] for word in sentence.split()] for sentence in corpus]",
+             "    rows = []\n    while corpus:\n        rows.append([vocab[word] for word in corpus.pop(0).split()])")],
+           "changed the corpus"),
     mutant("tokenize not written yet", "vocab",
            [('    pad = vocab["<pad>"]', '    raise NotImplementedError()\n    pad = vocab["<pad>"]')],
            "tokenize is not implemented yet"),
