@@ -94,6 +94,7 @@ CASES = {
     "batch of 1, no mask": ((1, 4, 16), 4, 16, "none"),
     "length 1": ((3, 1, 8), 1, 8, "none"),
     "3-D, padding mask": ((4, 6, 8), 6, 8, "padding"),
+    "long rows, 4096 keys, padding mask": ((2, 3, 16), 4096, 8, "padding"),
 }
 
 
@@ -159,6 +160,7 @@ def attend(
     mask_2d_as_keys=False,
     value=None,
     swap=False,
+    plain_exp=False,
 ):
     """Attention with one thing changed: the known mistakes, as functions."""
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale(q, k, v)
@@ -169,7 +171,10 @@ def attend(
             mask = mask.unsqueeze(-2)
         if not only_after:
             scores = scores.masked_fill(mask, fill)
-    if softmax_dtype is None:
+    if plain_exp:  # exp(x) / sum(exp(x)) without the row's maximum taken off: inf / inf beyond ~88 in float32
+        e = scores.exp()
+        weights = e / e.sum(dim, keepdim=True)
+    elif softmax_dtype is None:
         weights = torch.softmax(scores, dim=dim)
     else:
         weights = torch.softmax(scores.to(softmax_dtype), dim=dim).to(scores.dtype)
@@ -225,6 +230,12 @@ MISTAKES: Mistakes = {
             "the softmax runs over dimension 1, the heads of 4-D inputs: run it over the keys, dim=-1, the last "
             "dimension whatever the number of leading ones",
             lambda *a: attend(*a, dim=1),
+        ),
+        Mistake(
+            "the softmax overflows on large scores: exp(x) is inf beyond about 88 in float32 (709 in float64), and "
+            "inf / inf is NaN; subtract the row's maximum before exp (scores - scores.amax(-1, keepdim=True)), "
+            "as torch.softmax does",
+            lambda *a: attend(*a, plain_exp=True),
         ),
         Mistake(
             "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
@@ -336,6 +347,30 @@ def test_attention_matches_the_reference_in_other_dtypes(student, device, dtype,
     """scaled_dot_product_attention matches the reference in another dtype"""
     q, k, v, m = inputs("4-D heads, padding mask", seed, dtype, device)
     expect_scaled_dot_product_attention(student, q, k, v, m, device=device)
+
+
+#: Scales of query and key (powers of 2): scores from about 1e-36 to 1e36, what float32 can hold.
+MAGNITUDES = {"tiny scores (2^-120)": -60, "large scores (2^16)": 8, "huge scores (2^110)": 55}
+
+
+def magnitude_inputs(magnitude: str, seed: int, dtype=torch.float32):
+    """Integer query and key times a power of 2, D = 16 (sqrt(D) = 4): the scores are exact in any order of
+    summation, so a result may differ from the reference's only in its softmax."""
+    g = generator(seed)
+    step = 2.0 ** MAGNITUDES[magnitude]
+    q = torch.randint(-8, 9, (2, 5, 16), generator=g).to(dtype) * step
+    k = torch.randint(-8, 9, (2, 7, 16), generator=g).to(dtype) * step
+    v = torch.randn(2, 7, 3, generator=g, dtype=torch.float64).to(dtype)
+    keep = torch.randint(1, 8, (2,), generator=g)
+    return q, k, v, (torch.arange(7) >= keep[:, None])[:, None, :]  # (B, 1, S)
+
+
+@group(MATCHES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
+@pytest.mark.parametrize("magnitude", list(MAGNITUDES))
+def test_attention_at_every_magnitude(student, magnitude, dtype, seed):
+    """scaled_dot_product_attention matches the reference at the magnitudes float32 can hold"""
+    expect_scaled_dot_product_attention(student, *magnitude_inputs(magnitude, seed, dtype))
 
 
 @group(MATCHES)

@@ -285,6 +285,14 @@ def test_smooth_matches_the_reference_in_other_dtypes(student, device, dtype, se
     expect_smooth(student, *inputs("batch of 4", seed, dtype, device), device=device)
 
 
+@group(MATCHES)
+@pytest.mark.parametrize("scale", [-100, 100], ids=["signal of 2^-100", "signal of 2^100"])
+def test_smooth_at_every_magnitude(student, scale, seed):
+    """smooth matches the reference on signals of the magnitudes float32 can hold"""
+    signal, kernel = inputs("batch of 4", seed)
+    expect_smooth(student, signal * 2.0**scale, kernel)
+
+
 # ---------------------------------------------------------------- shapes and dtypes
 
 
