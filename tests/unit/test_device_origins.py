@@ -80,3 +80,58 @@ def test_the_watch_records_what_a_gpu_would_refuse(case):
     result, recorded = run(fn, signal, kernel, host=[1])
     assert recorded == expected
     assert torch.equal(result, plain)  # the watch changes nothing the code computes
+
+
+def example(name: str):
+    """The namespace of one example of the corpus, loaded in this process."""
+    from autograder.dev.examples import CARRIED_FORWARD, MISTAKES
+
+    code = next(e.code for e in [*MISTAKES, *CARRIED_FORWARD] if e.name == name)
+    namespace: dict = {}
+    exec(compile(code, "<submission>", "exec"), namespace)
+    return namespace
+
+
+def test_the_device_mistakes_of_the_examples_are_recorded():
+    from autograder.suites import attention, masking
+
+    tokens = masking.random_tokens((4, 9), 0)
+    _, recorded = run(example("padding mask rebuilt with torch.tensor")["padding_mask"], tokens)
+    assert recorded == [("result", "torch.tensor", "")]
+    q, k, v, m = attention.inputs("3-D, padding mask", 0)
+    fn = example("zeros for the ignored keys made with torch.zeros")["scaled_dot_product_attention"]
+    assert run(fn, q, k, v, m)[1] == [("mix", "torch.zeros", "where")]
+    q, k, v, m = masking.random_inputs(2, 4, 6, 8, 0)
+    module = example("key padding mask moved to the CPU")["MultiHeadAttention"](8, 2)
+    assert run(lambda *a: module(*a, key_padding_mask=m), q, k, v)[1] == [("mix", ".cpu()", "masked_fill")]
+
+
+def test_a_device_mistake_of_the_copied_attention_is_recorded_at_the_same_place_alone():
+    """Part 4 charges the copied attention's device bug in part 3 only: the record of the module and that of
+    the attention alone on the heads name the same place."""
+    from autograder.suites import masking
+
+    code = example("right MHA over an attention with a CPU tensor for sqrt(D)")
+    q, k, v, m = masking.random_inputs(2, 4, 6, 8, 0)
+    ref = masking.reference_module(8, 2, 1)
+    module = code["MultiHeadAttention"](8, 2)
+    module.load_state_dict(ref.state_dict())
+    found()
+    with Watch({}):
+        module(q, k, v, key_padding_mask=m)
+    in_module = {tuple(o[1:4]) for o in found()}
+    with Watch({}):
+        code["scaled_dot_product_attention"](*masking.heads_of(ref, q, k, v, m))
+    alone = {tuple(o[1:4]) for o in found()}
+    assert in_module
+    assert in_module == alone
+
+
+def test_a_fill_that_overflows_float16_fails_on_the_cpu():
+    from autograder.suites import attention
+
+    fn = example("-1e9 fill, ignored keys zeroed after (overflows float16)")["scaled_dot_product_attention"]
+    q, k, v, m = attention.inputs("4-D heads, padding mask", 0, torch.float16)
+    attention.reference(q, k, v, m)
+    with pytest.raises(RuntimeError, match="overflow"):
+        fn(q, k, v, m)
