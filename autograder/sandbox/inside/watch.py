@@ -22,7 +22,7 @@ child's word: the grader lets it fail a check, never pass one.
 from __future__ import annotations
 
 import contextlib
-import traceback
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -138,10 +138,12 @@ def _origin(t: torch.Tensor) -> tuple[str, str, int] | None:
 
 
 def _where(made_by: str) -> tuple[str, str, int]:
-    """``made_by`` and the last frame of the student's code that called it."""
-    for frame in reversed(traceback.extract_stack()):
-        if is_answer_file(frame.filename):
-            return made_by, frame.filename[:40], int(frame.lineno or 0)
+    """``made_by`` and the innermost frame of the student's code that called it (frames only: no source read)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if is_answer_file(frame.f_code.co_filename):
+            return made_by, frame.f_code.co_filename[:40], int(frame.f_lineno or 0)
+        frame = frame.f_back
     return made_by, "", 0
 
 
