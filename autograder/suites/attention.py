@@ -279,6 +279,10 @@ SHAPE_HINTS = {
 }
 
 
+HALF_OVERFLOW = (
+    "a fill or a constant that overflows float16 (its largest value is 65504, so -1e9 does not fit): fill with "
+    "float('-inf') or torch.finfo(scores.dtype).min, and set the weights of ignored keys to 0"
+)
 BROADCAST_HINT = (
     "the mask must broadcast to the scores (..., L, S) as it is: here it is {mask} for scores {scores} "
     "(a 2-D mask is (L, S), one row per query; a 1-D mask (S,), one value per key); masked_fill and torch.where "
@@ -297,6 +301,8 @@ def call_student(student, q, k, v, m, device: str, call: str, **options):
         about_the_mask = "mask" in text and any(w in text for w in ("shape", "size", "broadcast"))
         if not hint and m is not None and tuple(m.shape) != scores and about_the_mask:
             hint = BROADCAST_HINT.format(mask=tuple(m.shape), scores=scores)
+        if not hint and "without overflow" in text:
+            hint = HALF_OVERFLOW
         if hint:
             raise CheckFailed(f"{call} on {device}: {error}", hint) from None
         raise

@@ -15,7 +15,7 @@ from autograder.dev.examples import MISTAKES, reference_code
 from autograder.sandbox.inside.child import _containers
 from autograder.sandbox.student import _changed_containers
 from autograder.suites.notebook_data import CORPUS
-from autograder.suites.vocab import random_corpus
+from autograder.suites.vocab import corpus_to_keep
 from solutions.vocab import build_vocab
 
 IN_PLACE = {
@@ -43,13 +43,12 @@ def changed(module: types.ModuleType, name: str, corpus: list[str]) -> list[int 
 @pytest.mark.parametrize("example", list(IN_PLACE))
 def test_a_list_changed_in_place_is_found(example):
     code = next(e.code for e in MISTAKES if e.name == example)
-    corpus = [" padded  <pad> start ", *random_corpus(0), "end <unk>"]
-    assert changed(loaded(code), IN_PLACE[example], corpus) == [0]
+    assert changed(loaded(code), IN_PLACE[example], corpus_to_keep(0)) == [0]  # the suite's corpus
 
 
 @pytest.mark.parametrize("name", ["build_vocab", "tokenize"])
 def test_the_reference_changes_nothing(name):
-    assert changed(loaded(reference_code("vocab")), name, [*CORPUS, "  <pad> x "]) == []
+    assert changed(loaded(reference_code("vocab")), name, corpus_to_keep(0)) == []
 
 
 def test_a_child_that_gives_back_nothing_or_the_original_takes_nothing_away():

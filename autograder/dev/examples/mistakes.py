@@ -178,7 +178,7 @@ MISTAKES = [
            [("weights = weights.masked_fill(mask, 0.0)", "weights = torch.where(mask, torch.zeros(weights.shape), weights)")],
            "default device"),
     mutant("-1e9 fill, ignored keys zeroed after (overflows float16)", "attention",
-           [('masked_fill(mask, float("-inf"))', "masked_fill(mask, -1e9)")], "float16"),
+           [('masked_fill(mask, float("-inf"))', "masked_fill(mask, -1e9)")], "overflows float16"),
     mutant("-1e9 instead of -inf", "attention",
            [('masked_fill(mask, float("-inf"))', "masked_fill(mask, -1e9)"),
             ("weights = weights.masked_fill(mask, 0.0)", "pass")], "not uniform weights"),
