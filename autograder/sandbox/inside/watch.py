@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any, NoReturn
 
 import torch
@@ -139,7 +140,7 @@ def _origin(t: torch.Tensor) -> tuple[str, str, int] | None:
 
 def _where(made_by: str) -> tuple[str, str, int]:
     """``made_by`` and the innermost frame of the student's code that called it (frames only: no source read)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if is_answer_file(frame.f_code.co_filename):
             return made_by, frame.f_code.co_filename[:40], int(frame.f_lineno or 0)
