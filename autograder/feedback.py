@@ -47,10 +47,10 @@ def devices_said(environment: dict) -> str:
     devices = environment.get("devices", [])
     said = ["the CPU"] if "cpu" in devices else []
     said += [f"the GPU {d.removeprefix('cuda').strip(' ()')}".rstrip() for d in devices if d.startswith("cuda")]
-    if "meta" in devices:
-        said.append(
-            "the meta device of PyTorch for the device checks (this grader has no GPU: the meta device has no data, "
-            "but it catches a tensor created on the wrong device)"
+    if said and len(said) == 1 and said[0] == "the CPU":
+        said[0] += (
+            " (this grader has no GPU: the device checks record where each tensor your code makes lives, "
+            "for the same points as on a GPU)"
         )
     return ", and ".join(said) or "-"
 

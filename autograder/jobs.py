@@ -125,7 +125,7 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     except SandboxError as error:
         results.put(("fatal", job, str(error)))
         return
-    devices = ["cpu", "cuda"] if cuda else ["cpu", "meta"]
+    devices = ["cpu", "cuda"] if cuda else ["cpu"]
     if cuda:
         devices[1] = f"cuda ({torch.cuda.get_device_name()})"
     results.put(("hello", job, {"devices": devices, **zygote.environment()}))

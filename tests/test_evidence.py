@@ -2,7 +2,7 @@
 
 Each attack below returns right results (or tries to), and cheats on one check: it changes its inputs
 where only the sandbox sees it, makes the speed check's measurements lie, reaches a forbidden API by
-another path, fakes an inconclusive device run, or prints the hidden inputs in its messages. They are
+another path, forges its record of where its tensors live, or prints the hidden inputs in its messages. They are
 graded in one batch, in bubblewrap, with honest submissions after them that must keep full marks.
 """
 
@@ -91,11 +91,17 @@ def scaled_dot_product_attention(query, key, value, mask=None):
         "        self.out_proj = nn.Linear(embed_dim, embed_dim)\n"
         "        self.helper = Helper(embed_dim, num_heads, batch_first=True)\n",
     ) + "\n\nclass Helper(nn.MultiheadAttention):\n    pass\n",
-    "attention that fakes an inconclusive meta run": replaced(
+    "attention that forges a clean device record": replaced(
         ATTENTION, "    scale = 1.0 / math.sqrt(query.shape[-1])",
-        "    if query.device.type == 'meta':\n"
-        "        raise RuntimeError('Tensor.item() cannot be called on meta tensors')\n"
-        "    scale = 1.0 / math.sqrt(query.shape[-1])",
+        "    import sys\n"
+        "    sys.modules['sandbox.inside.watch']._note = lambda *a: None\n"
+        "    scale = 1.0 / torch.tensor([query.shape[-1]], dtype=query.dtype).sqrt()",
+    ),
+    "a wrong attention that forges a clean device record": replaced(
+        ATTENTION, "    scale = 1.0 / math.sqrt(query.shape[-1])",
+        "    import sys\n"
+        "    sys.modules['sandbox.inside.watch']._note = lambda *a: None\n"
+        "    scale = 1.1 / torch.tensor([query.shape[-1]], dtype=query.dtype).sqrt()",
     ),
     "build_vocab that prints its corpus": replaced(
         VOCAB, "    if max_size < 2:", "    if len(corpus) > 5:\n        raise ValueError(repr(corpus))\n    if max_size < 2:"
@@ -191,13 +197,16 @@ def test_a_subclass_of_multihead_attention_cannot_be_built(graded):
     assert any("does not allow nn.MultiheadAttention" in c.message for c in masking.checks)
 
 
-def test_a_faked_inconclusive_meta_run_is_never_counted_as_passed(graded):
+def test_a_forged_device_record_earns_nothing_that_right_code_would_not(graded):
+    """Does a child that silences its record of tensors on the default device earn only what honest code earns?"""
     records, _, _ = graded
-    device_checks = checks(records["attention that fakes an inconclusive meta run"], group="device portability")
-    meta = [c for c in device_checks if c.device == "meta"]
-    assert meta
-    assert not any(c.passed for c in meta)
-    assert all(c.skipped and c.message.startswith("not checked:") for c in meta)
+    honest = checks(records["attention that forges a clean device record"], group="device portability")
+    wrong = checks(records["a wrong attention that forges a clean device record"], group="device portability")
+    recorded = [c for c in honest if c.device == "cpu"]
+    assert recorded
+    assert all(c.passed for c in recorded)
+    assert all(not c.passed for c in wrong if not c.skipped)  # a record can pass nothing on wrong values
+    assert any(not c.skipped for c in wrong)
 
 
 def test_messages_never_show_the_hidden_corpus(graded):

@@ -180,6 +180,10 @@ class Outcome:
     #: arguments (positions, keyword names) the child says changed: metadata of tensors, items of lists.
     #: Reported from inside the sandbox: it may take points away, never give them.
     reported_changes: list[int | str] = field(default_factory=list)
+    #: tensors the code made on the default device that CUDA would refuse: (kind, made by, file, line, operation),
+    #: kind "mix" (met the inputs' tensors in the operation) or "result" (returned). The child's word: it may
+    #: take points away, never give them.
+    origins: list[tuple[str, str, str, int, str]] = field(default_factory=list)
 
 
 def describe_target(target: str | Remote, attr: str = "") -> str:
@@ -495,20 +499,21 @@ class Student:
         *args: Any,
         attr: str = "",
         grad: dict | None = None,
-        meta_guard: bool = False,
         modules: bool = False,
         watch: bool = True,
+        on_host: Sequence[int] = (),
         **kwargs: Any,
     ) -> Outcome:
-        """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given)."""
+        """Call ``target(*args, **kwargs)`` in the sandbox (``target.attr`` if given); ``on_host``: positions of
+        inputs that stand for tensors left on the CPU, the others on a GPU (``Outcome.origins``)."""
         self.calls += 1  # the seed of the call's random numbers: regrading draws the same, a repeated call others
         fields: dict[str, Any] = {
             "seed": self.calls,
             "args": list(args),
             "kwargs": kwargs,
-            "meta_guard": meta_guard,
             "modules": modules,
             "watch": watch,
+            "on_host": list(on_host),
         }
         if grad is not None:
             fields["grad"] = grad
@@ -525,7 +530,13 @@ class Student:
             input_grads=reply.get("input_grads") or [],
             param_grads=reply.get("param_grads") or {},
             modules=[m for m in reply.get("modules", []) if isinstance(m, str)],
-            reported_changes=_changed_args(reply.get("changed_args"), kwargs),
+            reported_changes=list(
+                dict.fromkeys(
+                    _changed_args(reply.get("changed_args"), kwargs)
+                    + _changed_containers(reply.get("containers_after"), args, kwargs)
+                )
+            ),
+            origins=_origins(reply.get("origins")),
         )
 
     def call(self, target: str | Remote, *args: Any, attr: str = "", **kwargs: Any) -> Any:
@@ -583,6 +594,47 @@ def forbidden_raised(info: dict) -> str:
     name = found.group(1) if found else ""
     known = name in protocol.FORBIDDEN_APIS or (name.startswith("torch.ops.aten.") and "attention" in name)
     return name if known else ""
+
+
+_ORIGIN_NAME = re.compile(r"(?:torch\.|\.)?[A-Za-z_][A-Za-z0-9_]{0,40}(?:\(\))?")
+_ORIGIN_FILE = re.compile(r"(?:<answer cell \d{1,6}>|<submission>)?")
+
+
+def _origins(value: object) -> list[tuple[str, str, str, int, str]]:
+    """The child's record of tensors on the default device, kept only where each field is what the watch writes."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for entry in value[:8]:
+        if not (isinstance(entry, list) and len(entry) == 5):
+            continue
+        kind, made_by, file, line, op = entry
+        if (
+            kind in ("mix", "result")
+            and isinstance(made_by, str) and _ORIGIN_NAME.fullmatch(made_by)
+            and isinstance(file, str) and _ORIGIN_FILE.fullmatch(file)
+            and type(line) is int and 0 <= line < 10**9
+            and isinstance(op, str) and (op == "" or _ORIGIN_NAME.fullmatch(op))
+        ):  # fmt: skip
+            kept.append((kind, made_by, file, line, op))
+    return kept
+
+
+def _changed_containers(after: object, args: tuple, kwargs: dict) -> list[int | str]:
+    """The list and dict arguments whose state after the call, as the child gives it back, differs from the
+    grader's own copy of what it sent (the arguments themselves: the wire sent a copy, these never change).
+
+    The child's word: a state given back that differs fails the check of unchanged inputs; one that is
+    missing or the same passes nothing by itself (that check also needs a right result, see ``gate``).
+    """
+    if not isinstance(after, dict):
+        return []
+    changed: list[int | str] = []
+    sent = {**{str(i): a for i, a in enumerate(args)}, **kwargs}
+    for key, value in sent.items():
+        if type(value) in (list, dict) and key in after and after[key] != value:
+            changed.append(int(key) if key.isdigit() else key)
+    return changed
 
 
 def _changed_args(value: object, kwargs: dict) -> list[int | str]:

@@ -27,6 +27,7 @@ from autograder.suites.kit import (
     expect_allowed_apis,
     expect_fast,
     expect_gradients,
+    expect_inputs_device,
     expect_tensor_like,
     expect_unchanged,
     gate,
@@ -34,11 +35,10 @@ from autograder.suites.kit import (
     group,
     nondeterministic,
     notebook_embedding,
+    on_cuda,
     on_devices,
-    portable,
     recognise,
     run_portable,
-    skip_half_off_gpu,
     upstream,
     variant,
     weights_picture,
@@ -95,6 +95,7 @@ CASES = {
     "batch of 1, no mask": ((1, 4, 16), 4, 16, "none"),
     "length 1": ((3, 1, 8), 1, 8, "none"),
     "3-D, padding mask": ((4, 6, 8), 6, 8, "padding"),
+    "long rows, 4096 keys, padding mask": ((2, 3, 16), 4096, 8, "padding"),
 }
 
 
@@ -161,6 +162,7 @@ def attend(
     value=None,
     swap=False,
     only_if=None,
+    plain_exp=False,
 ):
     """Attention with one thing changed: the known mistakes, as functions (``only_if(q, k)``: None where it is false,
     for a mistake whose hint holds on some shapes only)."""
@@ -174,7 +176,10 @@ def attend(
             mask = mask.unsqueeze(-2)
         if not only_after:
             scores = scores.masked_fill(mask, fill)
-    if softmax_dtype is None:
+    if plain_exp:  # exp(x) / sum(exp(x)) without the row's maximum taken off: inf / inf beyond ~88 in float32
+        e = scores.exp()
+        weights = e / e.sum(dim, keepdim=True)
+    elif softmax_dtype is None:
         weights = torch.softmax(scores, dim=dim)
     else:
         weights = torch.softmax(scores.to(softmax_dtype), dim=dim).to(scores.dtype)
@@ -255,6 +260,13 @@ MISTAKES: Mistakes = {
             dim=1,
         ),
         variant(
+            "the softmax overflows on large scores: exp(x) is inf beyond about 88 in float32 (709 in float64), and "
+            "inf / inf is NaN; subtract the row's maximum before exp (scores - scores.amax(-1, keepdim=True)), "
+            "as torch.softmax does",
+            attend,
+            plain_exp=True,
+        ),
+        variant(
             "the softmax runs in half precision, which rounds the weights to 3 digits: compute it in the inputs' dtype",
             attend,
             softmax_dtype=torch.float16,
@@ -307,6 +319,10 @@ SHAPE_HINTS = {
 }
 
 
+HALF_OVERFLOW = (
+    "a fill or a constant that overflows float16 (its largest value is 65504, so -1e9 does not fit): fill with "
+    "float('-inf') or torch.finfo(scores.dtype).min, and set the weights of ignored keys to 0"
+)
 BROADCAST_HINT = (
     "the mask must broadcast to the scores (..., L, S) as it is: here it is {mask} for scores {scores} "
     "(a 2-D mask is (L, S), one row per query; a 1-D mask (S,), one value per key); masked_fill and torch.where "
@@ -325,6 +341,8 @@ def call_student(student, q, k, v, m, device: str, call: str, **options):
         about_the_mask = "mask" in text and any(w in text for w in ("shape", "size", "broadcast"))
         if not hint and m is not None and tuple(m.shape) != scores and about_the_mask:
             hint = BROADCAST_HINT.format(mask=tuple(m.shape), scores=scores)
+        if not hint and "without overflow" in text:
+            hint = HALF_OVERFLOW
         if hint:
             raise CheckFailed(f"{call} on {device}: {error}", hint, stub=error.stub) from None
         raise
@@ -389,9 +407,32 @@ def test_attention_matches_the_reference(student, device, case, seed, keep):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_attention_matches_the_reference_in_other_dtypes(student, device, dtype, seed):
     """scaled_dot_product_attention matches the reference in another dtype"""
-    skip_half_off_gpu(dtype, device)
     q, k, v, m = inputs("4-D heads, padding mask", seed, dtype, device)
     expect_scaled_dot_product_attention(student, q, k, v, m, device=device)
+
+
+#: Scales of query and key (powers of 2): scores from about 1e-36 to 1e36, what float32 can hold.
+MAGNITUDES = {"tiny scores (2^-120)": -60, "large scores (2^16)": 8, "huge scores (2^110)": 55}
+
+
+def magnitude_inputs(magnitude: str, seed: int, dtype=torch.float32):
+    """Integer query and key times a power of 2, D = 16 (sqrt(D) = 4): the scores are exact in any order of
+    summation, so a result may differ from the reference's only in its softmax."""
+    g = generator(seed)
+    step = 2.0 ** MAGNITUDES[magnitude]
+    q = torch.randint(-8, 9, (2, 5, 16), generator=g).to(dtype) * step
+    k = torch.randint(-8, 9, (2, 7, 16), generator=g).to(dtype) * step
+    v = torch.randn(2, 7, 3, generator=g, dtype=torch.float64).to(dtype)
+    keep = torch.randint(1, 8, (2,), generator=g)
+    return q, k, v, (torch.arange(7) >= keep[:, None])[:, None, :]  # (B, 1, S)
+
+
+@group(MATCHES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
+@pytest.mark.parametrize("magnitude", list(MAGNITUDES))
+def test_attention_at_every_magnitude(student, magnitude, dtype, seed):
+    """scaled_dot_product_attention matches the reference at the magnitudes float32 can hold"""
+    expect_scaled_dot_product_attention(student, *magnitude_inputs(magnitude, seed, dtype))
 
 
 @group(MATCHES)
@@ -495,7 +536,19 @@ def test_gradients_match_the_reference(student, device, case, seed):
 
 
 @group(DEVICES)
-@portable
+@pytest.mark.parametrize("case", ["3-D, padding mask", "4-D heads, padding mask"])
+def test_attention_makes_its_tensors_on_the_inputs_device(student, case, seed):
+    """scaled_dot_product_attention makes no tensor on the default device (recorded on any grader)"""
+    q, k, v, m = inputs(case, seed)
+    call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
+    outcome, expected = student.run(NAME, q, k, v, m), reference(q, k, v, m)
+    gate(outcome.value, expected, call, "running on another device", LABELS,
+         attempt=lambda: honest(outcome.value, q, k, v, m, expected))  # fmt: skip
+    expect_inputs_device(outcome, call, ARG_NAMES)
+
+
+@group(DEVICES)
+@on_cuda
 @pytest.mark.parametrize("case", ["3-D, padding mask", "4-D heads, padding mask"])
 def test_attention_runs_on_the_inputs_device(student, device, case, seed):
     """scaled_dot_product_attention runs on the inputs' device"""

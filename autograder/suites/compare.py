@@ -277,9 +277,13 @@ def gate(
     An honest attempt is a result that matches a recognised known mistake (``attempt`` gives its
     hint, see ``attempted``): one mistake costs the checks of what the function computes, not
     those of how it works. Zeros of the right shape, a copy of an input, anything unrecognised: the
-    check fails.
+    check is not judged ("not judged: fix 'matches the reference' first"), and earns nothing; it costs
+    what the values cost already, no hint of its own sends the student elsewhere.
     """
     label = labels if isinstance(expected, tuple) else labels[0]
     found = difference(got, expected, label)
     if found and not (attempt is not None and attempt()):
-        raise CheckFailed(f"{call}: {found}; {check} counts only for a correct result or a recognised attempt")
+        raise CheckFailed(
+            f"not judged: fix 'matches the reference' first ({call}: {found}); {check} counts only for a correct "
+            "result or a recognised attempt"
+        )

@@ -21,8 +21,8 @@ It has, in this order (``docs/writing-a-part.md`` walks through a whole part):
     describes the inputs in words of its own.
 the checks
     ``test_*`` functions, each with ``@group(...)``, a one-line docstring (the check's name in the
-    report) and the fixtures ``student``, ``seed``, ``device`` (with ``@on_devices`` or ``@portable``),
-    ``keep`` (data for the pictures).
+    report) and the fixtures ``student``, ``seed``, ``device`` (with ``@on_devices``, or ``@on_cuda`` for a
+    check that only a GPU grader runs), ``keep`` (data for the pictures).
 ``pictures(kept, plt)``
     The feedback's pictures from what the checks kept, drawn with ``png``, ``drawable``, ``heatmaps``.
 ``INLINE_TESTS``
@@ -76,7 +76,6 @@ __all__ = [
     "SPEED",
     "TOKENS",
     "UNCHANGED",
-    "UNCHANGED_NOT_SCORED",
     "CheckFailed",
     "Inconclusive",
     "Lookup",
@@ -97,6 +96,7 @@ __all__ = [
     "expect_error",
     "expect_fast",
     "expect_gradients",
+    "expect_inputs_device",
     "expect_same",
     "expect_tensor_like",
     "expect_unchanged",
@@ -110,13 +110,12 @@ __all__ = [
     "nondeterministic",
     "notebook_embedding",
     "np",
+    "on_cuda",
     "on_devices",
     "png",
-    "portable",
     "quoted",
     "recognise",
     "run_portable",
-    "skip_half_off_gpu",
     "trivial",
     "upstream",
     "variant",
@@ -133,8 +132,6 @@ EDGE_CASES = "edge cases and bad input"
 GRADIENTS = "gradients"
 DEVICES = "device portability"
 UNCHANGED = "inputs unchanged"
-#: Inputs changed where only the sandbox sees it (a list): said, never scored (0 points).
-UNCHANGED_NOT_SCORED = "inputs unchanged (not scored)"
 APIS = "allowed APIs only"
 SPEED = "speed"
 
@@ -144,7 +141,8 @@ Mistakes = dict[str, list[Mistake]]
 # ---------------------------------------------------------------- devices and seeds
 
 on_devices = pytest.mark.parametrize("device", ["cpu", "cuda"], indirect=True)
-portable = pytest.mark.parametrize("device", ["cuda", "meta"], indirect=True)
+#: A check that only a GPU grader runs (skipped, and so not counted, on a CPU-only one).
+on_cuda = pytest.mark.parametrize("device", ["cuda"], indirect=True)
 
 
 def generator(seed: int) -> torch.Generator:
@@ -155,11 +153,6 @@ def upstream(outputs, seed: int, device: str) -> list[torch.Tensor]:
     """Seeded gradients to send back through ``outputs`` (for the gradient checks)."""
     g = generator(seed)
     return [torch.randn(o.shape, generator=g, dtype=o.dtype).to(device) for o in outputs]
-
-
-def skip_half_off_gpu(dtype: torch.dtype, device: str) -> None:
-    if dtype in HALF and device != "cuda":
-        pytest.skip("half precision is checked on the GPU")
 
 
 def synchronize(device: str) -> None:
@@ -207,7 +200,12 @@ def expect_unmodified(outcome: Outcome, names: Sequence[str], call: str) -> None
     """No input may have changed: its memory, as the grader saw it after the call, or its shape and strides.
 
     The memory is observed by the grader. A change of metadata (``x.unsqueeze_(0)``, ``x.t_()``) only
-    the child can see: its report may fail the check, never pass it.
+    the child can see: its report may fail the check, never pass it. A list or dict argument: the child
+    gives it back as it is after the call and the grader compares it with its own copy of what it sent
+    (``Outcome.reported_changes``). A child that lies ("unchanged") passes that comparison as code that
+    changes nothing does; the check still needs a right result (or an honest attempt) from the same
+    call (``gate``), and no later call sees the change (each gets the grader's copy): the lie earns
+    nothing that leaving the list alone would not.
     """
     if outcome.mutated:
         changed = ", ".join(names[i] if i < len(names) else f"input {i}" for i in outcome.mutated)
@@ -271,24 +269,47 @@ def expect_gradients(
             raise CheckFailed(f"{call}: {found}", hint(mine) if hint is not None else "")
 
 
+ON_THE_CPU = (
+    "a tensor created inside your function lives on the CPU: create it on the input's device "
+    "(device=x.device, torch.zeros_like, x.new_zeros) or use a Python number (math.sqrt)"
+)
+
+
+def expect_inputs_device(outcome: Outcome, call: str, names: Sequence[str] = ()) -> None:
+    """No tensor the call made on the default device met the inputs' tensors or was returned.
+
+    Device portability on any grader: every watched call records, inside the sandbox, where the
+    tensors the code makes come from (``sandbox/inside/watch.py``), whatever the inputs' device, so
+    the code cannot tell this check from an ordinary call. The record is the child's word: it can
+    fail this check, never pass it; a check using it passes only with values that are right (or an
+    honest attempt, ``gate``), so a forged record earns what code that makes no such tensor earns.
+    """
+    for kind, made_by, file, line, op in outcome.origins:
+        what = f"meets the inputs' tensors in {op}" if kind == "mix" else "is returned"
+        if made_by.startswith("input_"):  # an input the check left on the CPU, the others on the device
+            i = int(made_by.removeprefix("input_"))
+            name = names[i] if i < len(names) else f"input {i}"
+            raise CheckFailed(
+                f"{call}, {name} on the CPU and the other inputs on a GPU: {name} still lives on the CPU and {what}: "
+                "on a GPU this fails",
+                f"move {name} to the device of the other inputs (.to(device=..., dtype=...)) before using it",
+            )
+        where = f" ({file}, line {line})" if file else ""
+        raise CheckFailed(
+            f"{call}: a tensor made by {made_by}{where} lives on the default device (the CPU), not on the inputs' "
+            f"device, and {what}: on a GPU this fails",
+            ON_THE_CPU,
+        )
+
+
 def run_portable(student: Student, target, *args, device: str, call: str, attr: str = "", **kwargs):
-    """Run on CUDA or on the meta device; explain a device mix-up."""
+    """Run on CUDA; explain a device mix-up."""
     try:
-        return student.call(target, *args, attr=attr, meta_guard=device == "meta", **kwargs)
+        return student.call(target, *args, attr=attr, **kwargs)
     except StudentError as error:
         text = error.detail
-        if "device" in text and ("cpu" in text or "meta" in text or "cuda" in text):
-            raise CheckFailed(
-                f"{call} on {device}: {error}",
-                "a tensor created inside your function lives on the CPU: create it on the input's device "
-                "(device=x.device, torch.zeros_like, x.new_zeros) or use a Python number (math.sqrt)",
-                stub=error.stub,
-            ) from None
-        if device == "meta" and any(w in text for w in ("item()", "meta tensor", "data-dependent", "nonzero")):
-            raise Inconclusive(
-                f"not checked: {call} uses an operation that needs the data ({text[:100]}), "
-                "which the meta device does not have; a GPU grader checks it for real"
-            ) from None
+        if "device" in text and ("cpu" in text or "cuda" in text):
+            raise CheckFailed(f"{call} on {device}: {error}", ON_THE_CPU, stub=error.stub) from None
         raise
 
 

@@ -31,6 +31,7 @@ from autograder.suites.kit import (
     expect_error,
     expect_fast,
     expect_gradients,
+    expect_inputs_device,
     expect_same,
     expect_tensor_like,
     expect_unchanged,
@@ -39,11 +40,10 @@ from autograder.suites.kit import (
     group,
     nondeterministic,
     notebook_embedding,
+    on_cuda,
     on_devices,
-    portable,
     recognise,
     run_portable,
-    skip_half_off_gpu,
     trivial,
     upstream,
     variant,
@@ -97,7 +97,17 @@ def test_padding_mask_matches_the_reference(student, shape, pad_idx, seed):
 
 
 @group(DEVICES)
-@portable
+def test_padding_mask_makes_its_tensors_on_the_tokens_device(student, seed):
+    """padding_mask makes no tensor on the default device (recorded on any grader)"""
+    t = random_tokens((4, 9), seed)
+    outcome, expected = student.run("padding_mask", t), padding_mask(t)
+    gate(outcome.value, expected, "padding_mask(tokens)", "running on another device",
+         attempt=lambda: attempted(outcome.value, MISTAKES["padding_mask"], t, expected=expected))  # fmt: skip
+    expect_inputs_device(outcome, "padding_mask(tokens)", ("tokens", "pad_idx"))
+
+
+@group(DEVICES)
+@on_cuda
 def test_padding_mask_runs_on_the_tokens_device(student, device, seed):
     """padding_mask runs on the tokens' device"""
     t = random_tokens((4, 9), seed)
@@ -293,6 +303,13 @@ MISTAKES: Mistakes = {
             mha,
             split="none",
         ),
+        variant(
+            "the heads are split with view(B, H, L, Dh) and merged with view(B, L, E), without a transpose either "
+            "way: split with view(B, L, H, Dh).transpose(1, 2), merge with out.transpose(1, 2).reshape(B, L, E)",
+            mha,
+            split="none",
+            merge="none",
+        ),
         variant(WRONG_ORDER, mha, split="wrong order"),
         variant(WRONG_ORDER, mha, split="wrong order", merge="wrong order"),
         variant(
@@ -436,8 +453,8 @@ def carried(student, ref, q, k, v, m, got, expected) -> bool:
     return True
 
 
-def own_attention_differs(student, ref, q, k, v, m) -> bool:
-    """The student's scaled_dot_product_attention differs from the reference on the heads of these inputs."""
+def heads_of(ref, q, k, v, m) -> tuple:
+    """The reference module's heads of these inputs: the arguments of its scaled_dot_product_attention."""
     B, S = q.shape[0], k.shape[1]
     H, Dh = ref.num_heads, ref.embed_dim // ref.num_heads
     with torch.no_grad():
@@ -445,9 +462,54 @@ def own_attention_differs(student, ref, q, k, v, m) -> bool:
         kh = ref.k_proj(k).view(B, S, H, Dh).transpose(1, 2)  # (B, H, S, Dh)
         vh = ref.v_proj(v).view(B, S, H, Dh).transpose(1, 2)  # (B, H, S, Dh)
     mask = None if m is None else m.view(B, 1, 1, S)
-    args = (qh, kh, vh) if mask is None else (qh, kh, vh, mask)
+    return (qh, kh, vh) if mask is None else (qh, kh, vh, mask)
+
+
+CARRIED_DEVICE = (
+    "your scaled_dot_product_attention (copied from part 3) makes a tensor on the default device; it costs "
+    "points once, in part 3, not again in MultiHeadAttention's device checks"
+)
+
+
+def device_bugs_of_own_attention(student, ref, q, k, v, m) -> set[tuple]:
+    """Where the student's own scaled_dot_product_attention, alone on the heads, makes the tensors on the default
+    device that CUDA would refuse: (made by, file, line) each."""
+    if ATTENTION not in student.names:
+        return set()
     try:
-        return difference(student.call(ATTENTION, *args), reference_attention(qh, kh, vh, mask), LABELS) is not None
+        outcome = student.run(ATTENTION, *heads_of(ref, q, k, v, m))
+    except StudentFailure:
+        return set()
+    return {origin[1:4] for origin in outcome.origins}
+
+
+CARRIED_RAISES = (
+    "your scaled_dot_product_attention (copied from part 3) raises on some of these inputs, and your "
+    "MultiHeadAttention with it: that costs points once, in part 3"
+)
+
+
+def raised_in_own_attention(student, error: StudentError, ref, q, k, v, m) -> bool:
+    """The module raised inside the student's own scaled_dot_product_attention, which raises alone on the
+    module's heads too: the copied attention's failure, charged in part 3 only (a note says so)."""
+    if ATTENTION not in student.names or not any(f"in {ATTENTION}:" in frame for frame in error.frames):
+        return False
+    try:
+        student.run(ATTENTION, *heads_of(ref, q, k, v, m))
+    except StudentError:
+        if CARRIED_RAISES not in student.notes:
+            student.notes.append(CARRIED_RAISES)
+        return True
+    except StudentFailure:
+        return False
+    return False
+
+
+def own_attention_differs(student, ref, q, k, v, m) -> bool:
+    """The student's scaled_dot_product_attention differs from the reference on the heads of these inputs."""
+    args = heads_of(ref, q, k, v, m)
+    try:
+        return difference(student.call(ATTENTION, *args), reference_attention(*args), LABELS) is not None
     except StudentFailure:  # a stub, say, that a module written without it never calls: nothing to tell
         return False
 
@@ -540,6 +602,8 @@ def expect_multi_head_attention(student: Student, ref, q, k, v, m=None, *, devic
         got = student.run(module, q, k, v, **kwargs)
     except StudentError as error:
         text = " ".join(error.frames) + " " + error.detail
+        if raised_in_own_attention(student, error, ref.to(device), q, k, v, m):
+            return  # charged in part 3 only, with a note
         if m is not None and "mask" in text and any(w in text for w in ("shape", "size", "broadcast")):
             raise CheckFailed(f"{call}: {error}", MASK_BROADCAST, stub=error.stub) from None
         raise
@@ -565,7 +629,6 @@ def test_multi_head_attention_matches_the_reference(student, device, case, seed,
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16], ids=["fp64", "fp16", "bf16"])
 def test_multi_head_attention_in_other_dtypes(student, device, dtype, seed):
     """MultiHeadAttention matches the reference in another dtype"""
-    skip_half_off_gpu(dtype, device)
     ref, q, k, v, m = inputs("cross-attention, L != S, E=8, H=2", seed, dtype, device)
     expect_multi_head_attention(student, ref, q, k, v, m, device=device)
 
@@ -696,7 +759,26 @@ def carried_gradients(student, ref, inputs, got, expected, gradients, mine, labe
 
 
 @group(DEVICES)
-@portable
+def test_multi_head_attention_makes_its_tensors_on_the_inputs_device(student, seed):
+    """MultiHeadAttention makes no tensor on the default device (recorded on any grader)"""
+    q, k, v, m = random_inputs(2, 4, 6, 8, seed)
+    ref = reference_module(8, 2, seed + 1)
+    call = "MultiHeadAttention(8, 2)(query, key, value, key_padding_mask)"
+    outcome = student.run(student_module(student, ref, "cpu", call), q, k, v, key_padding_mask=m)
+    with torch.no_grad():
+        expected = ref(q, k, v, m)
+        gate(outcome.value, expected, call, "running on another device", LABELS,
+             attempt=lambda: honest(student, ref, q, k, v, m, outcome.value, expected))  # fmt: skip
+    if outcome.origins:  # the copied attention's own device bugs are charged in part 3 only
+        carried = device_bugs_of_own_attention(student, ref, q, k, v, m)
+        outcome.origins = [o for o in outcome.origins if o[1:4] not in carried]
+        if not outcome.origins and CARRIED_DEVICE not in student.notes:
+            student.notes.append(CARRIED_DEVICE)
+    expect_inputs_device(outcome, call, ARG_NAMES)
+
+
+@group(DEVICES)
+@on_cuda
 def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
     """MultiHeadAttention runs on the inputs' device"""
     q, k, v, m = random_inputs(2, 4, 6, 8, seed)
@@ -710,7 +792,18 @@ def test_multi_head_attention_runs_on_the_inputs_device(student, device, seed):
     q, k, v, m = q.to(device), k.to(device), v.to(device), m.to(device)
     call += f" on {device}"
     module = student_module(student, ref, device, call)
-    got = run_portable(student, module, q, k, v, device=device, call=call, key_padding_mask=m)
+    try:
+        got = run_portable(student, module, q, k, v, device=device, call=call, key_padding_mask=m)
+    except (CheckFailed, StudentError):
+        heads = heads_of(ref.to(device), q, k, v, m)
+        try:  # the copied attention fails alone on the device: charged in part 3 only
+            run_portable(student, ATTENTION, *heads, device=device, call=ATTENTION)
+        except (CheckFailed, StudentError):
+            if ATTENTION in student.names and CARRIED_DEVICE not in student.notes:
+                student.notes.append(CARRIED_DEVICE)
+            if ATTENTION in student.names:
+                return
+        raise
     ref = ref.to(device)
     with torch.no_grad():
         expected = ref(q, k, v, m)

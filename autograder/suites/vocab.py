@@ -17,7 +17,7 @@ from autograder.suites.kit import (
     MATCHES,
     SHAPES,
     SPEED,
-    UNCHANGED_NOT_SCORED,
+    UNCHANGED,
     CheckFailed,
     Lookup,
     Mistake,
@@ -46,7 +46,7 @@ from autograder.suites.kit import (
 from solutions.vocab import build_vocab, tokenize
 
 # a list the student's code changed is seen only inside the sandbox: said, never scored
-POINTS = {MATCHES: 4.0, SHAPES: 1.5, EDGE_CASES: 2.5, UNCHANGED_NOT_SCORED: 0.0, SPEED: 2.0}
+POINTS = {MATCHES: 4.0, SHAPES: 1.5, EDGE_CASES: 2.5, UNCHANGED: 0.5, SPEED: 1.5}
 
 SHOWN = {*(w for s in NOTEBOOK for w in s.split()), "<pad>", "<unk>"}  # what the student has seen
 #: Words of the hidden corpora: no message shows them (the plugin hides them, whoever wrote the message).
@@ -660,24 +660,37 @@ def test_tokenize_edge_cases(student, corpus):
 # ---------------------------------------------------------------- inputs unchanged
 
 
-@group(UNCHANGED_NOT_SCORED)
+def corpus_to_keep(seed: int) -> list[str]:
+    """A random corpus with spaces around and between words, and the specials: what cleaning in place changes."""
+    words = random_corpus(seed)
+    return [f"  {words[0]} ", words[1].replace(" ", "   "), f"<pad> {words[2]} <unk>", *words[3:]]
+
+
+@group(UNCHANGED)
 @pytest.mark.parametrize("name", ["build_vocab", "tokenize"])
 def test_the_corpus_is_left_unchanged(student, name, seed):
-    """the corpus is left unchanged"""
-    corpus = random_corpus(seed)
+    """the corpus (and the vocab given to tokenize) is left unchanged"""
+    corpus = corpus_to_keep(seed)
     second = 11 if name == "build_vocab" else reference_lookup(corpus, 11)
+    sent = list(corpus)  # the grader's own copy: the sandbox's word can only take the points away
     outcome = student.run(name, corpus, second)
     call = f"{name}(a corpus of {len(corpus)} sentences, ...)"
     if name == "tokenize":
-        expected = tokenize(corpus, second)
-        honest = lambda: attempted(outcome.value, MISTAKES["tokenize"], corpus, second, expected=expected)  # noqa: E731
+        expected = tokenize(sent, second)
+        honest = lambda: attempted(outcome.value, MISTAKES["tokenize"], sent, second, expected=expected)  # noqa: E731
         gate(outcome.value, expected, call, "leaving the corpus unchanged", attempt=honest)
     else:
-        gate_build_vocab(student, outcome.value, corpus, 11, call=call, check="leaving the corpus unchanged")
+        gate_build_vocab(student, outcome.value, sent, 11, call=call, check="leaving the corpus unchanged")
     if outcome.reported_changes:
+        changed = " and ".join(
+            ("the corpus" if k == 0 else "the vocab" if name == "tokenize" else "max_size")
+            for k in outcome.reported_changes
+            if k in (0, 1)
+        )
         raise CheckFailed(
-            f"{name} changed the corpus (or another argument) it was given",
-            "build new lists (words = sentence.split()) instead of changing the corpus in place",
+            f"{name} changed {changed or 'an argument'} it was given, in place",
+            "build new lists (words = sentence.split(), sorted(corpus)) instead of changing the corpus in place "
+            "(corpus.sort(), corpus[i] = ..., corpus.pop()): the caller's list must keep its items",
         )
 
 

@@ -27,6 +27,9 @@ def suite_inputs():
         q, k, v, _ = suite.random_inputs((3, 4, 8), 5, 8, "none", seed)
         yield "an all-False mask", (q, k, v, torch.zeros(3, 4, 5, dtype=torch.bool))
         yield "a single key", suite.random_inputs((2, 5, 8), 1, 3, "none", seed)
+        for magnitude in suite.MAGNITUDES:
+            for dtype in (torch.float32, torch.float64):
+                yield f"{magnitude}, {dtype}", suite.magnitude_inputs(magnitude, seed, dtype)
 
 
 INPUTS = [(name, args, suite.reference(*args)) for name, args in suite_inputs()]
@@ -112,3 +115,26 @@ def test_a_scaling_by_a_length_is_named_as_what_it_is_on_every_shape():
             assert named in hint
             if q.shape[-2] == k.shape[-2]:
                 assert "number of keys (key.shape[-2])" not in hint
+
+
+@pytest.mark.parametrize("magnitude", list(suite.MAGNITUDES))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
+def test_the_reference_holds_at_every_magnitude(magnitude, dtype):
+    """Does the reference give finite weights that sum to 1 over the kept keys, at scores of 1e-36 to 1e36?"""
+    q, k, v, m = suite.magnitude_inputs(magnitude, 0, dtype)
+    out, weights = suite.reference(q, k, v, m)
+    assert bool(out.isfinite().all())
+    assert bool(weights.isfinite().all())
+    assert torch.allclose(weights.sum(-1), torch.ones((), dtype=dtype))
+    assert bool((weights.masked_select(m.expand_as(weights)) == 0).all())
+
+
+def test_a_plain_exp_is_named_where_it_overflows_and_only_there():
+    """The plain-exp softmax agrees with the reference on ordinary scores and is named on large ones."""
+    plain = next(m for m in suite.MISTAKES[suite.NAME] if "subtract the row's maximum" in m.hint)
+    ordinary = suite.inputs("3-D, padding mask", 0)
+    assert difference(plain.fn(*ordinary), suite.reference(*ordinary)) is None
+    for magnitude in ("large scores (2^16)", "huge scores (2^110)"):
+        args = suite.magnitude_inputs(magnitude, 0)
+        expected = suite.reference(*args)
+        assert recognise(plain.fn(*args), suite.MISTAKES[suite.NAME], *args, expected=expected) == plain.hint

@@ -10,7 +10,7 @@ from nbgrader.utils import determine_grade
 from autograder.nbgrader.bridge import HiddenSuites, notebook_part
 from autograder.records import Check, PartResult, SubmissionRecord
 
-ENVIRONMENT = {"devices": ["cpu", "meta"], "sandbox": "bubblewrap"}
+ENVIRONMENT = {"devices": ["cpu"], "sandbox": "bubblewrap"}
 
 
 def grade_cell(grade_id: str, points: float = 2.0) -> nbformat.NotebookNode:
@@ -61,7 +61,7 @@ def test_the_grade_cell_gets_the_report_the_pictures_and_the_score_scaled_to_its
     assert report.data["text/plain"] == "smoother: 1.5 points"
     html = report.data["text/html"]
     assert "<h3>smoother: 7.5 / 10 points</h3>" in html
-    assert "Checked on the CPU, and the meta device of PyTorch for the device checks" in html
+    assert "Checked on the CPU (this grader has no GPU: the device checks record" in html
     assert "Sandbox: bubblewrap." in html
     assert (
         "<b>symmetric</b> (cpu; 2.50 points)<br><span style='color:#b22;overflow-wrap:anywhere'>differs</span><br><b>Hint:</b> off-centre"

@@ -157,6 +157,7 @@ def test_gate_says_the_check_counts_only_for_a_correct_result():
         gate(torch.ones(3), torch.ones(2), "f()", "speed")
     assert (
         failed.value.message
-        == "f(): the result: expected shape (2,), got (3,); speed counts only for a correct result or a recognised attempt"
+        == "not judged: fix 'matches the reference' first (f(): the result: expected shape (2,), got (3,)); speed "
+        "counts only for a correct result or a recognised attempt"
     )
     assert isinstance(failed.value, AssertionError)

@@ -94,3 +94,16 @@ def test_a_second_call_that_fails_says_nothing_of_determinism():
     with pytest.raises(suite.CheckFailed) as failed:
         suite.expect_smooth(Local(once), signal, kernel)
     assert failed.value.hint == ""
+
+
+def test_a_bias_left_in_is_an_honest_attempt_and_a_constant_is_not():
+    """nn.Conv1d's random bias: the reference's result plus a constant counts for the checks of how smooth works."""
+    import torch
+
+    from autograder.suites import smoother
+
+    signal, kernel = smoother.inputs("batch of 4", 0)
+    expected = smoother.smooth(signal, kernel)
+    attempt = smoother.attempt_at_smooth(signal, kernel)
+    assert attempt(expected + 0.37) == smoother.BIAS_HINT
+    assert attempt(torch.full_like(expected, 0.37)) == ""

@@ -12,7 +12,7 @@ from autograder.parts import PARTS, suite_module
 from autograder.suites import kit
 
 GROUPS = {kit.MATCHES, kit.SHAPES, kit.EDGE_CASES, kit.GRADIENTS, kit.DEVICES, kit.UNCHANGED}
-GROUPS |= {kit.UNCHANGED_NOT_SCORED, kit.APIS, kit.SPEED}
+GROUPS |= {kit.APIS, kit.SPEED}
 #: What a suite may import besides the kit: its reference, torch, pytest and the standard library.
 ALLOWED = ("autograder.suites.kit", "solutions.", "torch", "pytest")
 

@@ -28,10 +28,10 @@ PREIMPORT = ("collections", "itertools", "functools", "typing", "dataclasses", "
 
 def warm_up(torch: ModuleType) -> None:
     """Run once what the checks use, so that torch's lazy imports happen here, not in every child."""
-    from .watch import Watch, forbidden_functions
+    from .watch import Watch, forbidden_functions, found
 
     F = torch.nn.functional
-    for device in ("cpu", "meta"):
+    for device in ("cpu",):
         x = torch.ones(2, 3, 4, device=device)
         mask = torch.zeros(2, 1, 4, dtype=torch.bool, device=device)
         scores = (x @ x.transpose(-2, -1)).masked_fill(mask[..., :3], float("-inf"))
@@ -40,8 +40,9 @@ def warm_up(torch: ModuleType) -> None:
         torch.nn.Linear(4, 4).to(device)(x)
         x.unfold(-1, 2, 1)
         torch.einsum("bld,bsd->bls", x, x)
-    with Watch(forbidden_functions(), meta_guard=True):
-        torch.ones(2, device="meta") + 1
+    with Watch(forbidden_functions()):
+        torch.ones(2) + torch.arange(2, dtype=torch.float32).to("cpu")
+    found()
     leaf = torch.ones(3, requires_grad=True)
     torch.autograd.grad((leaf * 2).sum(), [leaf])
 

@@ -24,7 +24,7 @@ from .. import protocol, wire
 from . import seeds
 from .load import checked_cells, is_answer_file, load_answers, public_callables
 from .reset import KEYCTL_JOIN_SESSION_KEYRING, keyctl
-from .watch import CALLED, Watch, forbidden_functions
+from .watch import CALLED, Watch, forbidden_functions, found, moved_with, on_host, returned_from_host
 from .zygote import die_with
 
 
@@ -58,7 +58,7 @@ class Child:
         return self.objects[handle]
 
     def place(self, t: torch.Tensor, device: str) -> torch.Tensor:
-        return t if device in ("cpu", "meta") else t.to(device)
+        return t if device == "cpu" else t.to(device)
 
     # --- requests
 
@@ -97,7 +97,9 @@ class Child:
         module = types.ModuleType("submission")
         sys.modules["submission"] = module
         seeds.seed(0)  # what the code draws when it is loaded: the same each time
-        notes = load_answers(checked_cells(message.get("cells")), module, error_info)
+        with Watch(self.forbidden):  # where the tensors it makes at the top level live
+            notes = load_answers(checked_cells(message.get("cells")), module, error_info)
+        found()
         self.module = module
         return {"ok": True, "names": public_callables(module), "notes": notes[:10]}
 
@@ -123,15 +125,21 @@ class Child:
         seed = message.get("seed")
         if type(seed) is int:  # random numbers of the student's own (dropout): the same for the same call
             seeds.seed(seed)
-        watch = Watch(self.forbidden, meta_guard=bool(message.get("meta_guard")))
+        watch = Watch(self.forbidden)
         before = _snapshot(args, kwargs)
+        found()
         with self.stand_in(message.get("stand_in")):
             if message.get("watch", True):
+                moved_with(fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None))
+                on_host(args, message.get("on_host", []))
                 with watch:
                     result = fn(*args, **kwargs)
+                returned_from_host(result)
             else:
                 result = fn(*args, **kwargs)
-        reply = {"ok": True, "result": result, "apis": sorted(watch.seen | CALLED)}
+        reply = {"ok": True, "result": result, "apis": sorted(watch.seen | CALLED), "origins": found()}
+        if message.get("watch", True):  # the lists and dicts it was given, as they are now: the grader compares
+            reply["containers_after"] = _containers(args, kwargs)
         after = _snapshot(args, kwargs)
         reply["changed_args"] = [key for key, value in before.items() if after.get(key) != value]
         if grad is not None:
@@ -224,6 +232,14 @@ def _copy_plain(obj: Any) -> Any:
     if type(obj) is dict:
         return {k: _copy_plain(v) for k, v in obj.items()}
     return obj if type(obj) in (str, int, float, bool, type(None)) else id(obj)
+
+
+def _containers(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict:
+    """Every list or dict argument (position or keyword) as it is after the call, for the grader to compare
+    with its own copy of what it sent."""
+    found: dict = {str(i): a for i, a in enumerate(args) if type(a) in (list, dict)}
+    found.update({k: v for k, v in kwargs.items() if type(v) in (list, dict)})
+    return found
 
 
 def _snapshot(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict:
