@@ -8,6 +8,7 @@ order, as a kernel would run them (the answer cells hold an example's code; figu
 screen and closed); the last test runs the real ``nbgrader validate``.
 """
 
+import signal
 import warnings
 
 import matplotlib
@@ -26,11 +27,23 @@ pytestmark = pytest.mark.slow
 SHORT = 90 - 4 - 3 - len("SanityCheckFailed: ")
 #: At most this many lines in a visible check's message.
 LINES = 3
+#: A notebook that runs longer than this many seconds hangs: the test fails instead of waiting for ever.
+HANG_S = 300
+
+
+class NotebookHung(BaseException):
+    """Raised by the alarm in a notebook's cell; a BaseException, so that no ``except Exception`` swallows it."""
+
+
+def _hung(signum, frame):
+    raise NotebookHung(f"the notebook still runs after {HANG_S} s")
 
 
 def run_notebook(part: str, code: str) -> BaseException | None:
     """Run every code cell of ``part``'s notebook with ``code`` in its answer cell; the first exception, or None."""
     namespace: dict = {"__name__": "__main__"}
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(HANG_S)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # plt.show() under Agg says it cannot show
@@ -40,6 +53,8 @@ def run_notebook(part: str, code: str) -> BaseException | None:
     except Exception as error:
         return error
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
         plt.close("all")
     return None
 
