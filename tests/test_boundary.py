@@ -183,7 +183,7 @@ def test_a_hostile_class_name_and_strings_reach_the_report_cleaned(batch):
     assert "\x1b" not in said
     assert "pwned" not in said
     # the class name on one line, its escapes gone, its newline a space, its surrogate and override replaced
-    assert "looking words up in Vocab smoother.py  10 / 10\ufffd\ufffd raised KeyError: 'ik'" in said
+    assert "'word in v' (v: your Vocab smoother.py  10 / 10\ufffd\ufffd) raised KeyError: 'test'" in said
     assert "raised ValueError: red \ufffd yyy" in said
     assert max(len(m) for m in messages(record)) < 3000
 
