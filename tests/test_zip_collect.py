@@ -72,3 +72,36 @@ def test_a_canvas_zip_through_zip_collect_autograde_and_release_feedback(tmp_pat
     assert "You handed this notebook in as Smoother-Copy1.ipynb" in page
     released = nbgrader(course, "release_feedback", "attention", ok=False)
     assert released.returncode == 0, released.stderr[-2000:]
+
+
+def test_a_renamed_notebook_placed_by_hand_is_graded_as_the_part_its_cells_name(tmp_path):
+    """A TA copies a student's files into submitted/ by hand (or the exchange brings them): a notebook
+    renamed by the student's Jupyter ("Smoother-Copy1.ipynb", "vocab (1).ipynb") is graded as its part, not
+    skipped as unknown; a second notebook of a part is not added; a notebook of no part stays unknown."""
+    course = init(directory=tmp_path / "course")
+    nbgrader(course, "generate_assignment", "attention")
+    folder = course / "submitted" / "ada" / "attention"
+    folder.mkdir(parents=True)
+    (folder / "Smoother-Copy1.ipynb").write_text(text(notebook("smoother", reference_code("smoother"))))
+    (folder / "vocab (1).ipynb").write_text(text(notebook("vocab", reference_code("vocab"))))
+    (folder / "attention.ipynb").write_text(text(notebook("attention", reference_code("attention"))))
+    (folder / "attention-old.ipynb").write_text(text(notebook("attention", "def nothing():\n    pass\n")))
+    (folder / "notes.ipynb").write_text(text(nbformat.v4.new_notebook()))
+    done = nbgrader(course, "autograde", "attention")
+    log = done.stderr + done.stdout
+    assert "ada handed in Smoother-Copy1.ipynb: graded as smoother.ipynb" in log
+    assert "ada handed in vocab (1).ipynb: graded as vocab.ipynb" in log
+    assert "ada handed in attention-old.ipynb, a second attention notebook: not graded, never added" in log
+    assert "Skipping unknown notebook" in log
+    assert "notes.ipynb" in log
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "attention") as gb:
+        scores = {
+            n: gb.find_submission_notebook(n, "attention", "ada").score for n in ("smoother", "vocab", "attention")
+        }
+    assert scores == {"smoother": 10, "vocab": 10, "attention": 10}
+    graded = nbformat.read(course / "autograded" / "ada" / "attention" / "vocab.ipynb", as_version=4)
+    said = json.dumps([c.get("outputs", []) for c in graded.cells])
+    assert "You handed this notebook in as vocab (1).ipynb; it was graded as vocab" in said
+    assert (folder / "attention-old.ipynb").exists()  # nothing lost

@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
+from typing import Any
 
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 
@@ -83,6 +85,64 @@ def renamed(root: Path | str, assignment: str, student: str, notebook: str) -> s
         return ""
 
 
+def remember_renamed(root: Path | str, assignment: str, student: str, part: str, original: str) -> None:
+    """Keep, in the course, that ``student`` handed in the notebook of ``part`` as ``original`` (``renamed``)."""
+    path = Path(root, RENAMED)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data.setdefault(assignment, {}).setdefault(student, {})[part] = original
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=1))
+    os.replace(temporary, path)
+
+
+def graded_as_parts(
+    notebooks: list[str], known: set[str], *, root: Path | str, assignment: str, student: str, log: Any
+) -> list[str]:
+    """``notebooks`` (paths of one student's submitted notebooks) with each renamed one given the name of the
+    part its nbgrader cells say, so that ``autograde`` grades it (it skips a notebook whose name is unknown).
+
+    A notebook whose name is not one of ``known`` (the assignment's notebooks), that is a regular file, and
+    whose cells name one part of ``known`` that the student did not hand in under its own name, is renamed
+    to ``<part>.ipynb`` in ``submitted/`` (the name given is kept: the student's feedback and the TA's log say
+    it). A second notebook of a part is left as it is, not graded, never added, and named in a warning. Any
+    route a notebook took (the exchange, ``zip_collect``, by hand) comes through here.
+    """
+    from autograder.parts import PARTS
+    from autograder.submission import load
+
+    names = {os.path.splitext(os.path.basename(n))[0]: n for n in notebooks}
+    out = list(notebooks)  # an unknown notebook that names no part stays: nbgrader says it skips it
+    for name, path in sorted(names.items()):
+        if name in known:
+            continue
+        try:
+            regular = stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            continue
+        parts = load(Path(path)).parts if regular else []
+        part = parts[0] if len(parts) == 1 and parts[0] in PARTS and parts[0] in known else ""
+        if not part:
+            continue
+        original = os.path.basename(path)
+        if part in names:
+            log.warning("autograder: %s handed in %s, a second %s notebook: not graded, never added",
+                        shown(student), shown(original), part)  # fmt: skip
+            continue
+        target = os.path.join(os.path.dirname(path), f"{part}.ipynb")
+        os.rename(path, target)
+        remember_renamed(root, assignment, student, part, original)
+        names[part] = target
+        out[out.index(path)] = target
+        log.warning("autograder: %s handed in %s: graded as %s, the part its cells name",
+                    shown(student), shown(original), f"{part}.ipynb")  # fmt: skip
+    return sorted(out)
+
+
 class LmsCollector(FileNameCollectorPlugin):
     """Whose file each extracted file is, and which notebook of the assignment (by its cells)."""
 
@@ -94,15 +154,7 @@ class LmsCollector(FileNameCollectorPlugin):
         coursedir = getattr(self.parent, "coursedir", None)
         if coursedir is None:  # not run by zip_collect: no course to remember it in
             return
-        path = Path(coursedir.root, RENAMED)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            data = {}
-        data.setdefault(coursedir.assignment_id, {}).setdefault(student, {})[part] = original
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(data, indent=1))
-        os.replace(temporary, path)
+        remember_renamed(coursedir.root, coursedir.assignment_id, student, part, original)
 
     def collect(self, submitted_file: str) -> dict | None:
         from autograder.parts import PARTS

@@ -207,6 +207,8 @@ def _interrupt(signum: int, frame: object) -> None:
 class SafeAutograde(Autograde):
     """nbgrader's ``Autograde``, with a copy of each student's earlier results until their regrade is done."""
 
+    notebooks: list[str]  # the student's submitted notebooks (nbgrader's ``init_notebooks``)
+
     def start(self) -> None:
         from autograder.nbgrader.bridge import HiddenSuites
 
@@ -250,6 +252,19 @@ class SafeAutograde(Autograde):
         return go
 
     def init_assignment(self, assignment_id: str, student_id: str) -> None:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        from autograder.nbgrader.lms import graded_as_parts
+
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            try:
+                known = {notebook.name for notebook in gb.find_assignment(assignment_id).notebooks}
+            except MissingEntry:  # nbgrader says so below
+                known = set()
+        root = Path(self.coursedir.root).resolve()
+        self.notebooks = graded_as_parts(
+            self.notebooks, known, root=root, assignment=assignment_id, student=student_id, log=self.log
+        )
         super().init_assignment(assignment_id, student_id)
         source = Path(self._format_source(assignment_id, student_id))
         hand_made(source, Path(self._format_dest(assignment_id, student_id)), student_id, self.log)
