@@ -90,7 +90,7 @@ gpu-dry-run:
 	  --install-only && \
 	$$net env PIP_NO_INDEX=1 PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= PATH=/usr/bin:/bin PYTHONPATH=$(GPU_DRY_VENV)/site:$(CURDIR) \
 	  $(GPU_DRY_VENV)/bin/python -c "import nbformat, IPython; from autograder.nbgrader.notebooks import read_assignment; \
-	  from autograder.cells import of_notebook; import json, sys; print('gpu-dry-run: Python', sys.version.split()[0], \
+	  from autograder.nbgrader.layout import of_notebook; import json, sys; print('gpu-dry-run: Python', sys.version.split()[0], \
 	  'imports nbformat', nbformat.__version__, 'and IPython', IPython.__version__, 'from', nbformat.__file__.split('/site/')[0]); \
 	  print('gpu-dry-run: a notebook read:', len(of_notebook(json.loads(nbformat.writes(read_assignment('vocab'))))[0].cells), 'answer cells')" && \
 	$(GPU_DRY_VENV)/site/bubblewrap/usr/bin/bwrap --version && \
