@@ -134,6 +134,10 @@ def graded_as_parts(
                         shown(student), shown(original), part)  # fmt: skip
             continue
         target = os.path.join(os.path.dirname(path), f"{part}.ipynb")
+        if os.path.lexists(target):  # not a notebook nbgrader listed (a folder, a link): left as it is
+            log.warning("autograder: %s handed in %s, and %s is not a notebook: not graded",
+                        shown(student), shown(original), f"{part}.ipynb")  # fmt: skip
+            continue
         os.rename(path, target)
         remember_renamed(root, assignment, student, part, original)
         names[part] = target

@@ -101,3 +101,49 @@ def test_downloads_stage_zips_and_leave_other_paths_alone(tmp_path):
         "canvas.zip/mystery.ipynb: not graded: its name fits no Canvas, Moodle or Blackboard pattern",
         "canvas.zip/ada_1_2_report.pdf: not graded: it is neither a notebook nor a .py file",
     ]
+
+
+class Said:
+    """A log that keeps its warnings."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, text: str, *args: object) -> None:
+        self.lines.append(text % args)
+
+
+def test_a_renamed_notebook_is_given_its_parts_name_and_nothing_else_moves(tmp_path):
+    import json
+
+    import nbformat
+
+    from autograder.dev.examples import notebook, reference_code
+    from autograder.nbgrader.lms import RENAMED, graded_as_parts
+
+    folder = tmp_path / "submitted" / "ada" / "attention"
+    folder.mkdir(parents=True)
+    for name, part in [("Smoother-Copy1", "smoother"), ("vocab", "vocab"), ("vocab (1)", "vocab"),
+                       ("Attention_v2", "attention"), ("notes", None)]:  # fmt: skip
+        nb = notebook(part, reference_code(part)) if part else nbformat.v4.new_notebook()
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    (folder / "masking.ipynb").mkdir()  # not a notebook: a folder of that name
+    nbformat.write(notebook("masking", reference_code("masking")), folder / "masking-final.ipynb")
+    (folder / "broken.ipynb").write_text("{not json")
+    listed = sorted(str(p) for p in folder.glob("*.ipynb") if p.is_file())
+    log = Said()
+    known = {"smoother", "vocab", "attention", "masking"}
+    out = graded_as_parts(listed, known, root=tmp_path, assignment="attention", student="ada", log=log)
+    names = sorted(os.path.basename(p) for p in out)
+    assert names == ["attention.ipynb", "broken.ipynb", "masking-final.ipynb", "notes.ipynb", "smoother.ipynb",
+                     "vocab (1).ipynb", "vocab.ipynb"]  # fmt: skip
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*names, "masking.ipynb"])
+    assert log.lines == [
+        "autograder: ada handed in Attention_v2.ipynb: graded as attention.ipynb, the part its cells name",
+        "autograder: ada handed in Smoother-Copy1.ipynb: graded as smoother.ipynb, the part its cells name",
+        "autograder: ada handed in masking-final.ipynb, and masking.ipynb is not a notebook: not graded",
+        "autograder: ada handed in vocab (1).ipynb, a second vocab notebook: not graded, never added",
+    ]
+    assert json.loads((tmp_path / RENAMED).read_text()) == {
+        "attention": {"ada": {"attention": "Attention_v2.ipynb", "smoother": "Smoother-Copy1.ipynb"}}
+    }
