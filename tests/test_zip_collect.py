@@ -105,3 +105,8 @@ def test_a_renamed_notebook_placed_by_hand_is_graded_as_the_part_its_cells_name(
     said = json.dumps([c.get("outputs", []) for c in graded.cells])
     assert "You handed this notebook in as vocab (1).ipynb; it was graded as vocab" in said
     assert (folder / "attention-old.ipynb").exists()  # nothing lost
+    # handed in again, under the notebook's own name: graded, with no note left over from the renamed one
+    (folder / "vocab.ipynb").write_text(text(notebook("vocab", reference_code("vocab") + "\n# again\n")))
+    nbgrader(course, "autograde", "attention", "--force")
+    graded = nbformat.read(course / "autograded" / "ada" / "attention" / "vocab.ipynb", as_version=4)
+    assert "You handed this notebook in as" not in json.dumps([c.get("outputs", []) for c in graded.cells])

@@ -218,8 +218,10 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
 
         from autograder.nbgrader.lms import renamed
 
-        root = CourseDirectory(config=self.config).root
-        given = renamed(root, str(info["assignment"]), str(info["student"]), str(info["notebook"]))
+        coursedir = CourseDirectory(config=self.config)
+        assignment, student, notebook = str(info["assignment"]), str(info["student"]), str(info["notebook"])
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment), f"{notebook}.ipynb")
+        given = renamed(coursedir.root, assignment, student, notebook, submitted)
         if not given:
             return ""
         self.log.warning(

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -72,21 +73,36 @@ class SafeExtractor(ExtractorPlugin):
 
 
 #: The course's list of notebooks collected under another name than their student gave them:
-#: ``{assignment: {student: {notebook: name handed in}}}``; ``autograde`` tells the student.
+#: ``{assignment: {student: {notebook: {"name": name handed in, "sha256": of its content}}}}``;
+#: ``autograde`` tells the student, as long as the notebook in ``submitted/`` is still that one.
 RENAMED = "autograder-renamed.json"
 
 
-def renamed(root: Path | str, assignment: str, student: str, notebook: str) -> str:
-    """The name a student gave the notebook collected as ``notebook`` ("" when it was not renamed)."""
+def sha256_of(path: Path | str) -> str:
+    """The SHA-256 of a file's bytes, or "" when it cannot be read."""
     try:
-        data = json.loads(Path(root, RENAMED).read_text())
-        return str(data[assignment][student][notebook])
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def renamed(root: Path | str, assignment: str, student: str, notebook: str, submitted: Path | str) -> str:
+    """The name a student gave the notebook collected as ``notebook`` ("" when it was not renamed, or when
+    ``submitted``, the notebook now in ``submitted/``, is another one: the student handed in again since)."""
+    try:
+        entry = json.loads(Path(root, RENAMED).read_text())[assignment][student][notebook]
+        if isinstance(entry, str):  # the form before the content was kept: nothing to compare
+            return entry
+        return str(entry["name"]) if entry["sha256"] == sha256_of(submitted) else ""
     except (OSError, ValueError, KeyError, TypeError):
         return ""
 
 
-def remember_renamed(root: Path | str, assignment: str, student: str, part: str, original: str) -> None:
-    """Keep, in the course, that ``student`` handed in the notebook of ``part`` as ``original`` (``renamed``)."""
+def remember_renamed(
+    root: Path | str, assignment: str, student: str, part: str, original: str, content: Path | str
+) -> None:
+    """Keep, in the course, that ``student`` handed in the notebook of ``part`` as ``original`` (``renamed``),
+    with the hash of ``content`` (the file handed in)."""
     path = Path(root, RENAMED)
     try:
         data = json.loads(path.read_text())
@@ -94,7 +110,7 @@ def remember_renamed(root: Path | str, assignment: str, student: str, part: str,
         data = {}
     if not isinstance(data, dict):
         data = {}
-    data.setdefault(assignment, {}).setdefault(student, {})[part] = original
+    data.setdefault(assignment, {}).setdefault(student, {})[part] = {"name": original, "sha256": sha256_of(content)}
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(data, indent=1))
     os.replace(temporary, path)
@@ -139,7 +155,7 @@ def graded_as_parts(
                         shown(student), shown(original), f"{part}.ipynb")  # fmt: skip
             continue
         os.rename(path, target)
-        remember_renamed(root, assignment, student, part, original)
+        remember_renamed(root, assignment, student, part, original, target)
         names[part] = target
         out[out.index(path)] = target
         log.warning("autograder: %s handed in %s: graded as %s, the part its cells name",
@@ -154,11 +170,11 @@ class LmsCollector(FileNameCollectorPlugin):
         super().__init__(**kwargs)
         self.seen: dict[tuple[str, str], int] = {}
 
-    def remember(self, student: str, part: str, original: str) -> None:
+    def remember(self, student: str, part: str, original: str, content: Path) -> None:
         coursedir = getattr(self.parent, "coursedir", None)
         if coursedir is None:  # not run by zip_collect: no course to remember it in
             return
-        remember_renamed(coursedir.root, coursedir.assignment_id, student, part, original)
+        remember_renamed(coursedir.root, coursedir.assignment_id, student, part, original, content)
 
     def collect(self, submitted_file: str) -> dict | None:
         from autograder.parts import PARTS
@@ -180,7 +196,7 @@ class LmsCollector(FileNameCollectorPlugin):
                 if original != file_id:
                     self.log.warning("autograder: %s handed in %s: collected as %s, the part its cells name",
                                      shown(student), shown(original), file_id)  # fmt: skip
-                    self.remember(student, part, original)
+                    self.remember(student, part, original, path)
                 n = self.seen.get((student, part), 0) + 1
                 self.seen[(student, part)] = n
                 if n > 1:

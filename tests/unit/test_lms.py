@@ -119,7 +119,7 @@ def test_a_renamed_notebook_is_given_its_parts_name_and_nothing_else_moves(tmp_p
     import nbformat
 
     from autograder.dev.examples import notebook, reference_code
-    from autograder.nbgrader.lms import RENAMED, graded_as_parts
+    from autograder.nbgrader.lms import RENAMED, graded_as_parts, renamed
 
     folder = tmp_path / "submitted" / "ada" / "attention"
     folder.mkdir(parents=True)
@@ -144,6 +144,12 @@ def test_a_renamed_notebook_is_given_its_parts_name_and_nothing_else_moves(tmp_p
         "autograder: ada handed in masking-final.ipynb, and masking.ipynb is not a notebook: not graded",
         "autograder: ada handed in vocab (1).ipynb, a second vocab notebook: not graded, never added",
     ]
-    assert json.loads((tmp_path / RENAMED).read_text()) == {
-        "attention": {"ada": {"attention": "Attention_v2.ipynb", "smoother": "Smoother-Copy1.ipynb"}}
+    kept = json.loads((tmp_path / RENAMED).read_text())["attention"]["ada"]
+    assert {part: entry["name"] for part, entry in kept.items()} == {
+        "attention": "Attention_v2.ipynb",
+        "smoother": "Smoother-Copy1.ipynb",
     }
+    smoother = folder / "smoother.ipynb"
+    assert renamed(tmp_path, "attention", "ada", "smoother", smoother) == "Smoother-Copy1.ipynb"
+    nbformat.write(notebook("smoother", reference_code("smoother") + "\n# again\n"), smoother)  # handed in again
+    assert renamed(tmp_path, "attention", "ada", "smoother", smoother) == ""  # no stale note
