@@ -360,8 +360,8 @@ def explain(student, got, q, k, v, m, expected) -> str:
 
 def confirmed_in_float32(student, hint: str, q, k, v, m) -> str:
     """A hint found in half precision, where a tolerance of about 1% lets two different scalings look alike
-    (sqrt(D) + 0.5 and sqrt(L) when L = 6 and D = 4): kept if the same inputs in float32 give a result the
-    same mistake explains, or the reference's (a mistake of half precision itself); else ""."""
+    (sqrt(D) + 0.5 and sqrt(L) when L = 6 and D = 4): kept if the same inputs in float32 give the reference's
+    result (a mistake of half precision itself); else the hint that explains the float32 result, or ""."""
     q, k, v = (t.float() for t in (q, k, v))
     try:
         got = student.run(NAME, *((q, k, v) if m is None else (q, k, v, m))).value
@@ -370,7 +370,7 @@ def confirmed_in_float32(student, hint: str, q, k, v, m) -> str:
     expected = reference(q, k, v, m)
     if difference(got, expected) is None:
         return hint
-    return hint if recognise(got, MISTAKES[NAME], q, k, v, m, expected=expected) == hint else ""
+    return recognise(got, MISTAKES[NAME], q, k, v, m, expected=expected)
 
 
 def honest(got, q, k, v, m, expected) -> str:
