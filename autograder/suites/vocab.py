@@ -74,6 +74,33 @@ def random_corpus(seed: int, sentences: int = 14, distinct: int = 30, longest: i
     return [" ".join(rng.choices(words, weights, k=rng.randint(1, longest))) for _ in range(sentences)]
 
 
+def corpus_to_keep(seed: int) -> list[str]:
+    """A random corpus with spaces around and between words, and the specials: what cleaning in place changes."""
+    words = random_corpus(seed)
+    return [f"  {words[0]} ", words[1].replace(" ", "   "), f"<pad> {words[2]} <unk>", *words[3:]]
+
+
+@functools.lru_cache(maxsize=16)
+def big_corpus(seed: int) -> list[str]:
+    return random_corpus(seed, sentences=3000, distinct=1500, longest=12)
+
+
+#: The named corpora of the checks, each built from a seed (the notebook's own ignores it).
+CASES: dict[str, Callable[[int], list[str]]] = {
+    "notebook corpus": lambda seed: list(NOTEBOOK),
+    "a random corpus": random_corpus,
+    "five sentences": lambda seed: random_corpus(seed, sentences=5),
+    "a corpus to keep": corpus_to_keep,
+    "a big corpus": big_corpus,
+}
+
+
+def inputs(case: str, seed: int, dtype=torch.float32, device: str = "cpu") -> list[str]:
+    """The corpus ``case`` of ``seed``, a new list each time (text: ``dtype`` and ``device``, the other
+    suites' arguments, do not apply)."""
+    return list(CASES[case](seed))
+
+
 #: The notebook's words with the specials among them, the two most frequent words.
 WITH_SPECIALS = ["<unk> ik zit op de bank <pad>", "<unk> ik werk <pad> bij de bank", "<unk> de <unk> bank <pad>"]
 #: The notebook's words with repeated, leading and trailing spaces and a tab: sentence.split() ignores them.
@@ -531,7 +558,7 @@ def test_build_vocab_on_the_notebook_corpus(student):
 @pytest.mark.parametrize("max_size", [6, 12, 40], ids=["max_size=6", "max_size=12", "max_size=40 (all words)"])
 def test_build_vocab_matches_the_reference(student, max_size, seed):
     """build_vocab matches the reference"""
-    corpus = random_corpus(seed)
+    corpus = inputs("a random corpus", seed)
     expect_build_vocab(student, corpus, max_size, call=f"build_vocab(a corpus of {len(corpus)} sentences, {max_size})")
 
 
@@ -547,7 +574,7 @@ def test_tokenize_the_notebook_corpus(student, keep):
 @pytest.mark.parametrize("max_size", [5, 20], ids=["many unknown words", "few unknown words"])
 def test_tokenize_matches_the_reference(student, max_size, seed):
     """tokenize matches the reference"""
-    corpus = random_corpus(seed)
+    corpus = inputs("a random corpus", seed)
     call = f"tokenize(a corpus of {len(corpus)} sentences, vocab)"
     expect_tokenize(student, corpus, reference_lookup(corpus, max_size), call=call)
 
@@ -556,7 +583,7 @@ def test_tokenize_matches_the_reference(student, max_size, seed):
 @pytest.mark.parametrize("kind", ["dict", "object"], ids=["a dict", "not a dict"])
 def test_tokenize_uses_the_vocab_it_is_given(student, kind, seed):
     """tokenize with a vocab whose '<pad>' and '<unk>' are not 0 and 1"""
-    corpus = random_corpus(seed)
+    corpus = inputs("a random corpus", seed)
     vocab = other_specials(corpus, 8, seed, kind)
     what = "a dict" if kind == "dict" else "an object that is not a dict"
     call = (
@@ -585,7 +612,7 @@ def test_lookups_give_python_ints(student):
 @pytest.mark.parametrize("corpus", ["notebook", "random"])
 def test_tokenize_gives_int64_of_shape_n_by_longest(student, corpus, seed):
     """tokenize gives int64 of shape (sentences, longest sentence)"""
-    sentences = NOTEBOOK if corpus == "notebook" else random_corpus(seed, sentences=5)
+    sentences = inputs("notebook corpus" if corpus == "notebook" else "five sentences", seed)
     mapping = reference_lookup(sentences, 11)
     got = student.call("tokenize", sentences, mapping)
     expected = tokenize(sentences, mapping)
@@ -660,17 +687,11 @@ def test_tokenize_edge_cases(student, corpus):
 # ---------------------------------------------------------------- inputs unchanged
 
 
-def corpus_to_keep(seed: int) -> list[str]:
-    """A random corpus with spaces around and between words, and the specials: what cleaning in place changes."""
-    words = random_corpus(seed)
-    return [f"  {words[0]} ", words[1].replace(" ", "   "), f"<pad> {words[2]} <unk>", *words[3:]]
-
-
 @group(UNCHANGED)
 @pytest.mark.parametrize("name", ["build_vocab", "tokenize"])
 def test_the_corpus_is_left_unchanged(student, name, seed):
     """the corpus (and the vocab given to tokenize) is left unchanged"""
-    corpus = corpus_to_keep(seed)
+    corpus = inputs("a corpus to keep", seed)
     second = 11 if name == "build_vocab" else reference_lookup(corpus, 11)
     sent = list(corpus)  # the grader's own copy: the sandbox's word can only take the points away
     outcome = student.run(name, corpus, second)
@@ -697,18 +718,13 @@ def test_the_corpus_is_left_unchanged(student, name, seed):
 # ---------------------------------------------------------------- speed
 
 
-@functools.lru_cache(maxsize=16)
-def big_corpus(seed: int) -> list[str]:
-    return random_corpus(seed, sentences=3000, distinct=1500, longest=12)
-
-
 @group(SPEED)
 def test_build_vocab_counts_in_one_pass(student, seed):
     """build_vocab is about as fast as counting in one pass"""
     expect_fast(
         student,
         "build_vocab",
-        lambda k: (big_corpus(seed + k), 1000),
+        lambda k: (inputs("a big corpus", seed + k), 1000),
         build_vocab,
         device="cpu",
         call="build_vocab(3000 sentences, 1000)",
@@ -726,7 +742,7 @@ def test_tokenize_is_linear(student, seed):
     """tokenize is about as fast as the reference"""
 
     def make_input(k: int) -> tuple:
-        corpus = big_corpus(seed + k)
+        corpus = inputs("a big corpus", seed + k)
         return corpus, reference_lookup(corpus, 1000)
 
     expect_fast(

@@ -71,4 +71,7 @@ def test_the_named_cases_are_built_by_inputs_the_same_way_every_time(part):
     for case in suite.CASES:
         first, again, other = suite.inputs(case, 0), suite.inputs(case, 0), suite.inputs(case, 1, torch.float64)
         assert all(torch.equal(a, b) for a, b in zip(tensors(first), tensors(again), strict=True))
+        if not tensors(first):  # inputs of text (vocab's corpora)
+            assert first == again
+            assert first is not again  # a new list each time: a check that changes it changes no other's
         assert [t.shape for t in tensors(first)] == [t.shape for t in tensors(other)]
