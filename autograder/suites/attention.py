@@ -373,8 +373,9 @@ def confirmed_in_float32(student, hint: str, q, k, v, m) -> str:
     return recognise(got, MISTAKES[NAME], q, k, v, m, expected=expected)
 
 
-def honest(got, q, k, v, m, expected) -> str:
-    """The hint of a known mistake ``got`` honestly makes (see ``compare.attempted``), or ""."""
+def attempt_scaled_dot_product_attention(got, q, k, v, m, *, expected) -> str:
+    """For the checks of how the function works (``gate``): the hint of the known mistake ``got`` honestly
+    makes (see ``compare.attempted``), or ""."""
     return attempted(got, MISTAKES[NAME], q, k, v, m, expected=expected)
 
 
@@ -559,8 +560,14 @@ def test_attention_makes_its_tensors_on_the_inputs_device(student, case, seed):
     q, k, v, m = inputs(case, seed)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     outcome, expected = student.run(NAME, q, k, v, m), reference(q, k, v, m)
-    gate(outcome.value, expected, call, "running on another device", LABELS,
-         attempt=lambda: honest(outcome.value, q, k, v, m, expected))  # fmt: skip
+    gate(
+        outcome.value,
+        expected,
+        call,
+        "running on another device",
+        LABELS,
+        attempt=lambda: attempt_scaled_dot_product_attention(outcome.value, q, k, v, m, expected=expected),
+    )
     expect_inputs_device(outcome, call, ARG_NAMES)
 
 
@@ -572,13 +579,20 @@ def test_attention_runs_on_the_inputs_device(student, device, case, seed):
     q, k, v, m = inputs(case, seed)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got, expected = student.call(NAME, q, k, v, m), reference(q, k, v, m)
-    gate(got, expected, call, "running on another device", LABELS, attempt=lambda: honest(got, q, k, v, m, expected))
+    gate(
+        got,
+        expected,
+        call,
+        "running on another device",
+        LABELS,
+        attempt=lambda: attempt_scaled_dot_product_attention(got, q, k, v, m, expected=expected),
+    )
     q, k, v, m = q.to(device), k.to(device), v.to(device), m.to(device)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
     got = run_portable(student, NAME, q, k, v, m, device=device, call=call)
     expected = reference(q, k, v, m)
     gate(got, expected, f"{call} on {device}", "running on another device", LABELS,
-         attempt=lambda: honest(got, q, k, v, m, expected))  # fmt: skip
+         attempt=lambda: attempt_scaled_dot_product_attention(got, q, k, v, m, expected=expected))  # fmt: skip
 
 
 # ---------------------------------------------------------------- inputs unchanged
@@ -592,7 +606,7 @@ def test_attention_leaves_its_inputs_unchanged(student, seed):
     expected = reference(q, k, v, m)
     expect_unchanged(
         student, NAME, (q, k, v, m), ARG_NAMES, expected, call=call, labels=LABELS,
-        attempt=lambda got: honest(got, q, k, v, m, expected),
+        attempt=lambda got: attempt_scaled_dot_product_attention(got, q, k, v, m, expected=expected),
     )  # fmt: skip
 
 
@@ -605,7 +619,14 @@ def test_attention_uses_allowed_apis_only(student, seed):
     q, k, v, m = inputs("3-D, padding mask", seed)
     got, expected = student.call(NAME, q, k, v, m), reference(q, k, v, m)
     call = describe_call(NAME, (q, k, v, m), ARG_NAMES)
-    gate(got, expected, call, "using allowed APIs", LABELS, attempt=lambda: honest(got, q, k, v, m, expected))
+    gate(
+        got,
+        expected,
+        call,
+        "using allowed APIs",
+        LABELS,
+        attempt=lambda: attempt_scaled_dot_product_attention(got, q, k, v, m, expected=expected),
+    )
     expect_allowed_apis(student, student.apis)
 
 

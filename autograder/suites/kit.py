@@ -19,6 +19,12 @@ It has, in this order (``docs/writing-a-part.md`` walks through a whole part):
     hint of a known mistake. Student first, then the function's inputs, then keywords: ``device``
     (said in the message), ``keep`` (keep the result for the pictures), ``call`` where the message
     describes the inputs in words of its own.
+``attempt_<function>(got, *inputs, expected=...)``
+    For the checks of how a function works (devices, inputs unchanged, allowed APIs, speed: ``gate``'s
+    ``attempt``): why a result that differs from ``expected`` still counts, as a string, or "": the hint of
+    the known mistake it honestly makes (``attempted``), or a reason of the part's own (a bias left in,
+    the reference's result around the student's own attention). Keywords after ``expected`` for what
+    else it needs (``student``).
 the checks
     ``test_*`` functions, each with ``@group(...)``, a one-line docstring (the check's name in the
     report) and the fixtures ``student``, ``seed``, ``device`` (with ``@on_devices``, or ``@on_cuda`` for a

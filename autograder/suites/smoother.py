@@ -258,13 +258,11 @@ def biased(got, expected) -> str:
     return BIAS_HINT if (offset - offset[0]).abs().max() < 1e-4 and offset[0].abs() > 1e-4 else ""
 
 
-def attempt_at_smooth(signal, kernel):
-    """For the checks of how smooth works: the hint of the known mistake a result honestly makes (see ``gate``),
-    a bias left in included (the reference's result plus a constant: real work, whatever the constant)."""
-    expected = smooth(signal, kernel)
-    return lambda got: (
-        attempted(got, MISTAKES["smooth"], signal, kernel, expected=expected)
-        or (biased(got, expected) if not trivial(got, (signal, kernel)) else "")
+def attempt_smooth(got, signal, kernel, *, expected) -> str:
+    """For the checks of how smooth works (``gate``): the hint of the known mistake ``got`` honestly makes, a
+    bias left in included (the reference's result plus a constant: real work, whatever the constant); or ""."""
+    return attempted(got, MISTAKES["smooth"], signal, kernel, expected=expected) or (
+        biased(got, expected) if not trivial(got, (signal, kernel)) else ""
     )
 
 
@@ -379,9 +377,9 @@ def test_smooth_makes_its_tensors_on_the_signal_device(student, kernel_on, seed)
     signal, kernel = inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
     outcome = student.run("smooth", signal, kernel, on_host=[1] if kernel_on == "kernel on the CPU" else [])
-    honest = attempt_at_smooth(signal, kernel)
-    gate(outcome.value, smooth(signal, kernel), call, "running on another device",
-         attempt=lambda: honest(outcome.value))  # fmt: skip
+    expected = smooth(signal, kernel)
+    gate(outcome.value, expected, call, "running on another device",
+         attempt=lambda: attempt_smooth(outcome.value, signal, kernel, expected=expected))  # fmt: skip
     expect_inputs_device(outcome, call, ("signal", "kernel"))
 
 
@@ -393,8 +391,9 @@ def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
     signal, kernel = inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel), ("signal", "kernel"))
     on_cpu = student.call("smooth", signal, kernel)
-    honest = attempt_at_smooth(signal, kernel)
-    gate(on_cpu, smooth(signal, kernel), call, "running on another device", attempt=lambda: honest(on_cpu))
+    on_cpu_expected = smooth(signal, kernel)
+    gate(on_cpu, on_cpu_expected, call, "running on another device",
+         attempt=lambda: attempt_smooth(on_cpu, signal, kernel, expected=on_cpu_expected))  # fmt: skip
     signal = signal.to(device)
     if kernel_on == "kernel on the device":
         kernel = kernel.to(device)
@@ -406,8 +405,9 @@ def test_smooth_runs_on_the_signal_device(student, device, kernel_on, seed):
             "the output must be on the signal's device",
         )
     # right, or an honest attempt (each call of a fresh nn.Conv1d has a bias of its own), on the signal's device
-    gate(got, smooth(signal, kernel), f"{call} on {device}", "running on another device",
-         attempt=lambda: attempt_at_smooth(signal, kernel)(got))  # fmt: skip
+    expected = smooth(signal, kernel)
+    gate(got, expected, f"{call} on {device}", "running on another device",
+         attempt=lambda: attempt_smooth(got, signal, kernel, expected=expected))  # fmt: skip
 
 
 # ---------------------------------------------------------------- inputs unchanged
@@ -418,14 +418,15 @@ def test_smooth_leaves_its_inputs_unchanged(student, seed):
     """smooth leaves signal and kernel unchanged"""
     signal, kernel = inputs("batch of 4", seed)
     call = describe_call("smooth", (signal, kernel))
+    expected = smooth(signal, kernel)
     expect_unchanged(
         student,
         "smooth",
         (signal, kernel),
         ["signal", "kernel"],
-        smooth(signal, kernel),
+        expected,
         call=call,
-        attempt=attempt_at_smooth(signal, kernel),
+        attempt=lambda got: attempt_smooth(got, signal, kernel, expected=expected),
     )
 
 
@@ -450,7 +451,11 @@ def test_smooth_is_vectorised(student, device, seed):
         call=describe_call("smooth", make_input(0)),
         cause="a Python loop over the samples is slow: let F.conv1d (or unfold) slide the window",
         verify=lambda got, args, expected: gate(
-            got, expected, describe_call("smooth", args), "speed", attempt=lambda: attempt_at_smooth(*args)(got)
+            got,
+            expected,
+            describe_call("smooth", args),
+            "speed",
+            attempt=lambda: attempt_smooth(got, *args, expected=expected),
         ),
     )
 

@@ -104,6 +104,5 @@ def test_a_bias_left_in_is_an_honest_attempt_and_a_constant_is_not():
 
     signal, kernel = smoother.inputs("batch of 4", 0)
     expected = smoother.smooth(signal, kernel)
-    attempt = smoother.attempt_at_smooth(signal, kernel)
-    assert attempt(expected + 0.37) == smoother.BIAS_HINT
-    assert attempt(torch.full_like(expected, 0.37)) == ""
+    assert smoother.attempt_smooth(expected + 0.37, signal, kernel, expected=expected) == smoother.BIAS_HINT
+    assert smoother.attempt_smooth(torch.full_like(expected, 0.37), signal, kernel, expected=expected) == ""

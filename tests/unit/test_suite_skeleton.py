@@ -75,3 +75,17 @@ def test_the_named_cases_are_built_by_inputs_the_same_way_every_time(part):
             assert first == again
             assert first is not again  # a new list each time: a check that changes it changes no other's
         assert [t.shape for t in tensors(first)] == [t.shape for t in tensors(other)]
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_every_attempt_helper_takes_the_result_first_and_expected_by_keyword(part):
+    """``attempt_<function>(got, *inputs, expected=...)``: one contract for what counts as an honest attempt."""
+    suite = suite_module(part)
+    helpers = [getattr(suite, n) for n in vars(suite) if n.startswith("attempt_") and callable(getattr(suite, n))]
+    assert helpers
+    for helper in helpers:
+        parameters = inspect.signature(helper).parameters
+        assert next(iter(parameters)) == "got", helper.__name__
+        assert parameters["expected"].kind is inspect.Parameter.KEYWORD_ONLY, helper.__name__
+        functions = {re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower() for name in suite.MISTAKES}
+        assert helper.__name__.removeprefix("attempt_") in functions, helper.__name__
