@@ -72,7 +72,7 @@ def test_a_second_run_grades_only_what_is_new_or_changed(submissions, tmp_path):
 
 def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
     paths = []
-    for i in range(8):
+    for i in range(12):  # many more than the two waited for: the SIGINT lands mid-batch even on a loaded machine
         paths.append(tmp_path / f"student{i}.py")
         paths[-1].write_text(reference_code("attention"))
     report = tmp_path / "report.json"
@@ -86,7 +86,7 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
     kept = json.loads(report.read_text())["submissions"]
-    assert 2 <= len(kept) < 8
+    assert 2 <= len(kept) < len(paths)
     assert journal.exists()
 
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
