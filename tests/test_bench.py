@@ -41,7 +41,8 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     assert one["o"]["scores"] == [10.0, 10.0, 10.0, 10.0]
     for figure in (one["o"]["wall_seconds"], one["o"]["cpu_seconds"], one["k"]["wall_seconds"],
                    one["k"]["cpu_seconds"], one["cpu_k_over_o"], one["wall_k_over_o"]):  # fmt: skip
-        assert isinstance(figure, float) and figure > 0
+        assert isinstance(figure, float)
+        assert figure > 0
     assert figures["stats"]["records"] == 40
     assert figures["stats"]["seconds"] > 0
     page = (tmp_path / "out" / "stats" / "class.html").read_text()
