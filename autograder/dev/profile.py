@@ -247,6 +247,96 @@ def floor(forks: int = 30, trips: int = 300) -> dict:
     }
 
 
+def timeline(command: list[str], trace: Path) -> dict | None:
+    """The real command under ``strace`` (process starts and ends only: ``execve``, ``exit_group``), as seconds
+    from its start to each of its milestones; None without strace (or where it cannot trace).
+
+    Milestones: the sandbox's probe (bubblewrap running ``true``), the job's start (``--multiprocessing-fork``),
+    the zygote's start (``sandbox.inside``), its first fork (``clone``), the last end of a child of the zygote (a
+    process that never calls ``execve``, first seen after the zygote started), the job's end, the command's end.
+    """
+    import re
+    import shutil
+
+    if shutil.which("strace") is None:
+        return None
+    done = subprocess.run(
+        ["strace", "-f", "-tt", "--seccomp-bpf", "-e", "trace=execve,exit_group,clone", "-o", str(trace), *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if done.returncode != 0 or not trace.exists():
+        return None
+    line = re.compile(r"^(\d+) (\d\d):(\d\d):(\d\d\.\d+) (.*)$")
+    first_seen: dict[int, float] = {}
+    execs: dict[int, str] = {}
+    exits: dict[int, float] = {}
+    forks: dict[int, list[float]] = {}  # a process's forks (clone without CLONE_THREAD)
+    for text in trace.read_text(errors="replace").splitlines():
+        match = line.match(text)
+        if match is None:
+            continue
+        pid, rest = int(match[1]), match[5]
+        at = int(match[2]) * 3600 + int(match[3]) * 60 + float(match[4])
+        first_seen.setdefault(pid, at)
+        if rest.startswith("execve(") and "= -1 " not in rest:
+            execs.setdefault(pid, rest)
+        elif rest.startswith("exit_group("):
+            exits[pid] = at
+        elif rest.startswith("clone(") and "CLONE_THREAD" not in rest:
+            forks.setdefault(pid, []).append(at)
+    if not first_seen:
+        return None
+    root = next(iter(first_seen))
+    start = first_seen[root]
+
+    def pid_of(word: str) -> int | None:
+        return next((pid for pid, call in execs.items() if word in call), None)
+
+    job, zygote = pid_of("--multiprocessing-fork"), pid_of("sandbox.inside")
+    probe = next((pid for pid, call in execs.items() if "bwrap" in call and '"true"]' in call), None)
+    if job is None or zygote is None:
+        return None
+    children = [pid for pid in exits if pid not in execs and first_seen[pid] > first_seen[zygote]]
+    children = [pid for pid in children if exits[pid] <= exits.get(job, float("inf"))]
+    marks = {
+        "sandbox probe": first_seen[probe] if probe else None,
+        "job started": first_seen[job],
+        "zygote started": first_seen[zygote],
+        "first child started": forks[zygote][0] if forks.get(zygote) else None,
+        "last child ended": max((exits[p] for p in children), default=None),
+        "job ended": exits.get(job),
+        "command ended": exits.get(root),
+    }
+    return {"children": len(children)} | {k: None if v is None else round(v - start, 3) for k, v in marks.items()}
+
+
+#: the stretches between the timeline's milestones, in words
+STRETCHES = (
+    ("sandbox probe", "Python's start, the grader's imports, the notebooks read (nbformat's import)"),
+    ("job started", "bubblewrap's probe, the job spawned (and multiprocessing's resource tracker)"),
+    ("zygote started", "the job's Python: its start and imports (torch, pytest, the suites' plugin)"),
+    ("first child started", "the zygote's start (Python, torch) and then pytest's start and collection of the suites"),
+    ("last child ended", "the checks: every child, the job's side of the checks, the reference, the variants"),
+    ("job ended", "the end: the job's pytest session ends, the sandbox stops and is reaped, the job exits"),
+    ("command ended", "the grader: its report and journal written, the tracker stopped, the interpreter's exit"),
+)
+
+
+def print_timeline(title: str, marks: dict | None) -> None:
+    if marks is None:
+        print(f"\ntimeline, {title}: no strace here")
+        return
+    print(f"\ntimeline, {title} (strace of execve, clone, exit_group; {marks['children']} children of the zygote):")
+    previous = 0.0
+    for mark, words in STRETCHES:
+        at = marks.get(mark)
+        if at is None:
+            continue
+        print(f"  {at:6.2f} s {mark:<20} (+{at - previous:5.2f} s: {words})")
+        previous = at
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -261,6 +351,10 @@ def cold_imports() -> dict:
         "python + autograder.cli": tree_times([sys.executable, "-c", "import autograder.cli"]),
         "python + a job's imports (torch, pytest, suites' plugin)": tree_times([sys.executable, "-c", job]),
         "python + torch": tree_times([sys.executable, "-c", "import torch"]),
+        # what reading a notebook costs the grader the first time: nbformat imports jsonschema, whose format
+        # checkers import rfc3987_syntax, which builds a grammar when imported
+        "python + nbformat": tree_times([sys.executable, "-c", "import nbformat"]),
+        "python + rfc3987_syntax": tree_times([sys.executable, "-c", "import rfc3987_syntax"]),
     }
 
 
@@ -366,6 +460,15 @@ def main(argv: list[str] | None = None) -> int:
     for label, figures in results["cold"].items():
         print(f"cold, {label}: {figures['wall_seconds']:.2f} s wall, {figures['cpu_seconds']:.2f} s CPU "
               f"(scores {figures['scores']})", flush=True)  # fmt: skip
+    grade = [sys.executable, "-m", "autograder", "grade", "--force", "--quiet", "--jobs", "1"]
+    results["timeline"] = {
+        "one submission": timeline([*grade, *map(str, one), "--json", str(out / "st-one.json")], out / "st-one.txt"),
+        "four notebooks, --jobs 1": timeline(
+            [*grade, *map(str, four), "--json", str(out / "st-four.json")], out / "st-four.txt"
+        ),
+    }
+    for label, marks in results["timeline"].items():
+        print_timeline(label, marks)
     results["start-up"] = cold_imports()
     for label, figures in results["start-up"].items():
         print(
