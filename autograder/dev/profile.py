@@ -1,16 +1,22 @@
 """``make profile``: where the time of one grading goes, from the command's start to its exit, and the floor under it.
 
-Two submissions sets, each the reference answers in the notebooks ``autograder course init``'s course
-releases: one submission (attention) and one student's four notebooks (one per part).
+Three sets of notebooks, as the course made by ``autograder course init`` releases them: one
+submission (attention, the reference answer), one student's four notebooks (one per part, the
+reference answers), and one submission of attention with a known mistake (the variants run).
 
 1. **Cold**: the real command, ``autograder grade FILES --json ... --quiet`` in a fresh process, as
    a TA's regrade or Gradescope runs it: wall seconds and CPU seconds of its whole process tree
-   (``bench.tree_times``). The four notebooks are graded twice: with the default jobs (one per
-   core) and with ``--jobs 1``.
-2. **Start-up pieces**, each a fresh interpreter: Python alone, Python importing what the grader
-   process imports (``autograder.cli``), Python importing what a spawned job imports (torch,
-   pytest, the suites' plugin, the zygote's client).
-3. **Phases**: the same grading in one fresh process (``--inner``), the job run in the grader's
+   (``bench.tree_times``), after one run not counted (the page cache as every run but the first
+   finds it). The four notebooks are graded with the default jobs (one per core) and with
+   ``--jobs 1``.
+2. **Timeline**: the same command under ``strace`` (process starts, forks and ends only): seconds
+   from its start to bubblewrap's probe, the job's start, the zygote's start, its first fork, the
+   last child's end, the job's end and its own end (``timeline``).
+3. **Start-up pieces**, each a fresh interpreter: Python alone, with what the grader process
+   imports (``autograder.cli``), with what a spawned job imports (torch, pytest, the suites'
+   plugin, the zygote's client), with torch alone, with nbformat (which the grader imports to
+   read the course's notebooks).
+4. **Phases**: the same grading in one fresh process (``--inner``), the job run in the grader's
    process instead of a spawned one (``jobs._job`` itself, on in-process queues: the same imports,
    zygote, pytest session and run loop). Nothing of the grader is changed: the profile wraps
    functions from the outside (a clock around each) and adds a pytest plugin that times each
@@ -19,8 +25,8 @@ releases: one submission (attention) and one student's four notebooks (one per p
    (``ChildConnection.exchange``: the student's code runs there), the reference's calls
    (``solutions.*``), the known-mistake variants (``compare.recognise``, ``compare.attempted``, all
    they call included), and what is left of each group of checks (the suites' own Python: inputs,
-   comparisons, pytest).
-4. **The floor**: in a warm sandbox, a fork (a child opened with code of one line, called once,
+   comparisons, autograd, pytest).
+5. **The floor**: in a warm sandbox, a fork (a child opened with code of one line, called once,
    closed) and a round trip (``echo``, a message that runs no code), medians; the floor of a grading
    is its forks and round trips at those costs plus its arithmetic (the reference's time, twice:
    once in the job, once as the student's code in the child).
@@ -451,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = tree_times([*command, "--quiet", *extra])
         return figures | {"scores": [r["score"] for r in json.loads(report.read_text())["submissions"]]}
 
+    cold(one, "warm-up")  # the files the command reads into the page cache, as any run after the first finds them
     results["cold"] = {
         "one submission": cold(one, "one"),
         "four notebooks": cold(four, "four"),
