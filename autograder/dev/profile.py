@@ -261,7 +261,6 @@ def timeline(command: list[str], trace: Path) -> dict | None:
     the zygote's start (``sandbox.inside``), its first fork (``clone``), the last end of a child of the zygote (a
     process that never calls ``execve``, first seen after the zygote started), the job's end, the command's end.
     """
-    import re
     import shutil
 
     if shutil.which("strace") is None:
@@ -273,7 +272,14 @@ def timeline(command: list[str], trace: Path) -> dict | None:
     )
     if done.returncode != 0 or not trace.exists():
         return None
-    line = re.compile(r"^(\d+) (\d\d):(\d\d):(\d\d\.\d+) (.*)$")
+    return milestones(trace)
+
+
+def milestones(trace: Path) -> dict | None:
+    """The milestones of ``timeline`` in an ``strace -f -tt`` trace, in seconds from its first line."""
+    import re
+
+    line = re.compile(r"^(\d+)\s+(\d\d):(\d\d):(\d\d\.\d+) (.*)$")
     first_seen: dict[int, float] = {}
     execs: dict[int, str] = {}
     exits: dict[int, float] = {}
