@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: test test-fast demo bench lint notebooks sandbox-deps gpu-check gpu-wheels gpu-dry-run clean
+.PHONY: test test-fast demo bench profile lint notebooks sandbox-deps gpu-check gpu-wheels gpu-dry-run clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory sandbox-deps
@@ -47,6 +47,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m autograder.dev.bench --submissions $(or $(N),100)
+
+# Where the time of one grading goes (one submission, one student's four notebooks), and the floor under it.
+profile: $(STAMP)
+	$(PY) -m autograder.dev.profile
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

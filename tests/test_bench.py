@@ -1,4 +1,5 @@
-"""Does `make bench` run end to end? (A tiny size: the figures themselves are measured by hand, not here.)"""
+"""Does `make bench` run end to end, the class figures and one student's beside them? (A tiny size: the figures
+themselves are measured by hand, not here.)"""
 
 import json
 import subprocess
@@ -22,6 +23,10 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
         "(d1) --cluster, 1 worker(s)",
         "(d2) --cluster, 2 worker(s)",
         "(d2)/(a)",
+        "(o) one student, autograder grade, cold",
+        "(k) one student, notebooks in kernels",
+        "(k)/(o) CPU",
+        "(k)/(o) wall",
     ):
         assert label in done.stdout
     figures = json.loads((tmp_path / "out" / "bench.json").read_text())
@@ -32,6 +37,12 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
     assert figures["c"]["seconds"] > 0
     assert len(figures["a"]["scores"]) == 4
     assert figures["d2"]["same_scores"]
+    one = figures["one_student"]  # one student's four notebooks, the reference answers: full marks
+    assert one["o"]["scores"] == [10.0, 10.0, 10.0, 10.0]
+    for figure in (one["o"]["wall_seconds"], one["o"]["cpu_seconds"], one["k"]["wall_seconds"],
+                   one["k"]["cpu_seconds"], one["cpu_k_over_o"], one["wall_k_over_o"]):  # fmt: skip
+        assert isinstance(figure, float)
+        assert figure > 0
     assert figures["stats"]["records"] == 40
     assert figures["stats"]["seconds"] > 0
     page = (tmp_path / "out" / "stats" / "class.html").read_text()

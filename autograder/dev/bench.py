@@ -12,11 +12,19 @@
     ``dask scheduler`` and ``dask worker`` processes, one thread each) of 1 worker, then of 2: the
     cluster's cost over (a), with as many grading jobs as (a) has, is (d2)/(a).
 
+(o) one student, cold: ``autograder grade`` on one student's four notebooks (one per part, the
+    reference answers) in a fresh process, as a TA's regrade or Gradescope runs it; and (k) the same
+    answers in the conventional course's notebooks, executed in Jupyter kernels as nbgrader executes
+    them (``ExecutePreprocessor``, one kernel per notebook), in a fresh process too. Each: wall
+    seconds and CPU seconds of the whole process tree (``RUSAGE_CHILDREN`` before and after), and
+    the ratios (k)/(o) (targets: CPU at least 5, (o) at most 5 s of wall time).
+
 (s) ``autograder stats`` on 1,000 records (the graded ones in turn, four to a student, each with a
     copy of its notebook): the seconds to the class page and the CSV, the Python start included.
 
-It prints the ratios (c)/(a), (b)/(c) and (d2)/(a) and writes everything to ``bench-out/bench.json``.
-``--batch-only`` measures (a) and the reset; ``--stats-only`` (a) and (s); ``--cluster-only`` (a) and (d).
+It prints the ratios (c)/(a), (b)/(c), (d2)/(a) and (k)/(o) and writes everything to ``bench-out/bench.json``.
+``--batch-only`` measures (a) and the reset; ``--stats-only`` (a) and (s); ``--cluster-only`` (a) and (d);
+``--student-only`` (o) and (k).
 """
 
 from __future__ import annotations
@@ -24,17 +32,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO, Any
 
 import nbformat
 
 from autograder.dev.classroom import Classroom
-from autograder.dev.examples import CORRECT, MISTAKES, reference_code
+from autograder.dev.examples import CORRECT, MISTAKES, filled, reference_code
 from autograder.nbgrader.notebooks import ASSIGNMENT, source_notebook
 from autograder.parts import PARTS, suite_module
 
@@ -198,6 +208,75 @@ def stats_figure(report: Path, out: Path, records: int = 1000) -> dict:
     return {"records": records, "seconds": time.monotonic() - start, "page_bytes": (base / "class.html").stat().st_size}
 
 
+def tree_times(command: list[str], **kwargs: Any) -> dict:
+    """Run ``command`` to its end: its wall seconds and the CPU seconds (user + system) of its whole process tree.
+
+    The CPU is this process's ``RUSAGE_CHILDREN`` before and after: every process of the tree that was
+    waited for (the command, its jobs, kernels and sandboxes, each reaped by its parent) counts.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:4])} ... failed:\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_seconds": round(wall, 3), "cpu_seconds": round(cpu, 3)}
+
+
+#: (k): what nbgrader autograde does to each notebook (``nbgrader.preprocessors.Execute``), here in a process of its own
+EXECUTE = """
+import sys, nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
+for path in sys.argv[1:]:
+    nb = nbformat.read(path, as_version=4)
+    ExecutePreprocessor(timeout=300, kernel_name="python3", allow_errors=False).preprocess(nb, {"metadata": {"path": "."}})
+"""
+
+
+def conventional_course(out: Path, log: IO[str]) -> Classroom:
+    """A course as nbgrader's own quickstart makes one: inline-assert test cells, assignment generated."""
+    plain = Classroom(out / "conventional", log=log)
+    plain.root.mkdir()
+    plain.root.joinpath("nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.course_id = '{ASSIGNMENT}'\n"
+    )
+    conventional_sources(plain.root / "source" / ASSIGNMENT)
+    plain.release()
+    return plain
+
+
+def student_figures(ours: Classroom, plain: Classroom, out: Path) -> dict:
+    """(o) and (k): one student's four notebooks (the reference answers), graded cold, and executed in kernels."""
+    from autograder.nbgrader.notebooks import nbgrader_env
+
+    mine, theirs = out / "one-student" / "ours", out / "one-student" / "kernels"
+    for folder, room in ((mine, ours), (theirs, plain)):
+        folder.mkdir(parents=True)
+        for part in PARTS:
+            nbformat.write(filled(room.released(part), reference_code(part)), folder / f"{part}.ipynb")
+    o = tree_times([sys.executable, "-m", "autograder", "grade", str(mine), "--json", str(out / "one-student.json"),
+                    "--force", "--quiet"])  # fmt: skip
+    scores = [r["score"] for r in json.loads((out / "one-student.json").read_text())["submissions"]]
+    env = nbgrader_env() | {"PYTHONWARNINGS": "ignore"}
+    k = tree_times([sys.executable, "-c", EXECUTE, *(str(theirs / f"{part}.ipynb") for part in PARTS)], cwd=theirs,
+                   env=env)  # fmt: skip
+    return {"o": o | {"scores": scores}, "k": k, "cpu_k_over_o": k["cpu_seconds"] / o["cpu_seconds"],
+            "wall_k_over_o": k["wall_seconds"] / o["wall_seconds"]}  # fmt: skip
+
+
+def print_student(one: dict) -> None:
+    o, k = one["o"], one["k"]
+    print(f"(o) one student, autograder grade, cold:   {o['wall_seconds']:6.2f} s wall, {o['cpu_seconds']:6.2f} s CPU "
+          f"(four notebooks, scores {o['scores']})", flush=True)  # fmt: skip
+    print(f"(k) one student, notebooks in kernels:     {k['wall_seconds']:6.2f} s wall, {k['cpu_seconds']:6.2f} s CPU",
+          flush=True)  # fmt: skip
+    print(f"(k)/(o) CPU = {one['cpu_k_over_o']:.1f}   (target: at least 5)")
+    print(f"(k)/(o) wall = {one['wall_k_over_o']:.1f}  ((o) target: at most 5 s of wall time; (o) took "
+          f"{o['wall_seconds']:.1f} s)", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="grading throughput: autograder grade, on a Dask cluster, nbgrader with it, plain nbgrader"
@@ -210,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cluster-only", action="store_true", help="(a), then (d): a local Dask cluster of 1, 2 workers"
+    )
+    parser.add_argument(
+        "--student-only", action="store_true", help="(o) and (k) only: one student graded cold, and in kernels"
     )
     parser.add_argument("--stats-records", type=int, default=1000, metavar="R", help="records for the stats figure")
     args = parser.parse_args(argv)
@@ -237,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         paths.append(path)
 
     results: dict = {"submissions": n}
+    if args.student_only:
+        one = results["one_student"] = student_figures(ours, conventional_course(out, log), out)
+        print_student(one)
+        (out / "bench.json").write_text(json.dumps(results, indent=1))
+        print(f"figures in {out / 'bench.json'}")
+        return 0
     a = measure_batch(paths, out / "batch.json")
     results["a"] = {"seconds_per_submission": a["seconds"] / n, **a}
     print(f"(a) autograder grade:          {a['seconds'] / n:6.3f} s/submission, peak memory {a['peak_memory_mib']} MiB "
@@ -265,13 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         results["b"] = {"seconds": b, "seconds_per_submission": b / n}
         print(f"(b) nbgrader autograde + this: {b / n:6.3f} s/submission ({b:.1f} s in all)", flush=True)
 
-        plain = Classroom(out / "conventional", log=log)  # a course as nbgrader's own quickstart makes one
-        plain.root.mkdir()
-        (plain.root / "nbgrader_config.py").write_text(
-            f"c = get_config()\nc.CourseDirectory.course_id = '{ASSIGNMENT}'\n"
-        )
-        conventional_sources(plain.root / "source" / ASSIGNMENT)
-        plain.release()
+        plain = conventional_course(out, log)
         hand_in(plain, subs)
         c = timed(plain, "autograde", ASSIGNMENT)
         results["c"] = {"seconds": c, "seconds_per_submission": c / n}
@@ -280,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         results["b_over_c"] = b / c
         print(f"(c)/(a) = {results['c_over_a']:.1f}   (target: at least 10)")
         print(f"(b)/(c) = {results['b_over_c']:.2f}  (target: at most 1.5)")
+        one = results["one_student"] = student_figures(ours, plain, out)
+        print_student(one)
     (out / "bench.json").write_text(json.dumps(results, indent=1))
     print(f"figures in {out / 'bench.json'}")
     return 0
