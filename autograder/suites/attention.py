@@ -11,6 +11,7 @@ from autograder.suites.kit import (
     EDGE_CASES,
     FIRST_SENTENCE,
     GRADIENTS,
+    HALF,
     MATCHES,
     SHAPES,
     SPEED,
@@ -22,6 +23,7 @@ from autograder.suites.kit import (
     Student,
     StudentError,
     attempted,
+    confirmed_in_float32,
     describe_call,
     difference,
     expect_allowed_apis,
@@ -351,26 +353,18 @@ def call_student(student, q, k, v, m, device: str, call: str, **options):
 def explain(student, got, q, k, v, m, expected) -> str:
     """The hint for a result that differs: a known mistake, or different results from the same inputs."""
     hint = recognise(got, MISTAKES[NAME], q, k, v, m, expected=expected)
-    if hint and q.dtype in (torch.float16, torch.bfloat16):
-        hint = confirmed_in_float32(student, hint, q, k, v, m)
+    if hint and q.dtype in HALF:
+        hint = confirmed_in_float32(hint, MISTAKES[NAME], lambda: in_float32(student, q, k, v, m))
     if not hint:
         hint = nondeterministic(student, NAME, (q, k, v) if m is None else (q, k, v, m), got, NOT_DETERMINISTIC)
     return hint
 
 
-def confirmed_in_float32(student, hint: str, q, k, v, m) -> str:
-    """A hint found in half precision, where a tolerance of about 1% lets two different scalings look alike
-    (sqrt(D) + 0.5 and sqrt(L) when L = 6 and D = 4): kept if the same inputs in float32 give the reference's
-    result (a mistake of half precision itself); else the hint that explains the float32 result, or ""."""
+def in_float32(student, q, k, v, m) -> tuple:
+    """The student's result, the reference's and the mistakes' inputs, on the same inputs in float32."""
     q, k, v = (t.float() for t in (q, k, v))
-    try:
-        got = student.run(NAME, *((q, k, v) if m is None else (q, k, v, m))).value
-    except StudentError:
-        return ""
-    expected = reference(q, k, v, m)
-    if difference(got, expected) is None:
-        return hint
-    return recognise(got, MISTAKES[NAME], q, k, v, m, expected=expected)
+    got = student.run(NAME, *((q, k, v) if m is None else (q, k, v, m))).value
+    return got, reference(q, k, v, m), (q, k, v, m)
 
 
 def attempt_scaled_dot_product_attention(got, q, k, v, m, *, expected) -> str:

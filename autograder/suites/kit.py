@@ -94,6 +94,7 @@ __all__ = [
     "StudentTimeout",
     "Words",
     "attempted",
+    "confirmed_in_float32",
     "describe",
     "describe_call",
     "difference",
@@ -257,6 +258,21 @@ def expect_tensor_like(
     """``got`` must be a tensor of the expected shape and dtype (its values are another check's business)."""
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape or got.dtype != expected.dtype:
         raise CheckFailed(f"{call}: {difference(got, expected, label)}", hint() if callable(hint) else hint)
+
+
+def confirmed_in_float32(hint: str, mistakes: Sequence[Mistake], rerun: Callable[[], tuple]) -> str:
+    """A hint found in half precision, where a tolerance of about 1% lets two different mistakes look alike
+    (part 3's sqrt(D) + 0.5 and sqrt(L) when L = 6 and D = 4). ``rerun()`` runs the student's code again on the
+    same inputs (and weights) in float32 and gives (its result, the reference's, the inputs the mistakes
+    take). The hint stands if that result is the reference's (a mistake of half precision itself); else the
+    hint that explains the float32 result is given, or ""."""
+    try:
+        got, expected, args = rerun()
+    except (StudentError, CheckFailed):
+        return ""
+    if difference(got, expected) is None:
+        return hint
+    return recognise(got, mistakes, *args, expected=expected)
 
 
 def expect_gradients(

@@ -11,6 +11,7 @@ from autograder.suites.kit import (
     EDGE_CASES,
     FIRST_SENTENCE,
     GRADIENTS,
+    HALF,
     MATCHES,
     SHAPES,
     SPEED,
@@ -24,6 +25,7 @@ from autograder.suites.kit import (
     StudentError,
     StudentFailure,
     attempted,
+    confirmed_in_float32,
     describe,
     describe_call,
     difference,
@@ -566,8 +568,8 @@ OWN_ATTENTION = (
 def explain(student, module, ref, q, k, v, m, got, expected) -> str:
     """The hint for a module's result that differs: a known mistake, randomness, or the student's own attention."""
     hint = recognise(got, MISTAKES["MultiHeadAttention"], ref, q, k, v, m, expected=expected)
-    if hint and q.dtype in (torch.float16, torch.bfloat16):
-        hint = confirmed_in_float32(student, hint, ref, q, k, v, m)
+    if hint and q.dtype in HALF:
+        hint = confirmed_in_float32(hint, MISTAKES["MultiHeadAttention"], lambda: in_float32(student, ref, q, k, v, m))
     if not hint:
         kwargs = {} if m is None else {"key_padding_mask": m}
         hint = nondeterministic(student, module, (q, k, v), got, NOT_DETERMINISTIC, **kwargs)
@@ -576,25 +578,18 @@ def explain(student, module, ref, q, k, v, m, got, expected) -> str:
     return hint
 
 
-def confirmed_in_float32(student, hint: str, ref, q, k, v, m) -> str:
-    """A hint found in half precision, where a tolerance of about 1% lets two different mistakes look alike:
-    kept if the same weights and inputs in float32 give the reference's result (a mistake of half precision
-    itself); else the hint that explains the float32 result, or "" (as in part 3's suite)."""
+def in_float32(student, ref, q, k, v, m) -> tuple:
+    """The student's module's result, the reference's and the mistakes' inputs, with the same weights and inputs
+    in float32."""
     ref32 = MultiHeadAttention(ref.embed_dim, ref.num_heads)
     ref32.load_state_dict({name: p.float() for name, p in ref.state_dict().items()})
     ref32 = ref32.to(q.device).eval()
     q, k, v = (t.float() for t in (q, k, v))
-    kwargs = {} if m is None else {"key_padding_mask": m}
-    try:
-        module = student_module(student, ref32, q.device.type, "MultiHeadAttention in float32")
-        got = student.run(module, q, k, v, **kwargs).value
-    except (StudentError, CheckFailed):
-        return ""
+    module = student_module(student, ref32, q.device.type, "MultiHeadAttention in float32")
+    got = student.run(module, q, k, v, **({} if m is None else {"key_padding_mask": m})).value
     with torch.no_grad():
         expected = ref32(q, k, v, m)
-    if difference(got, expected) is None:
-        return hint
-    return recognise(got, MISTAKES["MultiHeadAttention"], ref32, q, k, v, m, expected=expected)
+    return got, expected, (ref32, q, k, v, m)
 
 
 def judge(student, module, ref, q, k, v, m, got, expected, call: str) -> None:
