@@ -103,7 +103,8 @@ TEACHERS = (
     "autograded",
     "feedback",
     "gradebook.db",
-    "autograder-records",
+    "autograder-records",  # the records as files, before the gradebook's table took them (records_db)
+    "autograder-records.migrated",  # where those files are kept once migrated
     "autograder-submitters.json",
     "autograder-regrade",  # the copies a regrade keeps until it is done (autograder.nbgrader.regrade)
     "autograder-renamed.json",  # the names of notebooks zip_collect renamed (autograder.nbgrader.lms)
