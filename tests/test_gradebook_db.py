@@ -81,7 +81,10 @@ def test_each_record_is_in_the_gradebook_with_its_score(course, tmp_path):
 
 
 def test_a_record_or_a_score_that_cannot_be_written_leaves_neither(course):
-    """dora's record is refused by the database, erin's score is: neither gets the other; the rest is untouched."""
+    """dora's record is refused by the database, erin's score is: neither gets the other; the rest is untouched.
+
+    dora's score is written first in the transaction (nbgrader's order: the scores, then the record), and
+    is rolled back when her record is refused."""
     db_url = db_url_of(course)
     before = rows(db_url)
     hand_in(course, "dora")
@@ -90,9 +93,11 @@ def test_a_record_or_a_score_that_cannot_be_written_leaves_neither(course):
         db_url,
         "CREATE TRIGGER no_dora BEFORE INSERT ON autograder_record WHEN NEW.student = 'dora' "
         "BEGIN SELECT RAISE(ABORT, 'no record for dora'); END",
-        "CREATE TRIGGER no_erin BEFORE UPDATE OF auto_score ON grade WHEN NEW.auto_score IS NOT NULL AND "
-        "(SELECT s.student_id FROM submitted_notebook n JOIN submitted_assignment s ON n.assignment_id = s.id "
-        "WHERE n.id = NEW.notebook_id) = 'erin' BEGIN SELECT RAISE(ABORT, 'no score for erin'); END",
+        # her smoother's score (nbgrader gives the notebooks she did not hand in their 0 before grading)
+        "CREATE TRIGGER no_erin BEFORE UPDATE OF auto_score ON grade WHEN (SELECT s.student_id || '/' || b.name "
+        "FROM submitted_notebook n JOIN submitted_assignment s ON n.assignment_id = s.id "
+        "JOIN notebook b ON n.notebook_id = b.id WHERE n.id = NEW.notebook_id) = 'erin/smoother' "
+        "BEGIN SELECT RAISE(ABORT, 'no score for erin'); END",
     )
     try:
         done = nbgrader(course, "autograde", ASSIGNMENT, ok=False)

@@ -298,19 +298,26 @@ def records(engine: Engine, assignment: str = "") -> list[SubmissionRecord]:
 
 
 def course_db_url(root: Path | str) -> tuple[str, str]:
-    """The course's ``c.CourseDirectory.db_url`` and ``course_id``, as its ``nbgrader_config.py`` sets them
-    (nbgrader's defaults without one: ``sqlite:///<root>/gradebook.db``)."""
+    """The course's ``c.CourseDirectory.db_url`` and ``course_id``, as nbgrader run in the course reads them: the
+    ``nbgrader_config.py`` of Jupyter's configuration folders (``/etc/jupyter``, ``~/.jupyter``, ...), then the
+    course's own, which wins (nbgrader's defaults without any: ``sqlite:///<root>/gradebook.db``)."""
+    from jupyter_core.paths import jupyter_config_path
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
     root = Path(root).absolute()
     config = Config()
     config.CourseDirectory.root = str(root)
-    path = root / "nbgrader_config.py"
-    if path.is_file():  # the teacher's configuration, run as nbgrader runs it
-        namespace = {"c": config, "get_config": lambda: config, "__file__": str(path), "__name__": "nbgrader_config"}
-        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
-        if not config.CourseDirectory.get("root"):
-            config.CourseDirectory.root = str(root)
+    for folder in reversed([str(root), *jupyter_config_path()]):  # the lowest priority first, as traitlets loads
+        path = Path(folder, "nbgrader_config.py")
+        if path.is_file():  # the teacher's configuration, run as nbgrader runs it
+            namespace = {
+                "c": config,
+                "get_config": lambda: config,
+                "__file__": str(path),
+                "__name__": "nbgrader_config",
+            }
+            exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+    config.CourseDirectory.root = str(root)  # the course named, whatever a configuration above it says
     coursedir = CourseDirectory(config=config)
     return coursedir.db_url, coursedir.course_id or "default_course"

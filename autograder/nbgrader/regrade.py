@@ -216,25 +216,25 @@ def leftovers(root: Path) -> list[Backup]:
                 backup.release()
     for folder in sorted((root / REGRADE).glob("*/*")):  # a copy cut short before its backup.json
         if folder.is_dir() and not (folder / "backup.json").exists():
-            data_names = [folder.parent.name, folder.name]
-            if _cut_short(root, folder, data_names):
-                shutil.rmtree(folder, ignore_errors=True)
+            _remove_cut_short(root, folder)
     return found
 
 
-def _cut_short(root: Path, folder: Path, components: list[str]) -> bool:
-    """Is ``folder`` (no backup.json) a copy that no live process is writing? Its names come back from
-    its path (``name_of``); one whose names cannot be read back is left alone."""
+def _remove_cut_short(root: Path, folder: Path) -> None:
+    """Remove ``folder`` (no backup.json) when no live process is writing it (its student's lock is free).
+    Its names come back from its path (``name_of``); one whose names cannot be read back is left alone
+    (the next ``take`` of that student replaces it)."""
     from autograder.nbgrader.course_records import name_of
 
-    assignment, student = (name_of(c) for c in components)
+    assignment, student = name_of(folder.parent.name), name_of(folder.name)
     if assignment is None or student is None:
-        return False
+        return
     backup = Backup(root, assignment, student)
     if not backup.hold(wait=False):
-        return False
+        return
     try:
-        return not (folder / "backup.json").exists()
+        if not (folder / "backup.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
     finally:
         backup.release()
 
