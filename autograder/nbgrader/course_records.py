@@ -161,7 +161,10 @@ def course_records(root: Path | str, assignment: str = "") -> list[SubmissionRec
         engine = records_db.prepare(root, db_url, course_id)
     else:
         engine = records_db.engine_for(db_url)
-    return records_db.records(engine, assignment)
+    try:
+        return records_db.records(engine, assignment)
+    finally:
+        engine.dispose()  # its connections closed: a server counts them
 
 
 def gradebook_exists(db_url: str) -> bool:

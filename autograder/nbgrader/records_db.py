@@ -212,7 +212,11 @@ def ensure_once(db_url: str) -> None:
     key = "tables:" + db_url
     with _ready_lock:
         if key not in _ready:
-            ensure_tables(engine_for(db_url))
+            engine = engine_for(db_url)
+            try:
+                ensure_tables(engine)
+            finally:
+                engine.dispose()
             _ready.add(key)
 
 
