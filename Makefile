@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 
 # bubblewrap is the sandbox; without it grading still works, in degraded mode. A headless Chromium renders the
 # feedback and class pages in the tests (tests/browser.py); without it those tests skip, except under CI.
+# PostgreSQL's server (initdb, pg_ctl) is the shared gradebook of tests/test_postgres.py (tests/postgres.py).
 sandbox-deps:
 	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="bubblewrap"; \
 	command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 \
 	  || missing="$$missing chromium-headless-shell"; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || \

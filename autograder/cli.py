@@ -291,14 +291,23 @@ def gradescope_command(args: argparse.Namespace) -> int:
 
 
 def course_export_command(args: argparse.Namespace) -> int:
-    from autograder.nbgrader.course_records import COURSE_RECORDS, course_records, path_component
+    from sqlalchemy.engine import make_url
+
+    from autograder.nbgrader.course_records import COURSE_RECORDS, course_records, gradebook_exists, path_component
+    from autograder.nbgrader.records_db import course_db_url
+    from autograder.text import shown
 
     if not (args.csv or args.checks_csv or args.gradebook_csv):
         print("autograder course export: say where: --csv, --checks-csv or --gradebook-csv FILE", file=sys.stderr)
         return 2
     records = course_records(args.directory, args.assignment)
     if not records:
-        where = args.directory / COURSE_RECORDS / (path_component(args.assignment) if args.assignment else "")
+        db_url, _ = course_db_url(args.directory)
+        if gradebook_exists(db_url):  # the records are in the gradebook; its password is not shown
+            where = "the gradebook " + make_url(db_url).render_as_string(hide_password=True)
+            where += f" for {shown(args.assignment)}" if args.assignment else ""
+        else:
+            where = str(args.directory / COURSE_RECORDS / (path_component(args.assignment) if args.assignment else ""))
         print(f"autograder course export: no records in {where}: run nbgrader autograde first", file=sys.stderr)
         return 2
     ids = None

@@ -1,7 +1,7 @@
 """A regrade that fails, is killed or is given a misspelt option leaves the earlier results as they were.
 
 Real ``nbgrader autograde --force`` runs in a real course: the earlier autograded notebooks, the
-records in ``autograder-records/`` and the gradebook entries are compared byte for byte (and score
+records (the gradebook's ``autograder_record`` table) and the gradebook entries are compared byte for byte (and score
 for score) before and after. A preprocessor of the test's own, after nbgrader's ``SaveAutoGrades``,
 stops the regrade of bob's second notebook, once his first one has been graded and saved again.
 """
@@ -77,6 +77,7 @@ def files(folder: Path) -> dict[str, bytes]:
 def state(course: Path) -> dict:
     """What a regrade may not lose: bob's autograded notebooks, the records, the gradebook's entries."""
     from nbgrader.api import Gradebook
+    from sqlalchemy import text
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "attention") as gb:
         entries = {}
@@ -87,9 +88,12 @@ def state(course: Path) -> dict:
                     entries[(student, nb.name, grade.name)] = (grade.auto_score, grade.manual_score)
                 for comment in nb.comments:
                     entries[(student, nb.name, comment.name)] = comment.auto_comment
+        rows = gb.db.execute(text("SELECT assignment, student, notebook, score, record FROM autograder_record"))
+        records = sorted(tuple(row) for row in rows)
+    assert len(records) == 2 * len(PARTS)
     return {
         "autograded": files(course / "autograded" / "bob"),
-        "records": files(course / "autograder-records"),
+        "records": records,
         "gradebook": entries,
     }
 

@@ -4,8 +4,9 @@
 never run in a Jupyter kernel. Its answer cells go to the sandboxed grading jobs, as with
 ``autograder grade``; the score comes back to the trusted process, which writes it into the grade
 cell as nbgrader's partial credit (a plain float in an ``execute_result``), together with the
-report of every check and the pictures. nbgrader's ``SaveAutoGrades`` then stores it in the
-gradebook, and ``generate_feedback`` renders it.
+report of every check and the pictures. ``SaveGradesAndRecord`` (in place of nbgrader's
+``SaveAutoGrades``) then stores the scores in the gradebook and the record in the package's table of
+the same database (``records_db``), in one transaction; ``generate_feedback`` renders the report.
 
 The jobs stay warm for the whole ``nbgrader autograde`` run, and on the first notebook they start
 grading, once each, the notebooks this run will hand over later (``prefetch_all``), in parallel, so
@@ -19,19 +20,19 @@ import atexit
 import fnmatch
 import glob
 import os
+import time
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from traitlets import TraitError
 from traitlets.config import Config
 
 from autograder import options, submission
 from autograder.feedback import Reveal, escaped, part_html
 from autograder.jobs import JobConfig, default_jobs, job_config
-from autograder.nbgrader.course_records import save_course_record
 from autograder.nbgrader.layout import grade_cell_part
 from autograder.parts import PARTS
 from autograder.processes import Reaper
@@ -84,6 +85,9 @@ class Session:
 
 
 _session: Session | None = None
+
+#: The key of ``resources`` under which ``HiddenSuites`` hands the notebook's record to ``SaveGradesAndRecord``.
+RECORD = "autograder_record"
 
 
 def notebook_part(nb: NotebookNode) -> tuple[str, NotebookNode | None]:
@@ -208,7 +212,7 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         if record.grader_error:  # not the student's 0: autograde fails for this notebook, to be run again
             raise RuntimeError(f"autograder: {shown(path)} was not graded: {record.grader_error}")
         self.write(cell, record, part, session.pool.environment, note)
-        self.keep(record, info)
+        resources[RECORD] = self.keep(record, info)  # SaveGradesAndRecord writes it with the scores
         self.log.info("autograder: %s scored %s / %s", shown(path), record.score, record.max_score)
         return nb, resources
 
@@ -240,19 +244,15 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
 
-    def keep(self, record: SubmissionRecord, info: dict) -> None:
-        """Keep the record next to the gradebook, for ``autograder stats`` and the CSV exports."""
+    def keep(self, record: SubmissionRecord, info: dict) -> SubmissionRecord:
+        """The record as the gradebook keeps it (``SaveGradesAndRecord``): the student's, by their path in the course."""
         from dataclasses import replace
 
-        from nbgrader.coursedir import CourseDirectory
-
-        root = CourseDirectory(config=self.config).root
-        mine = replace(
+        return replace(
             record,
             student=str(info["student"]),
             path=f"{info['student']}/{info['assignment']}/{info['notebook']}.ipynb",
         )
-        save_course_record(root, str(info["assignment"]), str(info["notebook"]), mine)
 
     def reveal(self) -> Reveal:
         """What the students' reports show (``show_hints``, ``show_expected``, ...)."""
@@ -285,24 +285,94 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         cell.execution_count = 1
 
 
+class SaveGradesAndRecord(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades``, and the record of the hidden suites, in one transaction.
+
+    nbgrader's own commits after each cell; here every score and comment of the notebook, then its
+    record (``records_db.record_table``, keyed by assignment, student and notebook), are written in
+    the gradebook's session and committed once: a failure anywhere leaves neither (nbgrader then
+    reports the notebook as failed, and the regrade puts the earlier results back). A transaction
+    that met a locked SQLite database (another autograde committing) is tried again from the start.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        from nbgrader.coursedir import CourseDirectory
+
+        from autograder.nbgrader import records_db
+
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
+        self.student_id, self.db_url = info["student"], info["db_url"]
+        record = resources.get(RECORD)
+        records_db.ensure_once(self.db_url)
+        course_id = CourseDirectory(config=self.config).course_id  # nbgrader's own is "default_course"
+        for attempt in range(records_db.ATTEMPTS):
+            try:
+                self.save(nb, resources, record, course_id)
+                return nb, resources
+            except Exception as error:
+                if not records_db.locked(error) or attempt == records_db.ATTEMPTS - 1:
+                    raise
+            self.log.warning("autograder: the gradebook is locked by another process: trying again")
+            time.sleep(0.2 * (attempt + 1))
+        return nb, resources
+
+    def save(self, nb: NotebookNode, resources: ResourcesDict, record: SubmissionRecord | None, course_id: str) -> None:
+        """The notebook's scores and comments, and its record, in one transaction: all committed, or none."""
+        from nbgrader.api import Gradebook
+
+        from autograder.nbgrader import records_db
+
+        self.gradebook = Gradebook(self.db_url, course_id)
+        with self.gradebook:
+            session = self.gradebook.db
+            try:
+                for index, cell in enumerate(nb.cells):
+                    self.preprocess_cell(cell, resources, index)
+                if record is not None:
+                    names = (str(self.assignment_id), str(self.student_id), str(self.notebook_id))
+                    records_db.upsert(session, records_db.record_row(*names, record))
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    # nbgrader 0.9's _add_score and _add_comment, without their commit (``preprocess`` commits once)
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        from nbgrader import utils
+
+        grade = self.gradebook.find_grade(
+            cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id, self.student_id
+        )
+        auto_score, _ = utils.determine_grade(cell, self.log)
+        grade.auto_score = auto_score
+        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        self.gradebook.db.flush()
+
+    def _add_comment(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        from nbgrader import utils
+
+        comment = self.gradebook.find_comment(
+            cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id, self.student_id
+        )
+        no_response = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
+        comment.auto_comment = "No response." if no_response and not utils.is_task(cell) else None
+        self.gradebook.db.flush()
+
+
 def use_hidden_suites(c: Config) -> None:
     """Wire an nbgrader configuration to the hidden suites (``nbgrader_config.py`` calls this)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput
 
-    # nbgrader's default list, with HiddenSuites where Execute ran the notebook in a kernel
+    # nbgrader's default list, with HiddenSuites where Execute ran the notebook in a kernel, and the record
+    # saved with the scores (SaveGradesAndRecord, in place of SaveAutoGrades)
     c.Autograde.autograde_preprocessors = [
         HiddenSuites,
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
-        SaveAutoGrades,
+        SaveGradesAndRecord,
         AssignLatePenalties,
         CheckCellMetadata,
     ]

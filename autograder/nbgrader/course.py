@@ -103,7 +103,8 @@ TEACHERS = (
     "autograded",
     "feedback",
     "gradebook.db",
-    "autograder-records",
+    "autograder-records",  # the records as files, before the gradebook's table took them (records_db)
+    "autograder-records.migrated",  # where those files are kept once migrated
     "autograder-submitters.json",
     "autograder-regrade",  # the copies a regrade keeps until it is done (autograder.nbgrader.regrade)
     "autograder-renamed.json",  # the names of notebooks zip_collect renamed (autograder.nbgrader.lms)
@@ -504,6 +505,7 @@ def roster(*, directory: Path | str, path: Path | str) -> dict[str, int]:
     again changes nothing. Returns the count of students ``added``, ``updated`` and ``unchanged``."""
     from nbgrader.api import Gradebook, Student
 
+    from autograder.nbgrader.records_db import course_db_url
     from autograder.nbgrader.regrade import find_on_path
 
     root = Path(directory).absolute()
@@ -512,7 +514,8 @@ def roster(*, directory: Path | str, path: Path | str) -> dict[str, int]:
     rows = _roster_rows(Path(path))
     find_on_path()  # a new gradebook needs alembic
     counts = {"added": 0, "updated": 0, "unchanged": 0}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT) as gb:
+    db_url, course_id = course_db_url(root)
+    with Gradebook(db_url, course_id) as gb:
         try:
             for row in rows:
                 values = {k: row[k] or None for k in ROSTER_COLUMNS[1:] if k in row}
@@ -537,8 +540,11 @@ def roster_emails(directory: Path | str) -> dict[str, str]:
     """The email of each student of the course's gradebook that has one, by id."""
     from nbgrader.api import Gradebook
 
-    db = Path(directory).absolute() / "gradebook.db"
-    if not db.exists():
+    from autograder.nbgrader.course_records import gradebook_exists
+    from autograder.nbgrader.records_db import course_db_url
+
+    db_url, course_id = course_db_url(directory)
+    if not gradebook_exists(db_url):
         return {}
-    with Gradebook(f"sqlite:///{db}", ASSIGNMENT) as gb:
+    with Gradebook(db_url, course_id) as gb:
         return {s.id: s.email for s in gb.students if s.email}

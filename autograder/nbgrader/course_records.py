@@ -1,8 +1,11 @@
-"""The records ``nbgrader autograde`` keeps in a course, next to its gradebook: one file per notebook graded.
+"""The records ``nbgrader autograde`` keeps in a course: in its gradebook database (``records_db``), and
+before that as one file per notebook graded, which the database takes over on first use.
 
-``autograder-records/<assignment>/<student>/<notebook>.json``, each name written by
-``path_component`` (injective and reversible: no two students share a file, whatever their ids).
-``course_records`` reads them back for ``autograder stats`` and ``autograder course export``.
+``course_records`` reads them for ``autograder stats`` and ``autograder course export``. The file
+scheme: ``autograder-records/<assignment>/<student>/<notebook>.json``, each name written by
+``path_component`` (injective and reversible: no two students share a file, whatever their ids);
+``save_course_record`` writes it (a course made before the database), ``file_records`` reads it.
+``path_component`` names students' folders elsewhere too (the regrade copies, the LMS downloads).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from pathlib import Path
 
 from autograder.records import SubmissionRecord, mark_duplicates
 
-#: Where ``nbgrader autograde`` keeps the record of each notebook it graded, under the course root:
-#: ``autograder-records/<assignment>/<student>/<notebook>.json`` (the record without its pictures),
-#: each name written by ``path_component``.
+#: Where ``nbgrader autograde`` kept the record of each notebook it graded before the database, under the
+#: course root: ``autograder-records/<assignment>/<student>/<notebook>.json`` (the record without its
+#: pictures), each name written by ``path_component``.
 COURSE_RECORDS = "autograder-records"
 
 #: The bytes a name keeps as they are in a path component: lower-case letters, digits, ``_``, ``-``.
@@ -77,7 +80,8 @@ def course_record_path(root: Path | str, assignment: str, student: str, notebook
 
 
 def save_course_record(root: Path | str, assignment: str, notebook: str, record: SubmissionRecord) -> Path:
-    """Keep ``record`` next to the gradebook (replacing an earlier grading of the same notebook by the same student)."""
+    """Keep ``record`` as a file, as courses did before the database (replacing an earlier grading of the same
+    notebook by the same student): a course made so is migrated on first use."""
     path = course_record_path(root, assignment, record.student, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = record.to_json()
@@ -118,9 +122,8 @@ def _read_course_record(root: Path | str, path: Path) -> tuple[tuple[str, str, s
     return (names, False, record) if older == path else None
 
 
-def course_records(root: Path | str, assignment: str = "") -> list[SubmissionRecord]:
-    """The records ``nbgrader autograde`` kept in a course (of one assignment, or all), sorted by
-    (assignment, student, notebook); one record per student and part (``mark_duplicates``).
+def file_records_by_names(root: Path | str) -> dict[tuple[str, str, str], SubmissionRecord]:
+    """The records kept as files in a course, by (assignment, student, notebook).
 
     A file that is not where its own names are kept is not read; a record of this scheme wins over
     one of the older scheme for the same names (a grading kept before this scheme).
@@ -128,11 +131,49 @@ def course_records(root: Path | str, assignment: str = "") -> list[SubmissionRec
     found: dict[tuple[str, str, str], tuple[bool, SubmissionRecord]] = {}
     for path in sorted(Path(root, COURSE_RECORDS).glob("*/*/*.json")):
         read = _read_course_record(root, path)
-        if read is None or (assignment and read[0][0] != assignment):
+        if read is None:
             continue
         names, current, record = read
         if current or names not in found:
             found[names] = (current, record)
-    records = [record for _, (_, record) in sorted(found.items())]
+    return {names: record for names, (_, record) in found.items()}
+
+
+def file_records(root: Path | str, assignment: str = "") -> list[SubmissionRecord]:
+    """The records kept as files in a course (of one assignment, or all), sorted by (assignment, student,
+    notebook); one record per student and part (``mark_duplicates``)."""
+    found = file_records_by_names(root)
+    records = [record for names, record in sorted(found.items()) if not assignment or names[0] == assignment]
     mark_duplicates(records)
     return records
+
+
+def course_records(root: Path | str, assignment: str = "") -> list[SubmissionRecord]:
+    """The records ``nbgrader autograde`` kept in a course (of one assignment, or all), from its gradebook
+    database (``records_db``), sorted by (assignment, student, notebook); one record per student and part
+    (``mark_duplicates``). File records of the scheme before the database are migrated first."""
+    from autograder.nbgrader import records_db
+
+    db_url, course_id = records_db.course_db_url(root)
+    if not gradebook_exists(db_url):  # files in a folder that no nbgrader made: read as they are
+        return file_records(root, assignment)
+    if Path(root, COURSE_RECORDS).is_dir():
+        engine = records_db.prepare(root, db_url, course_id)
+    else:
+        engine = records_db.engine_for(db_url)
+    try:
+        return records_db.records(engine, assignment)
+    finally:
+        engine.dispose()  # its connections closed: a server counts them
+
+
+def gradebook_exists(db_url: str) -> bool:
+    """Is there a gradebook at ``db_url`` (a SQLite file that exists; any other database is a server's)?"""
+    return not db_url.startswith("sqlite") or _sqlite_exists(db_url)
+
+
+def _sqlite_exists(db_url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(db_url).database
+    return database is not None and database not in ("", ":memory:") and Path(database).is_file()

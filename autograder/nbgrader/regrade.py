@@ -4,11 +4,16 @@ nbgrader's ``Autograde`` removes a student's autograded notebooks before it grad
 (``--force``, or a newer submission), and removes what it made when grading fails: a misspelt option
 or an interrupted run left a course without the notebooks that ``generate_feedback`` needs. Here,
 before nbgrader touches a student's assignment, a copy of what it is about to replace is kept in
-``autograder-regrade/<assignment>/<student>/``: the autograded folder, the student's records
-(``autograder-records/``) and their gradebook entries (scores, comments, flags, late penalty,
-timestamp). The copy is dropped once the student is graded; when grading fails, is interrupted or
+``autograder-regrade/<assignment>/<student>/``: the autograded folder and their gradebook entries
+(scores, comments, flags, late penalty, timestamp, and the records of the hidden suites,
+``records_db``). The copy is dropped once the student is graded; when grading fails, is interrupted or
 killed, it is put back (at once, or by the next nbgrader command of the course when the process was
 killed). The options of ``HiddenSuites`` are checked before anything is touched.
+
+Several ``nbgrader autograde`` of one course may run at once (TAs grading different students): each
+holds a lock of its own on the student it grades (``Backup.hold``), not on the course, and a copy is
+put back only by a process that can take its student's lock (its own, or one left by a process that
+was killed, whose lock went with it).
 
 nbgrader makes its converter itself (``AutogradeApp.start``), with no setting to name another: the
 course's configuration puts ``SafeAutograde`` in its place (``install``).
@@ -16,15 +21,14 @@ course's configuration puts ``SafeAutograde`` in its place (``install``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +43,7 @@ REGRADE = "autograder-regrade"
 COMPLETE = "complete"
 
 
-@contextlib.contextmanager
-def course_lock(root: Path, *, wait: bool = True) -> Iterator[bool]:
-    """Hold the course's regrade lock (True), or, with ``wait=False``, say that another process holds it (False)."""
-    folder = root / REGRADE
-    folder.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
-def _records_folder(root: Path, assignment: str, student: str) -> Path:
+def _records_folder(root: Path, assignment: str, student: str) -> Path:  # the file records, before the database
     return root / COURSE_RECORDS / path_component(assignment) / path_component(student)
 
 
@@ -65,15 +52,19 @@ def _copy_folder(source: Path, target: Path) -> None:
 
 
 def gradebook_entries(db_url: str, course_id: str, assignment: str, student: str) -> dict[str, Any] | None:
-    """A student's gradebook entries for one assignment (None: no submission there yet)."""
+    """A student's gradebook entries for one assignment, their records included (None: no submission there yet)."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    from autograder.nbgrader import records_db
+
+    records_db.ensure_once(db_url)
     with Gradebook(db_url, course_id) as gb:
         try:
             sub = gb.find_submission(assignment, student)
         except MissingEntry:
             return None
         return {
+            "records": records_db.student_rows(gb.db, assignment, student),
             "timestamp": sub.timestamp.isoformat() if sub.timestamp else None,
             "notebooks": {
                 nb.name: {
@@ -90,9 +81,12 @@ def gradebook_entries(db_url: str, course_id: str, assignment: str, student: str
 
 
 def restore_gradebook_entries(db_url: str, course_id: str, assignment: str, student: str, entries: dict) -> None:
-    """Put back what ``gradebook_entries`` read."""
+    """Put back what ``gradebook_entries`` read, in one transaction."""
     from nbgrader.api import Gradebook
 
+    from autograder.nbgrader import records_db
+
+    records_db.ensure_once(db_url)
     with Gradebook(db_url, course_id) as gb:
         sub = gb.find_submission(assignment, student)
         stamp = entries["timestamp"]
@@ -111,6 +105,8 @@ def restore_gradebook_entries(db_url: str, course_id: str, assignment: str, stud
             for comment in nb.comments:
                 if comment.name in kept["comments"]:
                     comment.auto_comment, comment.manual_comment = kept["comments"][comment.name]
+        if "records" in entries:  # a copy taken before the records were in the database has them as files
+            records_db.put_back_rows(gb.db, assignment, student, entries["records"])
         gb.db.commit()
 
 
@@ -120,18 +116,41 @@ class Backup:
     def __init__(self, root: Path, assignment: str, student: str) -> None:
         self.root, self.assignment, self.student = root, assignment, student
         self.folder = root / REGRADE / path_component(assignment) / path_component(student)
+        names = hashlib.sha256(json.dumps([assignment, student]).encode("utf-8", "surrogatepass")).hexdigest()
+        self.lock_path = root / REGRADE / f"{names}.lock"  # beside the copies: no glob of theirs meets it
+        self.lock: int | None = None
+
+    def hold(self, *, wait: bool = True) -> bool:
+        """Take this student's lock (kept until ``drop`` or ``restore``); with ``wait=False``, False when
+        another process holds it (it is grading this student now)."""
+        if self.lock is not None:
+            return True
+        self.lock_path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.lock = fd
+        return True
+
+    def release(self) -> None:
+        fd, self.lock = self.lock, None
+        if fd is not None:
+            os.close(fd)
 
     def take(self, dest: Path, db_url: str, course_id: str) -> None:
-        """Copy what nbgrader may replace: the autograded folder ``dest``, the records, the gradebook entries."""
+        """Copy what nbgrader may replace: the autograded folder ``dest``, the gradebook entries and records."""
+        self.hold()
+        if (self.folder / "backup.json").exists():  # left by a process killed since this one started
+            self.restore(keep_lock=True)
         if self.folder.exists():
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True, mode=0o700)
         self.earlier = dest.is_dir()
         if dest.is_dir():
             _copy_folder(dest, self.folder / "autograded")
-        records = _records_folder(self.root, self.assignment, self.student)
-        if records.is_dir():
-            _copy_folder(records, self.folder / "records")
         meta = {
             "assignment": self.assignment,
             "student": self.student,
@@ -144,13 +163,15 @@ class Backup:
         (self.folder / "backup.json").write_text(json.dumps(meta))
         (self.folder / COMPLETE).touch()
 
-    def drop(self) -> None:
+    def drop(self, *, keep_lock: bool = False) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        if not keep_lock:
+            self.release()
 
-    def restore(self) -> None:
+    def restore(self, *, keep_lock: bool = False) -> None:
         """Put the copy back in place of what a failed or cut-short grading left, then drop it."""
         if not (self.folder / COMPLETE).exists():  # cut short while copying: nothing was touched yet
-            self.drop()
+            self.drop(keep_lock=keep_lock)
             return
         meta = json.loads((self.folder / "backup.json").read_text())
         dest = Path(meta["dest"])
@@ -159,44 +180,75 @@ class Backup:
         if (self.folder / "autograded").is_dir():
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.folder / "autograded", dest)
-        records = _records_folder(self.root, self.assignment, self.student)
-        if records.exists():
-            shutil.rmtree(records)
-        if (self.folder / "records").is_dir():
-            records.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.folder / "records", records)
         if meta["gradebook"] is not None:
             restore_gradebook_entries(
                 meta["db_url"], meta["course_id"], self.assignment, self.student, meta["gradebook"]
             )
-        self.drop()
+        if (self.folder / "records").is_dir():  # a copy taken when the records were files: they go to the database
+            self._restore_file_records(meta["db_url"], meta["course_id"])
+        self.drop(keep_lock=keep_lock)
+
+    def _restore_file_records(self, db_url: str, course_id: str) -> None:
+        from autograder.nbgrader import records_db
+
+        records = _records_folder(self.root, self.assignment, self.student)
+        if records.exists():
+            shutil.rmtree(records)
+        records.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.folder / "records", records)
+        engine = records_db.prepare(self.root, db_url, course_id)  # the tables, and the other files migrated
+        with engine.begin() as connection:
+            records_db.put_back_rows(connection, self.assignment, self.student, {})
+        records_db.migrate_files(self.root, engine)
 
 
 def leftovers(root: Path) -> list[Backup]:
-    """The copies a killed regrade left in ``root``."""
+    """The copies a killed regrade left in ``root``, each with its student's lock held (a copy whose
+    student another process is grading now is not one)."""
     found = []
     for meta in sorted((root / REGRADE).glob("*/*/backup.json")):
         data = json.loads(meta.read_text())
-        found.append(Backup(root, data["assignment"], data["student"]))
+        backup = Backup(root, data["assignment"], data["student"])
+        if backup.hold(wait=False):
+            if (backup.folder / "backup.json").exists():
+                found.append(backup)
+            else:  # put back by another process meanwhile
+                backup.release()
     for folder in sorted((root / REGRADE).glob("*/*")):  # a copy cut short before its backup.json
         if folder.is_dir() and not (folder / "backup.json").exists():
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove_cut_short(root, folder)
     return found
+
+
+def _remove_cut_short(root: Path, folder: Path) -> None:
+    """Remove ``folder`` (no backup.json) when no live process is writing it (its student's lock is free).
+    Its names come back from its path (``name_of``); one whose names cannot be read back is left alone
+    (the next ``take`` of that student replaces it)."""
+    from autograder.nbgrader.course_records import name_of
+
+    assignment, student = name_of(folder.parent.name), name_of(folder.name)
+    if assignment is None or student is None:
+        return
+    backup = Backup(root, assignment, student)
+    if not backup.hold(wait=False):
+        return
+    try:
+        if not (folder / "backup.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        backup.release()
 
 
 def recover(root: Path | str) -> list[str]:
     """Put back what a killed regrade of the course at ``root`` left half done; the ``(assignment, student)``
-    put back, as text. Nothing while another process grades (it holds the lock)."""
+    put back, as text. A student another process is grading now is left to it (it holds their lock)."""
     root = Path(root)
     if not (root / REGRADE).is_dir():
         return []
     done = []
-    with course_lock(root, wait=False) as mine:
-        if not mine:
-            return []
-        for backup in leftovers(root):
-            backup.restore()
-            done.append(f"{backup.assignment}/{backup.student}")
+    for backup in leftovers(root):
+        backup.restore()
+        done.append(f"{backup.assignment}/{backup.student}")
     return done
 
 
@@ -218,18 +270,20 @@ class SafeAutograde(Autograde):
         except TraitError as error:
             self.log.error("autograder: %s (nothing was graded, nothing removed)", error)
             raise NbGraderException(str(error)) from None
-        with course_lock(root) as _:
-            for backup in leftovers(root):
-                self.log.warning("autograder: putting back %s/%s, left by a regrade that was cut short",
-                                 backup.assignment, backup.student)  # fmt: skip
-                backup.restore()
-            self._current: Backup | None = None
-            previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped run puts back what it took
-            try:
-                super().start()
-            finally:
-                signal.signal(signal.SIGTERM, previous)
-                self._put_back()
+        from autograder.nbgrader import records_db
+
+        records_db.prepare(root, self.coursedir.db_url, self.coursedir.course_id)  # tables made, files migrated
+        for backup in leftovers(root):
+            self.log.warning("autograder: putting back %s/%s, left by a regrade that was cut short",
+                             backup.assignment, backup.student)  # fmt: skip
+            backup.restore()
+        self._current: Backup | None = None
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped run puts back what it took
+        try:
+            super().start()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self._put_back()
 
     def _put_back(self) -> None:
         """The student being graded did not finish: put their earlier results back."""

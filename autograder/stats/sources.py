@@ -1,5 +1,5 @@
 """The records of a class, read from its sources: a JSON report of ``autograder grade``, or an nbgrader
-course whose ``autograde`` kept each notebook's record (``course_records.course_records``).
+course whose ``autograde`` kept each notebook's record in its gradebook (``course_records.course_records``).
 
 One record per student and part: the first counts; a later one (another file graded as the same
 part, ``PartResult.duplicate_of``) is left out of every number and listed as a flag for a TA.
@@ -96,7 +96,7 @@ def read_sources(sources: Sequence[Path | str]) -> ClassRecords:
         if is_course(source):
             records = course_records(source)
             if not records:
-                out.notes.append(f"{source}: no records of nbgrader autograde in {source / COURSE_RECORDS}")
+                out.notes.append(f"{source}: no records of nbgrader autograde in its gradebook")
             # the course keeps them as <student>/<assignment>/<notebook>.ipynb, under submitted/
             located = [(r, [source / "submitted" / r.path]) for r in records]
             # release/ holds what the students received; source/ is not used: it holds the solutions
