@@ -92,18 +92,44 @@ def job_main(job: int, tasks: Queue, results: Queue, options: JobConfig, lifelin
     die_with_parent(lifeline)  # first: a grader killed outright (SIGKILL) takes its jobs and their sandboxes
     with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
         _job(job, tasks, results, options)
+    # everything is said: once the queue has written it, end without the interpreter's teardown (torch's
+    # modules and the suites' objects freed one by one), which only the grader's wait for this job would see
+    results.close()
+    results.join_thread()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def no_gpu_here() -> bool:
+    """True when this machine certainly has no GPU torch could use (no device file of NVIDIA's, AMD's or WSL's):
+    then a job knows, before it imports torch, that its zygote runs without CUDA."""
+    return not any(os.path.exists(path) for path in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg"))
 
 
 def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pytest's own report goes nowhere; records travel on the queue
+    from autograder.sandbox.launch import SandboxError
+    from autograder.sandbox.zygote_client import ZygoteClient
+
+    if options.sandbox.kind != "bubblewrap":
+        hide_from_same_user()
+    zygote = None
+    if options.device == "cpu" or (options.device == "auto" and no_gpu_here()):
+        # no CUDA, known without torch: the zygote starts now and imports torch while this job imports its own
+        zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=False), options.limits)
+        try:
+            zygote.launch()
+        except (OSError, SandboxError):
+            zygote.stop()
+            zygote = None  # started again below, where its failure is reported
+
     import pytest
     import torch
 
-    from autograder.sandbox.launch import SandboxError
     from autograder.sandbox.protocol import exact_float32
-    from autograder.sandbox.zygote_client import ZygoteClient
     from autograder.suites import plugin as suite_plugin
     from autograder.suites.plugin import RunLoop
 
@@ -117,11 +143,14 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
         return
     if cuda:
         exact_float32(torch)
-    if options.sandbox.kind != "bubblewrap":
-        hide_from_same_user()
     try:
-        zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=cuda), options.limits)
-        zygote.start()
+        if zygote is not None and not cuda:
+            zygote.wait_ready()
+        else:
+            if zygote is not None:  # torch found CUDA after all: this zygote would not have it
+                zygote.stop()
+            zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=cuda), options.limits)
+            zygote.start()
     except SandboxError as error:
         results.put(("fatal", job, str(error)))
         return
@@ -148,6 +177,7 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     plugin = RunLoop(stream(), deliver, zygote, cuda, options.limits, draw)
     args = [str(part.suite_path) for part in options.parts.values()]
     args += ["-p", "no:cacheprovider", "-q", "-c", os.devnull, "--rootdir", str(SUITES), "--import-mode=importlib"]
+    args += ["--tb=no"]  # no summary of the failed checks at the session's end, written to /dev/null anyway
     try:
         code = pytest.main(args, plugins=[plugin, suite_plugin])
     finally:
