@@ -30,6 +30,7 @@ from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits, Sandbox, hide_from_same_user
 
 if TYPE_CHECKING:
+    from autograder.sandbox.zygote_client import ZygoteClient
     from autograder.submission import Submission
 
 
@@ -107,6 +108,22 @@ def no_gpu_here() -> bool:
     return not any(os.path.exists(path) for path in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg"))
 
 
+def _launch_early(zygote: ZygoteClient, options: JobConfig) -> bool:
+    """Launch the zygote before the job imports torch (which it then imports meanwhile) where it is known
+    without torch that there is no CUDA; whether it was launched (if not, it is started later, where a
+    failure to start is reported)."""
+    from autograder.sandbox.launch import SandboxError
+
+    if not (options.device == "cpu" or (options.device == "auto" and no_gpu_here())):
+        return False
+    try:
+        zygote.launch()
+    except (OSError, SandboxError):
+        zygote.stop()
+        return False
+    return True
+
+
 def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -116,15 +133,8 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
 
     if options.sandbox.kind != "bubblewrap":
         hide_from_same_user()
-    zygote = None
-    if options.device == "cpu" or (options.device == "auto" and no_gpu_here()):
-        # no CUDA, known without torch: the zygote starts now and imports torch while this job imports its own
-        zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=False), options.limits)
-        try:
-            zygote.launch()
-        except (OSError, SandboxError):
-            zygote.stop()
-            zygote = None  # started again below, where its failure is reported
+    zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=False), options.limits)
+    launched = _launch_early(zygote, options)
 
     import pytest
     import torch
@@ -139,25 +149,34 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     torch.set_num_threads(1)
     cuda = options.device != "cpu" and torch.cuda.is_available()
     if options.device == "cuda" and not cuda:
+        zygote.stop()
         results.put(("fatal", job, "--device cuda: CUDA is not available on this machine"))
         return
     if cuda:
         exact_float32(torch)
-    try:
-        if zygote is not None and not cuda:
-            zygote.wait_ready()
-        else:
-            if zygote is not None:  # torch found CUDA after all: this zygote would not have it
-                zygote.stop()
-            zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=cuda), options.limits)
-            zygote.start()
-    except SandboxError as error:
-        results.put(("fatal", job, str(error)))
-        return
+        if launched:  # torch found CUDA after all: that zygote would not have it
+            zygote.stop()
+            launched = False
+        zygote.sandbox = dataclasses.replace(options.sandbox, cuda=True)
     devices = ["cpu", "cuda"] if cuda else ["cpu"]
     if cuda:
         devices[1] = f"cuda ({torch.cuda.get_device_name()})"
-    results.put(("hello", job, {"devices": devices, **zygote.environment()}))
+
+    class Ready:
+        """The zygote ready before the first submission: meanwhile, pytest started and collected the suites."""
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+            try:
+                if launched:
+                    zygote.wait_ready()
+                else:
+                    zygote.start()
+            except SandboxError as error:
+                results.put(("fatal", job, str(error)))
+                return True  # no submission is graded
+            results.put(("hello", job, {"devices": devices, **zygote.environment()}))
+            return None  # the run loop grades
 
     def stream() -> Iterator[Submission]:
         while True:
@@ -179,7 +198,7 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     args += ["-p", "no:cacheprovider", "-q", "-c", os.devnull, "--rootdir", str(SUITES), "--import-mode=importlib"]
     args += ["--tb=no"]  # no summary of the failed checks at the session's end, written to /dev/null anyway
     try:
-        code = pytest.main(args, plugins=[plugin, suite_plugin])
+        code = pytest.main(args, plugins=[Ready(), plugin, suite_plugin])
     finally:
         zygote.stop()
     if code not in (0, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -170,6 +170,7 @@ def inner(paths: list[str], report: Path, out: Path) -> None:
     clocked(submission, "load", "notebooks read and parsed")
     clocked(grading, "job_config", "sandbox found (bubblewrap's probe)")
     clocked(ZygoteClient, "start", "sandbox start (bubblewrap, zygote importing torch)")
+    clocked(ZygoteClient, "wait_ready", "sandbox start (bubblewrap, zygote importing torch)")
     clocked(ZygoteClient, "stop", "sandbox stop")
     clocked(connection.ChildConnection, "__init__", "floor: fork of the warm zygote (child opened)")
     clocked(connection.ChildConnection, "close", "floor: child closed, sandbox reset")
