@@ -76,8 +76,16 @@ def job_config(
     return JobConfig(device, found, limits or Limits(), figures)
 
 
-def default_jobs() -> int:
-    """One job per CPU this process may run on."""
+#: Submissions that one job grades alone when the number of jobs is not given: one student's notebooks.
+#: A second job costs as much start-up again (its Python and its zygote's, each importing torch, pytest's
+#: start): on two cores, more CPU (a third) and, under load, more wall time than it saves for so few.
+FEW = 4
+
+
+def default_jobs(submissions: int | None = None) -> int:
+    """One job per CPU this process may run on; one job for at most ``FEW`` ``submissions``."""
+    if submissions is not None and submissions <= FEW:
+        return 1
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:
