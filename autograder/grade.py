@@ -119,7 +119,7 @@ def grade(
 
     try:
         if todo and options is not None:
-            environment = runner(todo, options, jobs or default_jobs(), keep)
+            environment = runner(todo, options, jobs or default_jobs(len(todo)), keep)
     finally:
         environment = environment or {"devices": [], "sandbox": "not started: nothing to grade"}
         environment["reused"] = reused  # graded by an earlier run with the same --json, same content

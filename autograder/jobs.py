@@ -30,6 +30,7 @@ from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import Limits, Sandbox, hide_from_same_user
 
 if TYPE_CHECKING:
+    from autograder.sandbox.zygote_client import ZygoteClient
     from autograder.submission import Submission
 
 
@@ -75,8 +76,16 @@ def job_config(
     return JobConfig(device, found, limits or Limits(), figures)
 
 
-def default_jobs() -> int:
-    """One job per CPU this process may run on."""
+#: Submissions that one job grades alone when the number of jobs is not given: one student's notebooks.
+#: A second job costs as much start-up again (its Python and its zygote's, each importing torch, pytest's
+#: start): on two cores, more CPU (a third) and, under load, more wall time than it saves for so few.
+FEW = 4
+
+
+def default_jobs(submissions: int | None = None) -> int:
+    """One job per CPU this process may run on; one job for at most ``FEW`` ``submissions``."""
+    if submissions is not None and submissions <= FEW:
+        return 1
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:
@@ -92,18 +101,53 @@ def job_main(job: int, tasks: Queue, results: Queue, options: JobConfig, lifelin
     die_with_parent(lifeline)  # first: a grader killed outright (SIGKILL) takes its jobs and their sandboxes
     with Reaper(everything=True):  # the sandboxes' processes end, and are reaped, before the job does
         _job(job, tasks, results, options)
+    # everything is said: once the queue has written it, end without the interpreter's teardown (torch's
+    # modules and the suites' objects freed one by one), which only the grader's wait for this job would see
+    results.close()
+    results.join_thread()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def no_gpu_here() -> bool:
+    """True when this machine certainly has no GPU torch could use (no device file of NVIDIA's, AMD's or WSL's):
+    then a job knows, before it imports torch, that its zygote runs without CUDA."""
+    return not any(os.path.exists(path) for path in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg"))
+
+
+def _launch_early(zygote: ZygoteClient, options: JobConfig) -> bool:
+    """Launch the zygote before the job imports torch (which it then imports meanwhile) where it is known
+    without torch that there is no CUDA; whether it was launched (if not, it is started later, where a
+    failure to start is reported)."""
+    from autograder.sandbox.launch import SandboxError
+
+    if not (options.device == "cpu" or (options.device == "auto" and no_gpu_here())):
+        return False
+    try:
+        zygote.launch()
+    except (OSError, SandboxError):
+        zygote.stop()
+        return False
+    return True
 
 
 def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pytest's own report goes nowhere; records travel on the queue
+    from autograder.sandbox.launch import SandboxError
+    from autograder.sandbox.zygote_client import ZygoteClient
+
+    if options.sandbox.kind != "bubblewrap":
+        hide_from_same_user()
+    zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=False), options.limits)
+    launched = _launch_early(zygote, options)
+
     import pytest
     import torch
 
-    from autograder.sandbox.launch import SandboxError
     from autograder.sandbox.protocol import exact_float32
-    from autograder.sandbox.zygote_client import ZygoteClient
     from autograder.suites import plugin as suite_plugin
     from autograder.suites.plugin import RunLoop
 
@@ -113,22 +157,34 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     torch.set_num_threads(1)
     cuda = options.device != "cpu" and torch.cuda.is_available()
     if options.device == "cuda" and not cuda:
+        zygote.stop()
         results.put(("fatal", job, "--device cuda: CUDA is not available on this machine"))
         return
     if cuda:
         exact_float32(torch)
-    if options.sandbox.kind != "bubblewrap":
-        hide_from_same_user()
-    try:
-        zygote = ZygoteClient(dataclasses.replace(options.sandbox, cuda=cuda), options.limits)
-        zygote.start()
-    except SandboxError as error:
-        results.put(("fatal", job, str(error)))
-        return
+        if launched:  # torch found CUDA after all: that zygote would not have it
+            zygote.stop()
+            launched = False
+        zygote.sandbox = dataclasses.replace(options.sandbox, cuda=True)
     devices = ["cpu", "cuda"] if cuda else ["cpu"]
     if cuda:
         devices[1] = f"cuda ({torch.cuda.get_device_name()})"
-    results.put(("hello", job, {"devices": devices, **zygote.environment()}))
+
+    class Ready:
+        """The zygote ready before the first submission: meanwhile, pytest started and collected the suites."""
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+            try:
+                if launched:
+                    zygote.wait_ready()
+                else:
+                    zygote.start()
+            except SandboxError as error:
+                results.put(("fatal", job, str(error)))
+                return True  # no submission is graded
+            results.put(("hello", job, {"devices": devices, **zygote.environment()}))
+            return None  # the run loop grades
 
     def stream() -> Iterator[Submission]:
         while True:
@@ -148,8 +204,9 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     plugin = RunLoop(stream(), deliver, zygote, cuda, options.limits, draw)
     args = [str(part.suite_path) for part in options.parts.values()]
     args += ["-p", "no:cacheprovider", "-q", "-c", os.devnull, "--rootdir", str(SUITES), "--import-mode=importlib"]
+    args += ["--tb=no"]  # no summary of the failed checks at the session's end, written to /dev/null anyway
     try:
-        code = pytest.main(args, plugins=[plugin, suite_plugin])
+        code = pytest.main(args, plugins=[Ready(), plugin, suite_plugin])
     finally:
         zygote.stop()
     if code not in (0, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -169,10 +169,10 @@ def _normal(code: str) -> str:
 
 @functools.cache
 def _reference_answers() -> frozenset[str]:
-    """The answers of the source notebooks built from solutions/ (``notebooks.source_notebook``), ``_normal``."""
-    from autograder.nbgrader.notebooks import source_notebook
+    """The answers of the source notebooks built from solutions/ (``notebooks.source_json``), ``_normal``."""
+    from autograder.nbgrader.notebooks import source_json
 
-    return frozenset(_normal(notebook_answers(source_notebook(part))[0].code) for part in PARTS)
+    return frozenset(_normal(notebook_answers(source_json(part))[0].code) for part in PARTS)
 
 
 def _answers_of(path: Path) -> str:

@@ -14,7 +14,7 @@ reference answers), and one submission of attention with a known mistake (the va
    last child's end, the job's end and its own end (``timeline``).
 3. **Start-up pieces**, each a fresh interpreter: Python alone, with what the grader process
    imports (``autograder.cli``), with what a spawned job imports (torch, pytest, the suites'
-   plugin, the zygote's client), with torch alone, with nbformat (which the grader imports to
+   plugin, the zygote's client), with torch alone, with nbformat (which the grader imported to
    read the course's notebooks).
 4. **Phases**: the same grading in one fresh process (``--inner``), the job run in the grader's
    process instead of a spawned one (``jobs._job`` itself, on in-process queues: the same imports,
@@ -170,6 +170,7 @@ def inner(paths: list[str], report: Path, out: Path) -> None:
     clocked(submission, "load", "notebooks read and parsed")
     clocked(grading, "job_config", "sandbox found (bubblewrap's probe)")
     clocked(ZygoteClient, "start", "sandbox start (bubblewrap, zygote importing torch)")
+    clocked(ZygoteClient, "wait_ready", "sandbox start (bubblewrap, zygote importing torch)")
     clocked(ZygoteClient, "stop", "sandbox stop")
     clocked(connection.ChildConnection, "__init__", "floor: fork of the warm zygote (child opened)")
     clocked(connection.ChildConnection, "close", "floor: child closed, sandbox reset")
@@ -324,10 +325,13 @@ def milestones(trace: Path) -> dict | None:
 
 #: the stretches between the timeline's milestones, in words
 STRETCHES = (
-    ("sandbox probe", "Python's start, the grader's imports, the notebooks read (nbformat's import)"),
+    ("sandbox probe", "Python's start, the grader's imports, the notebooks read"),
     ("job started", "bubblewrap's probe, the job spawned (and multiprocessing's resource tracker)"),
-    ("zygote started", "the job's Python: its start and imports (torch, pytest, the suites' plugin)"),
-    ("first child started", "the zygote's start (Python, torch) and then pytest's start and collection of the suites"),
+    ("zygote started", "the job's Python: its start (the zygote is launched before the job imports torch)"),
+    (
+        "first child started",
+        "the zygote's start (Python, torch), meanwhile the job's imports, pytest's start, collection",
+    ),
     ("last child ended", "the checks: every child, the job's side of the checks, the reference, the variants"),
     ("job ended", "the end: the job's pytest session ends, the sandbox stops and is reaped, the job exits"),
     ("command ended", "the grader: its report and journal written, the tracker stopped, the interpreter's exit"),
@@ -362,8 +366,8 @@ def cold_imports() -> dict:
         "python + autograder.cli": tree_times([sys.executable, "-c", "import autograder.cli"]),
         "python + a job's imports (torch, pytest, suites' plugin)": tree_times([sys.executable, "-c", job]),
         "python + torch": tree_times([sys.executable, "-c", "import torch"]),
-        # what reading a notebook costs the grader the first time: nbformat imports jsonschema, whose format
-        # checkers import rfc3987_syntax, which builds a grammar when imported
+        # what reading a notebook cost the grader when it used nbformat (it reads JSON now): nbformat imports
+        # jsonschema, whose format checkers import rfc3987_syntax, which builds a grammar when imported
         "python + nbformat": tree_times([sys.executable, "-c", "import nbformat"]),
         "python + rfc3987_syntax": tree_times([sys.executable, "-c", "import rfc3987_syntax"]),
     }

@@ -20,10 +20,12 @@ import textwrap
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from autograder.parts import PARTS
+
+if TYPE_CHECKING:
+    import nbformat
 
 ASSIGNMENT = "attention"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -35,6 +37,8 @@ def assignment_text(part: str) -> str:
 
 
 def read_assignment(part: str) -> nbformat.NotebookNode:
+    import nbformat  # its import costs over a second (jsonschema's format checkers): only where a notebook is written
+
     return nbformat.reads(assignment_text(part), as_version=4)
 
 
@@ -93,23 +97,37 @@ def fill_stubs(source: str, bodies: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def fill_notebook(nb: Any) -> Any:
+    """``nb`` (a student notebook: an ``nbformat.NotebookNode``, or its JSON as a dict) made its source version, in place."""
+    bodies = reference_bodies()
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta.pop("checksum", None)
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+            if meta.get("solution"):
+                source = cell["source"]
+                cell["source"] = fill_stubs("".join(source) if isinstance(source, list) else source, bodies)
+    return nb
+
+
 def source_notebook(part: str) -> nbformat.NotebookNode:
     """The nbgrader source version of a part: the student notebook with the reference filled in."""
-    nb = read_assignment(part)
-    bodies = reference_bodies()
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        meta.pop("checksum", None)
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-            if meta.get("solution"):
-                cell.source = fill_stubs(cell.source, bodies)
-    return nb
+    return fill_notebook(read_assignment(part))
+
+
+def source_json(part: str) -> dict:
+    """``source_notebook`` as plain JSON, read without nbformat: what the grader compares submissions with."""
+    import json
+
+    return fill_notebook(json.loads(assignment_text(part)))
 
 
 def write_sources(directory: Path) -> list[Path]:
     """Write the four source notebooks into ``directory`` (created if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
+    import nbformat
+
     paths = []
     for part in PARTS:
         path = directory / f"{part}.ipynb"

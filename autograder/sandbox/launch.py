@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .wire import Arena
+    from .zygote_client import ArenaFd
 
 HERE = Path(__file__).resolve().parent  # autograder/sandbox
 PACKAGE = HERE.parent  # autograder
@@ -109,7 +110,9 @@ class Sandbox:
                     env[name] = os.environ[name]
         return env
 
-    def command(self, runtime: Path, control_fd: int, arena: Arena, limits: Limits) -> tuple[list[str], str, str]:
+    def command(
+        self, runtime: Path, control_fd: int, arena: Arena | ArenaFd, limits: Limits
+    ) -> tuple[list[str], str, str]:
         """The argv of a zygote, the directory to start it in, and the host directory to remove when it stops (or "").
 
         ``runtime`` is a copy of what runs inside (``copy_runtime``), started as ``python -m sandbox.inside``.

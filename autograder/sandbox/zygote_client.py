@@ -13,6 +13,7 @@ then (stopped, or busy) is killed with its sandbox and a fresh one is started at
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograder.sandbox import protocol
 from autograder.sandbox.cgroup import Cgroup, CgroupUnavailable
@@ -37,6 +38,26 @@ FORK_ATTEMPTS = 3
 #: How long after a submission's deadline the zygote may still take to answer a fork or report a
 #: child's end; a zygote that answers later is killed and replaced.
 ANSWER_GRACE = 1.0
+
+
+#: The shared memory where CPU tensors travel (``wire.Arena``).
+ARENA_BYTES = 256 << 20
+
+
+class ArenaFd(NamedTuple):
+    """An arena's memfd and size, before ``wire`` (torch) is imported: what the sandbox's command needs of it."""
+
+    fd: int
+    size: int
+
+
+def sealed_memfd(size: int) -> int:
+    """A memfd of ``size`` bytes the sandbox can write but not resize (``wire.Arena.create``: a shrunk region
+    would crash the grader)."""
+    fd = os.memfd_create("autograder-arena", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return fd
 
 
 class OutOfTime(Exception):
@@ -85,6 +106,7 @@ class ZygoteClient:
         self.info: dict = {}
         self.stderr: list[bytes] = []
         self.arena: Arena | None = None
+        self.arena_fd: int | None = None  # the arena's memfd between ``launch`` and ``wait_ready``
         self.runtime: Path | None = None
         self.scratch = ""  # a host directory of the sandbox (degraded mode), removed on stop
         self.cgroup: Cgroup | None = None
@@ -100,16 +122,22 @@ class ZygoteClient:
     # --- life cycle
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the sandbox and its zygote, without waiting for it (``wait_ready``): needs no torch here, so
+        a job can start its zygote first and import torch while the zygote imports its own."""
         self.stop()
         self.runtime = copy_runtime()
-        from autograder.sandbox import wire  # torch: only where a zygote runs, not in the command's own process
-
-        self.arena = arena = wire.Arena.create()
+        self.arena_fd = fd = sealed_memfd(ARENA_BYTES)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv, cwd, self.scratch = self.sandbox.command(self.runtime, theirs.fileno(), arena, self.limits)
+        argv, cwd, self.scratch = self.sandbox.command(
+            self.runtime, theirs.fileno(), ArenaFd(fd, ARENA_BYTES), self.limits
+        )
         self.proc = subprocess.Popen(
             argv,
-            pass_fds=(theirs.fileno(), arena.fd),
+            pass_fds=(theirs.fileno(), fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -122,6 +150,14 @@ class ZygoteClient:
         self.stderr = []
         self.starts += 1
         threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
+
+    def wait_ready(self) -> None:
+        """Wait for the zygote ``launch`` started to say it is ready (SandboxError if it does not)."""
+        from autograder.sandbox import wire  # torch: only where a zygote runs, not in the command's own process
+
+        assert self.proc is not None, "the zygote is not launched"
+        assert self.arena_fd is not None, "the zygote is not launched"
+        self.arena, self.arena_fd = wire.Arena(self.arena_fd, ARENA_BYTES), None
         message = self._hear(timeout=180)
         if not message or not message.get(protocol.READY):
             tail = b"".join(self.stderr).decode(errors="replace")[-2000:]
@@ -163,6 +199,9 @@ class ZygoteClient:
             self.arena.map.close()
             os.close(self.arena.fd)
             self.arena = None
+        if self.arena_fd is not None:  # launched, never waited for
+            os.close(self.arena_fd)
+            self.arena_fd = None
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None

@@ -69,9 +69,10 @@ def random_corpus(seed: int, sentences: int = 14, distinct: int = 30, longest: i
             word += str(len(words))
         seen.add(word)
         words.append(word)
-    weights = [1 / (rank + 1) for rank in range(distinct)]
+    # the weights' running sums, once: random.choices(words, weights) would sum them again for every sentence
+    cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(distinct)))
     HIDDEN.update(w for w in words if w not in SHOWN)
-    return [" ".join(rng.choices(words, weights, k=rng.randint(1, longest))) for _ in range(sentences)]
+    return [" ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(1, longest))) for _ in range(sentences)]
 
 
 def corpus_to_keep(seed: int) -> list[str]:

@@ -188,3 +188,21 @@ def test_bad_arguments_are_usage_errors(tmp_path, kwargs, says):
         grade(**{"submissions": submissions(tmp_path, a=1), **kwargs}, runner=runner, detect=found)
     assert str(refused.value) == says
     assert runner.calls == []
+
+
+def test_one_student_is_graded_by_one_job_unless_told_otherwise(tmp_path):
+    """At most four submissions (one student's notebooks) get one job by default; more, one per core."""
+    from autograder.jobs import FEW, default_jobs
+
+    few, many = Runner(), Runner()
+    (tmp_path / "few").mkdir()
+    (tmp_path / "many").mkdir()
+    detect = lambda requested: Sandbox("bubblewrap")  # noqa: E731
+    grade(submissions=submissions(tmp_path / "few", a=1, b=2, c=3, d=4), runner=few, detect=detect, progress=False)
+    grade(
+        submissions=submissions(tmp_path / "many", a=1, b=2, c=3, d=4, e=5), runner=many, detect=detect, progress=False
+    )
+    assert FEW == 4
+    assert [jobs for _, jobs in few.calls] == [1]
+    assert [jobs for _, jobs in many.calls] == [default_jobs()]
+    assert default_jobs(FEW + 1) == default_jobs() >= 1

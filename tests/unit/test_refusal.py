@@ -101,3 +101,12 @@ def load_record(nb):
     from autograder.records import PartResult
 
     return PartResult("vocab", error=MARKERS_LEFT, flags=[MARKERS_LEFT])
+
+
+def test_the_reference_answers_read_without_nbformat_are_the_source_notebooks():
+    """The grader reads the source notebooks as plain JSON (nbformat's import costs a second): same answers."""
+    from autograder.nbgrader.notebooks import source_json
+    from autograder.submission import notebook_answers
+
+    for part in ("smoother", "vocab", "attention", "masking"):
+        assert notebook_answers(source_json(part))[0].code == notebook_answers(source_notebook(part))[0].code

@@ -111,3 +111,25 @@ def test_not_implemented_is_left_to_say_so():
     info = {"type": "NotImplementedError", "types": ["NotImplementedError"], "message": ""}
     with pytest.raises(StudentError, match="not implemented yet"):
         suite.call_tokenize(RaisingStudent(info), ["a"], Words({"a": 0}, 1), "tokenize(...)")
+
+
+def test_the_random_corpora_are_those_of_the_weights_themselves():
+    """The corpora are drawn with the weights' running sums computed once: the same sentences as
+    ``random.choices(words, weights)`` gives (every verdict on them stays the same)."""
+    import random
+
+    for seed in (0, 7, 123):
+        for sentences, distinct, longest in ((14, 30, 9), (5, 30, 9), (300, 1500, 12)):
+            rng = random.Random(seed)
+            words: list[str] = []
+            seen: set[str] = set()
+            while len(words) < distinct:  # the suite's words, drawn the same way
+                word = rng.choice(suite.SYLLABLES) + rng.choice(suite.SYLLABLES)
+                word = rng.choice([word, word, word, word.capitalize(), word + ","])
+                if word in seen:
+                    word += str(len(words))
+                seen.add(word)
+                words.append(word)
+            weights = [1 / (rank + 1) for rank in range(distinct)]
+            expected = [" ".join(rng.choices(words, weights, k=rng.randint(1, longest))) for _ in range(sentences)]
+            assert suite.random_corpus(seed, sentences, distinct, longest) == expected
