@@ -3,6 +3,10 @@
 A test in ``tests/unit`` starts no process (its conftest refuses one); every test outside it runs
 real processes (the sandbox, nbgrader, notebooks, the command) and is marked ``slow`` here, by its
 folder: ``make test-fast`` runs ``tests/unit``, ``pytest -m "not slow"`` selects the same tests.
+
+``make test`` runs the tests on two workers (pytest-xdist, ``--dist loadgroup``): each file is a group,
+so that its module fixtures are built once, by one worker; tests of several files that share a
+session fixture (a graded course) name one ``xdist_group`` and run on one worker, which builds it once.
 """
 
 import re
@@ -17,10 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 UNIT = Path(__file__).resolve().parent / "unit"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if UNIT not in item.path.parents:
             item.add_marker(pytest.mark.slow)
+        if config.pluginmanager.hasplugin("xdist") and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(ROOT).as_posix()))
 
 
 #: The smoother functions of an attack file: each call runs the file's ``attack()``.
@@ -61,3 +68,11 @@ def demo_course(tmp_path_factory) -> tuple[Path, str]:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return course, done.stdout
+
+
+@pytest.fixture(scope="session")
+def graded_batch(tmp_path_factory):
+    """The batch of tests/graded_batch.py, graded once for the session (test_grading.py and test_regrade.py)."""
+    from tests.graded_batch import grade_batch
+
+    return grade_batch(tmp_path_factory.mktemp("submissions"))
