@@ -76,3 +76,26 @@ def graded_batch(tmp_path_factory):
     from tests.graded_batch import grade_batch
 
     return grade_batch(tmp_path_factory.mktemp("submissions"))
+
+
+@pytest.fixture(scope="session")
+def generate(tmp_path_factory):
+    """``generate(course)``: what ``nbgrader generate_assignment`` makes in a fresh course (``release/`` and the
+    gradebook with the assignment), copied into ``course`` from a course where the real command ran once for
+    the session. (test_notebooks.py and test_nothing_lost.py run the command itself.)"""
+    from autograder.dev.classroom import nbgrader
+    from autograder.nbgrader.course import init
+    from autograder.nbgrader.notebooks import ASSIGNMENT
+
+    template = init(directory=tmp_path_factory.mktemp("generated") / "course")
+    before = {p.name for p in template.iterdir()}
+    nbgrader(template, "generate_assignment", ASSIGNMENT)
+    made = {p.name for p in template.iterdir()} - before
+    assert made == {"release", "gradebook.db"}, made  # all that the copy below brings
+
+    def generate(course: Path) -> None:
+        assert not (course / "gradebook.db").exists(), course
+        shutil.copytree(template / "release", course / "release")
+        shutil.copy2(template / "gradebook.db", course / "gradebook.db")
+
+    return generate
