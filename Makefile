@@ -38,7 +38,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The fast tier, tests/unit: pure tests (no process started: no sandbox, no nbgrader run, no notebook executed);
 # under a minute on two cores. Every test outside tests/unit is marked slow by its folder (tests/conftest.py).

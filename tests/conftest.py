@@ -4,9 +4,9 @@ A test in ``tests/unit`` starts no process (its conftest refuses one); every tes
 real processes (the sandbox, nbgrader, notebooks, the command) and is marked ``slow`` here, by its
 folder: ``make test-fast`` runs ``tests/unit``, ``pytest -m "not slow"`` selects the same tests.
 
-``make test`` runs the tests on two workers (pytest-xdist, ``--dist loadgroup``): each file is a group,
-so that its module fixtures are built once, by one worker; tests of several files that share a
-session fixture (a graded course) name one ``xdist_group`` and run on one worker, which builds it once.
+``make test`` runs the tests on two workers (pytest-xdist, ``--dist loadfile``): each file on one worker,
+so that its module fixtures are built once; the files that share a session fixture (``SHARED``) on the
+same worker, which builds it once (``pytest_xdist_make_scheduler``).
 """
 
 import re
@@ -21,13 +21,30 @@ ROOT = Path(__file__).resolve().parent.parent
 UNIT = Path(__file__).resolve().parent / "unit"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+#: Files that share a session fixture, with the file whose worker runs them: the graded batch
+#: (``graded_batch``), and the demo course (``demo_course``: test_stats.py's last test reads it).
+SHARED = {"tests/test_regrade.py": "tests/test_grading.py", "tests/test_stats.py": "tests/test_course.py"}
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if UNIT not in item.path.parents:
             item.add_marker(pytest.mark.slow)
-        if config.pluginmanager.hasplugin("xdist") and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(ROOT).as_posix()))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadfile``, a work unit per file, the files of ``SHARED`` in the unit of their fixture's file."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtures(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return SHARED.get(file, file)
+
+    return SharedFixtures(config, log)
 
 
 #: The smoother functions of an attack file: each call runs the file's ``attack()``.

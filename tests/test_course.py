@@ -9,16 +9,11 @@ directory and home of their own), ``collect``, ``autograde``, ``generate_feedbac
 
 import re
 
-import pytest
-
 from autograder.dev.classroom import Classroom
 from autograder.dev.demo import students
 from autograder.dev.examples import reference_code
 from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.parts import PARTS
-
-# The session's demo course, which test_stats.py reads too: one worker builds it once.
-pytestmark = pytest.mark.xdist_group("demo course")
 
 
 def test_students_fetch_submit_and_fetch_their_feedback_through_the_exchange(demo_course):

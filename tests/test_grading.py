@@ -18,8 +18,7 @@ from autograder.submission import MARKERS_LEFT
 from tests.conftest import slug
 from tests.graded_batch import BROKEN, COPIES, SAME_CODE
 
-# Every test here and test_regrade.py share the batch (tests/conftest.py, graded once): one worker runs both files.
-pytestmark = pytest.mark.xdist_group("graded batch")
+# test_regrade.py shares the batch (graded once): SHARED in tests/conftest.py puts both files on one worker.
 
 
 @pytest.fixture(scope="module")

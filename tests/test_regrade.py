@@ -18,9 +18,6 @@ from autograder.dev.examples import reference_code
 from autograder.grade import grade
 from tests.graded_batch import COPIES, NEAR_LIMIT
 
-# The first grading is the session's graded batch (tests/graded_batch.py), which test_grading.py reads too.
-pytestmark = pytest.mark.xdist_group("graded batch")
-
 
 @pytest.fixture(scope="module")
 def twice(graded_batch):

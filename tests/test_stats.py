@@ -232,7 +232,7 @@ def test_the_page_renders_in_a_browser_at_1280_and_400_pixels(graded):
         assert "Recognised mistakes" in shown.text
 
 
-@pytest.mark.xdist_group("demo course")  # the session's demo course: one worker builds it, for test_course.py too
+# the session's demo course, which test_course.py reads too (one worker runs both files: tests/conftest.py)
 def test_make_demo_ends_with_the_class_page_of_its_course(demo_course):
     course, said = demo_course
     page = course / "class-stats.html"
