@@ -34,11 +34,14 @@ sandbox-deps:
 	    || echo "could not install $$missing: without bubblewrap grading runs in degraded mode"; \
 	  else echo "missing: $$missing (without bubblewrap grading runs in degraded mode)"; fi; fi
 
+# Two workers (pytest-xdist): each file, or group of files that share a fixture, runs on one (tests/conftest.py),
+# in the order of the files (the long slow files first, the short unit files last to fill in).
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The fast tier, tests/unit: pure tests (no process started: no sandbox, no nbgrader run, no notebook executed);
 # under a minute on two cores. Every test outside tests/unit is marked slow by its folder (tests/conftest.py).

@@ -114,12 +114,12 @@ def test_grade_without_cluster_does_not_import_dask(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_nbgrader_autograde_grades_on_the_cluster(tmp_path, bwrap):
+def test_nbgrader_autograde_grades_on_the_cluster(tmp_path, bwrap, generate):
     from nbgrader.api import Gradebook
 
     course = tmp_path / "course"
     init(directory=course)
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    generate(course)
     buggy = next(m for m in MISTAKES if m.part == "smoother")
     handed = {
         "alice": {p: notebook(p, reference_code(p)) for p in PARTS},

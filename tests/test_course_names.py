@@ -35,12 +35,12 @@ def hand_in(room: Classroom, student: str, smoother: nbformat.NotebookNode) -> N
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, generate):
     room = Classroom.create(
         tmp_path_factory.mktemp("course"), config="c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0"
     )
     root = room.root
-    room.release()
+    generate(room.root)
     released = room.released("smoother")
     code = {"reference": reference_code("smoother"), "flipped": FLIPPED.code}
     for student, kind in HANDED.items():

@@ -1,7 +1,7 @@
 """Are the feedback pages readable in a real browser, on a wide screen and on a 400-pixel phone?
 
-A small course of real nbgrader commands (``course init``, ``generate_assignment``, ``autograde``,
-``generate_feedback``): ada hands in correct notebooks, bob buggy ones, carol the untouched ones,
+A small course of real nbgrader commands (``course init``, ``generate_assignment`` (run once for the
+session: the ``generate`` fixture), ``autograde``, ``generate_feedback``): ada hands in correct notebooks, bob buggy ones, carol the untouched ones,
 mallory a correct vocab whose markdown holds a script and an ``<img onerror>``. Each page is
 rendered by headless Chromium (``tests/browser.py``) at 1280 and 400 pixels; the screenshots go to
 ``test-artefacts/``. The same course then checks the teacher's route around it: autograde prints no
@@ -36,11 +36,11 @@ def mistake(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, generate):
     need_browser()
     room = Classroom.create(tmp_path_factory.mktemp("feedback-course"), config="c.HiddenSuites.jobs = 2")
     root = room.root
-    room.release()
+    generate(room.root)
     room.hand_in("ada", {p: notebook(p, reference_code(p)) for p in PARTS})
     room.hand_in("bob", {"smoother": notebook("smoother", mistake("kernel flipped (true convolution)")),
                          "vocab": notebook("vocab", mistake("numbered by first appearance"))})  # fmt: skip

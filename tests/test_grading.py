@@ -3,91 +3,28 @@
 One batch grades everything here (through ``grade``, with sandboxed jobs, as the CLI does): the
 reference answers in the student notebooks, the course's source notebooks (refused), the untouched
 student notebooks, the corpus of typical mistakes, the correct
-solutions written differently, the same code as notebook and as .py, and broken submissions.
+solutions written differently, the same code as notebook and as .py, and broken submissions
+(tests/graded_batch.py: the session grades it once, for test_regrade.py too).
 """
 
 import json
-import re
-import shutil
 
-import nbformat
 import pytest
 import torch
 
-from autograder.dev.examples import CARRIED_FORWARD, CORRECT, MISTAKES, notebook, reference_code
-from autograder.grade import grade
-from autograder.nbgrader.notebooks import source_notebook
+from autograder.dev.examples import CARRIED_FORWARD, CORRECT, MISTAKES, reference_code
 from autograder.parts import PARTS
 from autograder.submission import MARKERS_LEFT
-from tests.conftest import ROOT, slug
+from tests.conftest import slug
+from tests.graded_batch import BROKEN, COPIES, SAME_CODE
 
-SAME_CODE = [
-    CORRECT[0],
-    *(m for m in MISTAKES if m.name in ("kernel flipped (true convolution)", "weights not averaged")),
-]
-BROKEN = {
-    "corrupt.ipynb": '{"cells": [ this is not json',
-    "smoother_without_smooth.py": reference_code("smoother").split("def smooth(")[0],
-    "syntax_error.py": "def scaled_dot_product_attention(query, key, value, mask=None)\n    return query\n",
-    "wrong_types.py": (
-        "import numpy as np\n\n"
-        "def gaussian_kernel(size, sigma=1.0):\n    return [1.0 / size] * size\n\n"
-        "def smooth(signal, kernel):\n    return np.zeros(3)\n"
-    ),
-    "nan_attention.py": (
-        "def scaled_dot_product_attention(query, key, value, mask=None):\n"
-        "    w = torch.full((*query.shape[:-1], key.shape[-2]), float('nan'), dtype=query.dtype)\n"
-        "    return w @ value, w\n"
-    ),
-    "raises.py": reference_code("smoother").replace("    return out.reshape(", "    1 / 0\n    return out.reshape("),
-    "stray_line.py": reference_code("smoother").replace(
-        "def smooth(",
-        "print(gaussian_kernel(5))\nsmoothed = smooth(x, gaussian_kernel(8))  # x: another cell's\n\n\ndef smooth(",
-    ),
-    "notes.txt": "not code",
-    "latin1.py": b"# caf\xe9\ndef smooth(signal, kernel):\n    return signal\n",
-}
-
-
-def masking_with_a_broken_attention_cell():
-    """The masking notebook answered with the reference, its copied part-3 attention cell not compiling."""
-    nb = source_notebook("masking")
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = re.sub(r"(?m)^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", cell.source)
-            if cell.metadata["nbgrader"]["grade_id"] == "scaled_dot_product_attention":
-                cell.source = cell.source.replace("scale = 1.0 /", "scale = 1.0 //=")
-    return nb
+# test_regrade.py shares the batch (graded once): SHARED in tests/conftest.py puts both files on one worker.
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(graded_batch):
     """(records by file name, the report) of one batch of everything."""
-    d = tmp_path_factory.mktemp("submissions")
-    paths = []
-    for part in PARTS:
-        nbformat.write(notebook(part, reference_code(part)), d / f"reference-{part}.ipynb")
-        nbformat.write(source_notebook(part), d / f"source-{part}.ipynb")
-        shutil.copy(ROOT / "assignments" / f"{part}.ipynb", d / f"stub-{part}.ipynb")
-        paths += [d / f"reference-{part}.ipynb", d / f"source-{part}.ipynb", d / f"stub-{part}.ipynb"]
-    for i, example in enumerate(MISTAKES + CORRECT):
-        path = d / f"{i:02d}-{example.part}-{slug(example.name)}.py"
-        path.write_text(example.code)
-        paths.append(path)
-    for example in CARRIED_FORWARD:
-        path = d / f"carried-{slug(example.name)}.py"
-        path.write_text(example.code)
-        paths.append(path)
-    for example in SAME_CODE:  # the same code, as a notebook
-        path = d / f"as-notebook-{slug(example.name)}.ipynb"
-        nbformat.write(notebook(example.part, example.code), path)
-        paths.append(path)
-    nbformat.write(masking_with_a_broken_attention_cell(), d / "masking-attention-cell-does-not-compile.ipynb")
-    paths.append(d / "masking-attention-cell-does-not-compile.ipynb")
-    for name, content in BROKEN.items():
-        (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
-        paths.append(d / name)
-    report = grade(submissions=paths, json_path=d / "report.json", progress=False).to_json()
+    report = graded_batch.report.to_json()
     return {record["path"].rsplit("/", 1)[-1]: record for record in report["submissions"]}, report
 
 
@@ -198,10 +135,13 @@ def test_the_json_report_has_the_documented_fields(graded):
             assert part["score"] == pytest.approx(sum(c["points"] for c in part["checks"]), abs=0.01)
 
 
-def test_every_submission_given_has_a_record_in_order(graded):
+def test_every_submission_given_has_a_record_in_order(graded, graded_batch):
     names = [r["path"].rsplit("/", 1)[-1] for r in graded[1]["submissions"]]
+    assert names == [p.name for p in graded_batch.paths]
     assert names[-1] == "latin1.py"
-    assert len(names) == len(set(names)) == 12 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + 1 + len(BROKEN)
+    assert (
+        len(names) == len(set(names)) == (12 + len(MISTAKES + CORRECT + CARRIED_FORWARD) + 3 + 1 + COPIES + len(BROKEN))
+    )
 
 
 @pytest.mark.parametrize(

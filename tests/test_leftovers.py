@@ -19,7 +19,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.dev.classroom import nbgrader
 from autograder.dev.corpus import write
 from autograder.dev.examples import CORRECT, notebook, reference_code
 from autograder.nbgrader.course import init
@@ -87,13 +86,13 @@ def test_a_grade_killed_mid_batch_leaves_nothing(tmp_path, bwrap):
     assert left == {}
 
 
-def test_nbgrader_autograde_killed_mid_batch_leaves_nothing(tmp_path, bwrap):
+def test_nbgrader_autograde_killed_mid_batch_leaves_nothing(tmp_path, bwrap, generate):
     marker = f"autograder-kill-{uuid.uuid4().hex}"
     course = tmp_path / "course"
     init(directory=course)
     config = course / "nbgrader_config.py"
     config.write_text(config.read_text() + "c.HiddenSuites.jobs = 2\n")
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    generate(course)
     students = [f"s{i:02d}" for i in range(6)]
     for student in students:
         folder = course / "submitted" / student / ASSIGNMENT

@@ -1,7 +1,7 @@
 """Do the scores land in nbgrader's gradebook through its own commands, and is the feedback right?
 
-A real course directory (``autograder course init``), the real ``nbgrader generate_assignment``,
-``autograde``, ``generate_feedback`` and ``export``, and students who hand in correct, buggy,
+A real course directory (``autograder course init``), the real ``nbgrader generate_assignment`` (run once
+for the session: the ``generate`` fixture of tests/conftest.py), ``autograde``, ``generate_feedback`` and ``export``, and students who hand in correct, buggy,
 untouched, edited and hostile notebooks.
 """
 
@@ -74,12 +74,12 @@ def edited(course: Path) -> dict[str, nbformat.NotebookNode]:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, generate):
     room = Classroom.create(
         tmp_path_factory.mktemp("course"), config="c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0"
     )
     root = room.root
-    room.release()
+    generate(room.root)
     room.hand_in("alice", {p: notebook(p, reference_code(p)) for p in PARTS})
     room.hand_in("bob", {"smoother": notebook("smoother", FLIPPED.code),
                          **{p: notebook(p, reference_code(p)) for p in PARTS if p != "smoother"}})  # fmt: skip

@@ -99,12 +99,12 @@ def state(course: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, generate):
     root = tmp_path_factory.mktemp("course")
     init(directory=root)
     config = root / "nbgrader_config.py"
     config.write_text(config.read_text() + "c.HiddenSuites.jobs = 2\n" + BOOM)
-    nbgrader(root, "generate_assignment", ASSIGNMENT)
+    generate(root)
     hand_in(root, "alice", {p: notebook(p, reference_code(p)) for p in PARTS})
     hand_in(
         root,
@@ -202,9 +202,9 @@ def test_nbgrader_works_without_the_environments_bin_on_path(course, tmp_path):
     assert (fresh / "gradebook.db").exists()
 
 
-def test_autograde_with_nothing_to_grade_fails_in_one_line(tmp_path):
+def test_autograde_with_nothing_to_grade_fails_in_one_line(tmp_path, generate):
     course = init(directory=tmp_path / "empty")
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    generate(course)
     done = nbgrader(course, "autograde", ASSIGNMENT, ok=False)
     assert done.returncode != 0
     assert "No notebooks were matched by" in done.stderr  # nbgrader says it in one line

@@ -4,39 +4,36 @@ The batch is the project's whole corpus (every known mistake and every correct s
 differently) and twenty copies of a submission whose speed is near the limit: its smooth sleeps
 for a good part of the time it is allowed, so a single unlucky measurement on a loaded machine
 would exceed the limit. A time near the limit is measured again before it fails
-(``kit.expect_fast``), so every copy, in both gradings, gets the same record.
+(``kit.expect_fast``), so every copy, in both gradings, gets the same record. The first grading is
+the session's batch of everything (tests/graded_batch.py, which test_grading.py reads), the second
+grades the corpus and the copies alone, with the same options.
 """
 
 from pathlib import Path
 
 import pytest
 
-from autograder.dev.corpus import comparable, write
-from autograder.dev.examples import CORRECT, MISTAKES, Example, reference_code
+from autograder.dev.corpus import comparable
+from autograder.dev.examples import reference_code
 from autograder.grade import grade
-
-# The limit is 10 times the reference's time plus 10 ms; the reference takes well under 1 ms here.
-NEAR_LIMIT = Example(
-    "near the speed limit",
-    "smoother",
-    reference_code("smoother")
-    .replace("import torch\n", "import time\n\nimport torch\n", 1)
-    .replace("    out = F.conv1d(rows, weight)", "    time.sleep(0.006)\n    out = F.conv1d(rows, weight)", 1),
-    "full",
-)
-COPIES = 20
+from tests.graded_batch import COPIES, NEAR_LIMIT
 
 
 @pytest.fixture(scope="module")
-def twice(tmp_path_factory):
-    examples = MISTAKES + CORRECT + [NEAR_LIMIT] * COPIES
-    paths = write(examples, tmp_path_factory.mktemp("corpus"))
-    first, second = (grade(submissions=paths, progress=False) for _ in range(2))
-    return examples, first.submissions, second.submissions
+def twice(graded_batch):
+    """The corpus and the copies near the speed limit: (examples, first records, second records), in order.
+
+    First in the session's batch of everything, then again alone, with the same options.
+    """
+    paths = list(graded_batch.corpus)
+    first = {Path(r.path).name: r for r in graded_batch.report.submissions}
+    second = grade(submissions=paths, progress=False)
+    return list(graded_batch.corpus.values()), [first[p.name] for p in paths], second.submissions
 
 
 def test_the_corpus_graded_twice_gives_identical_records(twice):
     examples, first, second = twice
+    assert len(first) == len(second) == len(examples)
     differ = [e.name for e, a, b in zip(examples, first, second) if comparable(a) != comparable(b)]
     assert differ == []
 

@@ -232,6 +232,7 @@ def test_the_page_renders_in_a_browser_at_1280_and_400_pixels(graded):
         assert "Recognised mistakes" in shown.text
 
 
+# the session's demo course, which test_course.py reads too (one worker runs both files: tests/conftest.py)
 def test_make_demo_ends_with_the_class_page_of_its_course(demo_course):
     course, said = demo_course
     page = course / "class-stats.html"

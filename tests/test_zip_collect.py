@@ -24,11 +24,11 @@ def text(nb) -> str:
     return out.getvalue()
 
 
-def test_a_canvas_zip_through_zip_collect_autograde_and_release_feedback(tmp_path):
+def test_a_canvas_zip_through_zip_collect_autograde_and_release_feedback(tmp_path, generate):
     course = init(directory=tmp_path / "course")
     config = course / "nbgrader_config.py"
     config.write_text(config.read_text() + "c.HiddenSuites.jobs = 2\n")
-    nbgrader(course, "generate_assignment", "attention")
+    generate(course)
     right = text(notebook("smoother", reference_code("smoother")))
     archive = course / "downloaded" / "attention" / "archive"
     archive.mkdir(parents=True)
@@ -74,12 +74,12 @@ def test_a_canvas_zip_through_zip_collect_autograde_and_release_feedback(tmp_pat
     assert released.returncode == 0, released.stderr[-2000:]
 
 
-def test_a_renamed_notebook_placed_by_hand_is_graded_as_the_part_its_cells_name(tmp_path):
+def test_a_renamed_notebook_placed_by_hand_is_graded_as_the_part_its_cells_name(tmp_path, generate):
     """A TA copies a student's files into submitted/ by hand (or the exchange brings them): a notebook
     renamed by the student's Jupyter ("Smoother-Copy1.ipynb", "vocab (1).ipynb") is graded as its part, not
     skipped as unknown; a second notebook of a part is not added; a notebook of no part stays unknown."""
     course = init(directory=tmp_path / "course")
-    nbgrader(course, "generate_assignment", "attention")
+    generate(course)
     folder = course / "submitted" / "ada" / "attention"
     folder.mkdir(parents=True)
     (folder / "Smoother-Copy1.ipynb").write_text(text(notebook("smoother", reference_code("smoother"))))
