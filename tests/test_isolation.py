@@ -484,12 +484,15 @@ def frozen(tmp_path_factory, bwrap):
 def test_a_submission_that_freezes_its_sandbox_ends_within_its_time_limit(frozen, name):
     file = next(f for f, n in frozen["names"].items() if n == name)
     record = frozen["records"][file]
-    assert frozen["seconds"][file] < FROZEN_LIMITS.submission_timeout + FROZEN_MARGIN, frozen["seconds"]
+    # the machine's pace: the first honest submission's time (a job's and a sandbox's start, one grading),
+    # which a loaded machine (two test workers on two cores) stretches as it stretches a fresh sandbox's start
+    allowed = FROZEN_LIMITS.submission_timeout + FROZEN_MARGIN + frozen["seconds"]["honest-first.py"]
+    assert frozen["seconds"][file] < allowed, frozen["seconds"]
     assert "grader_error" not in record  # the student's doing: not graded again on resume
     assert record["score"] == 0.0
     honest = frozen["records"][file.replace("freeze", "honest")]
     assert (honest["score"], honest.get("grader_error")) == (10.0, None), messages(honest)
-    assert frozen["seconds"][file.replace("freeze", "honest")] < FROZEN_LIMITS.submission_timeout + FROZEN_MARGIN
+    assert frozen["seconds"][file.replace("freeze", "honest")] < allowed, frozen["seconds"]
 
 
 # --- nothing outlives a child: what one leaves, for the next child or on the machine after the batch
