@@ -35,7 +35,12 @@ def test_the_corpus_graded_twice_gives_identical_records(twice):
     examples, first, second = twice
     assert len(first) == len(second) == len(examples)
     differ = [e.name for e, a, b in zip(examples, first, second) if comparable(a) != comparable(b)]
-    assert differ == []
+    said = {  # what each of the two gradings said where they differ, for the log
+        e.name: [(c.name, c.device, c.passed, c.message[:300]) for r in (a, b) for p in r.parts for c in p.checks
+                 if not c.passed and not c.skipped]
+        for e, a, b in zip(examples, first, second) if e.name in differ
+    }  # fmt: skip
+    assert differ == [], said
 
 
 def test_a_submission_near_the_speed_limit_gets_one_grade_in_forty(twice):
