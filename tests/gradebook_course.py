@@ -168,3 +168,17 @@ def autograde_at_once(course: Path, patterns: list[str]) -> list[subprocess.Comp
         shutil.rmtree(meeting)
     assert len(list(meeting.parent.glob("rendezvous"))) == 0
     return done
+
+
+def two_tas_at_once(course: Path, db_url: str, ta1: list[str], ta2: list[str]) -> None:
+    """Two ``nbgrader autograde`` of different students of one assignment at once (``autograde_at_once``):
+    both succeed, no "database is locked", every record there once, and nobody else's row changed."""
+    before = rows(db_url)
+    for student in ta1 + ta2:
+        hand_in(course, student, right=student.endswith("1"))
+    done = autograde_at_once(course, [ta1[0][:-1] + "*", ta2[0][:-1] + "*"])
+    for run in done:
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "database is locked" not in run.stderr
+    check_records(db_url, ta1 + ta2)
+    assert [row for row in rows(db_url) if row[1] not in ta1 + ta2] == before  # the others' are untouched

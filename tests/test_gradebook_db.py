@@ -22,13 +22,13 @@ from autograder.nbgrader.records_db import MIGRATED, SCHEMA_VERSION
 from autograder.records import SubmissionRecord
 from tests.gradebook_course import (
     PARTS,
-    autograde_at_once,
     check_records,
     db_url_of,
     hand_in,
     make_course,
     nbgrader_scores,
     rows,
+    two_tas_at_once,
 )
 
 pytestmark = pytest.mark.slow
@@ -114,17 +114,7 @@ def test_a_record_or_a_score_that_cannot_be_written_leaves_neither(course):
 
 
 def test_two_autogrades_at_once_lose_and_double_nothing_on_sqlite(course):
-    db_url = db_url_of(course)
-    ta1, ta2 = ["fay1", "fay2"], ["gus1", "gus2"]
-    before = rows(db_url)
-    for student in ta1 + ta2:
-        hand_in(course, student, right=student.endswith("1"))
-    done = autograde_at_once(course, ["fay*", "gus*"])
-    for run in done:
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert "database is locked" not in run.stderr
-    check_records(db_url, ta1 + ta2)
-    assert [row for row in rows(db_url) if row[1] not in ta1 + ta2] == before  # the others' are untouched
+    two_tas_at_once(course, db_url_of(course), ["fay1", "fay2"], ["gus1", "gus2"])
 
 
 def test_a_course_with_file_records_is_migrated_on_first_use(course, tmp_path):

@@ -18,7 +18,7 @@ from autograder.dev.classroom import nbgrader
 from autograder.nbgrader.course_records import COURSE_RECORDS, save_course_record
 from autograder.nbgrader.notebooks import ASSIGNMENT
 from autograder.records import SubmissionRecord
-from tests.gradebook_course import PARTS, autograde_at_once, check_records, hand_in, make_course, rows
+from tests.gradebook_course import PARTS, check_records, hand_in, make_course, rows, two_tas_at_once
 from tests.postgres import postgres  # noqa: F401  # the fixture
 
 pytestmark = pytest.mark.slow
@@ -65,16 +65,7 @@ def test_nbgrader_and_the_autograder_keep_the_gradebook_in_postgresql(course, tm
 
 def test_two_tas_autograde_different_students_at_once(course):
     root, db_url = course
-    ta1, ta2 = ["hal1", "hal2", "hal3"], ["ivy1", "ivy2", "ivy3"]
-    before = rows(db_url)
-    for student in ta1 + ta2:
-        hand_in(root, student, right=student.endswith("1"))
-    done = autograde_at_once(root, ["hal*", "ivy*"])
-    for run in done:
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert "database is locked" not in run.stderr
-    check_records(db_url, ta1 + ta2)
-    assert [row for row in rows(db_url) if row[1] not in ta1 + ta2] == before  # the others' are untouched
+    two_tas_at_once(root, db_url, ["hal1", "hal2", "hal3"], ["ivy1", "ivy2", "ivy3"])
 
 
 def test_a_course_graded_with_file_records_is_migrated_into_postgresql(course, tmp_path):

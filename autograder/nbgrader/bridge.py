@@ -20,7 +20,6 @@ import atexit
 import fnmatch
 import glob
 import os
-import time
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -306,15 +305,12 @@ class SaveGradesAndRecord(SaveAutoGrades):
         record = resources.get(RECORD)
         records_db.ensure_once(self.db_url)
         course_id = CourseDirectory(config=self.config).course_id  # nbgrader's own is "default_course"
-        for attempt in range(records_db.ATTEMPTS):
-            try:
-                self.save(nb, resources, record, course_id)
-                return nb, resources
-            except Exception as error:
-                if not records_db.locked(error) or attempt == records_db.ATTEMPTS - 1:
-                    raise
-            self.log.warning("autograder: the gradebook is locked by another process: trying again")
-            time.sleep(0.2 * (attempt + 1))
+        records_db.retrying(
+            lambda: self.save(nb, resources, record, course_id),
+            when=records_db.locked,
+            pause=0.2,
+            on_retry=lambda: self.log.warning("autograder: the gradebook is locked by another process: trying again"),
+        )
         return nb, resources
 
     def save(self, nb: NotebookNode, resources: ResourcesDict, record: SubmissionRecord | None, course_id: str) -> None:

@@ -172,15 +172,25 @@ def _setup(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def _retrying(action: Any, *, attempts: int = ATTEMPTS) -> Any:
-    """Run ``action`` again when it met a locked SQLite database or a table another process created meanwhile."""
+def retrying(
+    action: Any,
+    *,
+    when: Any = lambda error: isinstance(error, DBAPIError),
+    pause: float = 0.05,
+    on_retry: Any = None,
+    attempts: int = ATTEMPTS,
+) -> Any:
+    """Run ``action`` again (after ``pause`` times the attempt's number, in seconds) while it fails as ``when``
+    says is worth another try: by default a locked SQLite database or a table another process created meanwhile."""
     for attempt in range(attempts):
         try:
             return action()
-        except DBAPIError:
-            if attempt == attempts - 1:
+        except Exception as error:
+            if not when(error) or attempt == attempts - 1:
                 raise
-            time.sleep(0.05 * (attempt + 1))
+        if on_retry is not None:
+            on_retry()
+        time.sleep(pause * (attempt + 1))
     return None
 
 
@@ -204,7 +214,7 @@ def ensure_tables(engine: Engine) -> None:
                 version += 1
             connection.execute(schema_table.update().where(schema_table.c.id == 1).values(version=version))
 
-    _retrying(once)
+    retrying(once)
 
 
 def ensure_once(db_url: str) -> None:
@@ -241,7 +251,7 @@ def migrate_files(root: Path, engine: Engine) -> int:
                 upsert(connection, record_row(assignment, student, notebook, record), replace=False)
         return len(found)
 
-    count = _retrying(once)
+    count = retrying(once)
     aside = root / MIGRATED
     n = 1
     while aside.exists():
