@@ -35,12 +35,23 @@ def test_the_corpus_graded_twice_gives_identical_records(twice):
     examples, first, second = twice
     assert len(first) == len(second) == len(examples)
     differ = [e.name for e, a, b in zip(examples, first, second) if comparable(a) != comparable(b)]
-    said = {  # what each of the two gradings said where they differ, for the log
-        e.name: [(c.name, c.device, c.passed, c.message[:300]) for r in (a, b) for p in r.parts for c in p.checks
-                 if not c.passed and not c.skipped]
-        for e, a, b in zip(examples, first, second) if e.name in differ
-    }  # fmt: skip
-    assert differ == [], said
+    assert differ == [], "\n".join(differences(e.name, a, b) for e, a, b in zip(examples, first, second)
+                                     if e.name in differ)  # fmt: skip
+
+
+def differences(name: str, a, b) -> str:
+    """The checks two records of ``name`` disagree on, with what each grading said of them, for the log."""
+    lines = [f"{name}:"]
+    for (part, one), (_, other) in zip(comparable(a), comparable(b)):
+        checks = {(c.name, c.device): c for r in (a, b) for p in r.parts if p.part == part for c in p.checks}
+        for x, y in zip(one, other):
+            if x != y:
+                said = [c.message[:400] for r in (a, b) for p in r.parts if p.part == part for c in p.checks
+                        if (c.name, c.device) == x[:2]]  # fmt: skip
+                lines.append(f"  first {x}\n  second {y}\n  said {said}")
+        if len(one) != len(other):
+            lines.append(f"  {len(one)} checks against {len(other)} ({sorted(checks)[:5]} ...)")
+    return "\n".join(lines)
 
 
 def test_a_submission_near_the_speed_limit_gets_one_grade_in_forty(twice):

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from autograder.sandbox import wire
+from autograder.sandbox import schedstat, wire
 from autograder.sandbox.launch import Limits
 from autograder.sandbox.zygote_client import ZygoteClient
 from autograder.text import MAX_TEXT, printable
@@ -66,6 +66,10 @@ class ChildConnection:
         self.limits = limits
         self.deadline = deadline  # the submission's (``time.monotonic``): no wait on the sandbox goes past it
         self.sock: socket.socket | None = zygote.fork(deadline)
+        self.pid = zygote.child_pid  # on the host, found by the zygote's client (None: not known)
+        #: seconds the job's thread and the child's main thread waited, runnable, for a CPU during the last
+        #: exchange (``schedstat``): the speed checks take them off the wall clock
+        self.waited = 0.0
 
     @property
     def open(self) -> bool:
@@ -78,9 +82,12 @@ class ChildConnection:
             raise ChildLost("the child is gone")
         arena.reset()
         frame, encoder = wire.encode(message, arena=arena)
+        self.waited = 0.0
         try:
+            before = schedstat.sample(self.pid)
             wire.send(sock, frame, time.monotonic() + timeout)
             text, blob = wire.receive(sock, time.monotonic() + timeout, self.limits.reply_size)
+            self.waited = schedstat.between(before, schedstat.sample(self.pid))
             reply = clean(wire.decode(text, blob, place=_place, max_bytes=self.limits.reply_size))
         except TimeoutError:
             self.lose(kill=True)

@@ -52,6 +52,9 @@ MISSING_MODULE = re.compile(
 )
 NAME_ERROR = re.compile(r"name '(\w{1,100})' is not defined")
 MAX_FAILURES_PER_FUNCTION = 2
+#: A call's seed is its check's number times this, plus its number in the check: what a check draws does not
+#: depend on how many calls the checks before it made (a speed check measures again near its limit)
+SEEDS_PER_CHECK = 100_000
 
 
 def imports_at(source: str, line: int) -> list[tuple[str, str]]:
@@ -172,7 +175,10 @@ class Outcome:
     """One call: the value, and what the grader observed around it."""
 
     value: object = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the wall clock around the round trip
+    #: of ``seconds``, what the job's thread and the child's main thread spent runnable, waiting for a CPU
+    #: (``schedstat``): a busy machine's, not the code's
+    waited: float = 0.0
     mutated: list[int] = field(default_factory=list)  # positions of CPU tensor inputs modified
     input_grads: list = field(default_factory=list)
     param_grads: dict = field(default_factory=dict)
@@ -254,7 +260,10 @@ class Student:
         #: part-3 attention that does not compile or raises: its mistakes are part 3's), and what a suite found once
         self.stand_ins: set[str] = set()
         self.memo: dict[str, object] = {}
-        self.calls = 0  # calls made so far
+        self.calls = 0  # calls made so far in this check (``begin_check``)
+        self.check = 0  # the check being run, counted from 0: with ``calls``, the seed of a call's random numbers
+        #: seconds the job's thread and the child's waited, runnable, for a CPU during the exchanges so far
+        self.waited = 0.0
         self.events: list[str] = []  # crashes and timeouts, for the report
         #: what the grader noticed in the answers, the top-level lines that raised when loaded, notes the suites add
         self.notes: list[str] = list(self.answers.notes)
@@ -351,7 +360,9 @@ class Student:
         try:
             if self.child is None:
                 raise ChildLost("the child is gone")
-            return self.child.exchange(message, timeout)
+            answer = self.child.exchange(message, timeout)
+            self.waited += self.child.waited
+            return answer
         except ChildTimeout:
             self.restarts += 1
             self.events.append(f"{what}: timed out after {timeout:.1f} s")
@@ -376,6 +387,10 @@ class Student:
         return StudentTimeout(
             f"the time limit for this submission ({self.limits.submission_timeout:.0f} s) was reached"
         )
+
+    def begin_check(self, number: int) -> None:
+        """The check numbered ``number`` (from 0, in the suite's order) starts: its calls' seeds are its own."""
+        self.check, self.calls = number, 0
 
     def close(self) -> None:
         for key in self.said_values:
@@ -508,7 +523,7 @@ class Student:
         inputs that stand for tensors left on the CPU, the others on a GPU (``Outcome.origins``)."""
         self.calls += 1  # the seed of the call's random numbers: regrading draws the same, a repeated call others
         fields: dict[str, Any] = {
-            "seed": self.calls,
+            "seed": self.check * SEEDS_PER_CHECK + self.calls,
             "args": list(args),
             "kwargs": kwargs,
             "modules": modules,
@@ -519,13 +534,14 @@ class Student:
             fields["grad"] = grad
         if self.stand_ins:
             fields["stand_in"] = sorted(self.stand_ins)
-        start = time.perf_counter()
+        start, waited = time.perf_counter(), self.waited
         reply, shared = self.request(protocol.CALL, target, attr, **fields)
         seconds = time.perf_counter() - start
         mutated = self.child.changed(shared) if self.child is not None and self.child.open else []
         return Outcome(
             value=self._remote(reply.get("result")),
             seconds=seconds,
+            waited=min(self.waited - waited, seconds),
             mutated=mutated,
             input_grads=reply.get("input_grads") or [],
             param_grads=reply.get("param_grads") or {},
@@ -543,9 +559,9 @@ class Student:
         """The value of ``target(*args, **kwargs)``, run in the sandbox."""
         return self.run(target, *args, attr=attr, **kwargs).value
 
-    def round_trip(self, args: tuple, times: int = 3) -> float:
+    def round_trip(self, args: tuple, times: int = 3, less_waits: bool = False) -> float:
         """Seconds of a round trip carrying ``args`` both ways to a fresh child that runs no student code
-        (the fastest of ``times``).
+        (the fastest of ``times``; with ``less_waits``, less what the two threads waited for a CPU).
 
         The student's own child ends first (one child at a time): objects made in it are gone, and
         its code is loaded again on the next call.
@@ -557,7 +573,7 @@ class Student:
             for _ in range(times):
                 start = time.perf_counter()
                 child.exchange({"op": protocol.ECHO, "args": list(args)}, self.limits.call_timeout)
-                seconds.append(time.perf_counter() - start)
+                seconds.append(max(time.perf_counter() - start - (child.waited if less_waits else 0.0), 0.0))
         finally:
             child.close()
         return min(seconds)

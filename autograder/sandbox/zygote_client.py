@@ -112,6 +112,7 @@ class ZygoteClient:
         self.cgroup: Cgroup | None = None
         self.no_cgroup = ""  # why there is none
         self.zygote_pid: int | None = None  # the zygote's pid on the host
+        self.child_pid: int | None = None  # the current child's pid on the host, where it was found
         self.oom_kills = 0
         self.forks = 0
         self.starts = 0  # sandboxes started: each gets a cgroup of its own name
@@ -278,11 +279,14 @@ class ZygoteClient:
         raise SandboxError(f"no usable sandbox after {FORK_ATTEMPTS} attempts: {self.faults[-1:]}")
 
     def _place(self, ns_pid: Any) -> bool:
-        """Put the new child in the cgroup (it waits for its first request: no student code ran yet)."""
+        """Put the new child in the cgroup (it waits for its first request: no student code ran yet), and keep
+        its host pid (``child_pid``), found among the zygote's own children, not taken from the child's word."""
+        self.child_pid = None
+        if self.zygote_pid is not None:
+            self.child_pid = next((p for p in _children(self.zygote_pid) if _ns_pid(p) == ns_pid), None)
         if self.cgroup is None:
             return True
-        assert self.zygote_pid is not None  # a cgroup is made only for a zygote found on the host
-        pid = next((p for p in _children(self.zygote_pid) if _ns_pid(p) == ns_pid), None)
+        pid = self.child_pid
         if pid is None:
             return False
         try:

@@ -47,6 +47,7 @@ from collections.abc import Callable, Sequence
 import pytest
 import torch
 
+from autograder.sandbox import schedstat
 from autograder.sandbox.student import Outcome, Remote, Student, StudentError, StudentFailure, StudentTimeout, quoted
 from autograder.sandbox.wire import Lookup, Words
 from autograder.suites.compare import (
@@ -372,16 +373,17 @@ def _signature(value: object) -> object:
     return type(value).__name__
 
 
-def clean_overhead(student: Student, args: tuple) -> float:
-    """Seconds of a round trip carrying ``args`` both ways to a child that runs no student code.
+def clean_overhead(student: Student, args: tuple, less_waits: bool = False) -> float:
+    """Seconds of a round trip carrying ``args`` both ways to a child that runs no student code (with
+    ``less_waits``, less what the job's thread and the child's waited for a CPU).
 
     Measured once per grading job and kind of input (the job is trusted; the child is fresh): the first
     time, the student's own child ends first (one child at a time), so objects made in it are gone and
     its code is loaded again on the next call.
     """
-    key = _signature(args)
+    key = (_signature(args), less_waits)
     if key not in _OVERHEAD:
-        _OVERHEAD[key] = student.round_trip(args)
+        _OVERHEAD[key] = student.round_trip(args, less_waits=less_waits)
     return _OVERHEAD[key]
 
 
@@ -408,7 +410,9 @@ def expect_fast(
     it has never seen, so nothing can be cached, and every timed result must be right (or an honest
     attempt: one of ``mistakes``, see ``compare.gate``). Times are
     the best of ``per_round`` calls, measured by the grader around the round trip, minus the round
-    trip of a child that runs no student code. A time near the limit is measured again on new
+    trip of a child that runs no student code; every time here (the student's, the reference's, the
+    round trip's) on the CPU leaves out what the job's thread and the child's waited, runnable, for a
+    CPU (``sandbox.schedstat``), so that a busy machine gives the grade a quiet one gives. A time near the limit is measured again on new
     inputs (up to ``rounds`` rounds) before it fails, so that regrading gives the same grade; before
     the second round the round trip is measured again (``clean_overhead`` measured it once per job,
     perhaps on a quieter machine: a busier one slows the student's round trips, not the reference,
@@ -416,18 +420,25 @@ def expect_fast(
     ``target`` is a name, or a function that makes the target (a module) after the overhead is taken.
     """
     slack = SPEED_SLACK.get(device, SPEED_SLACK["cpu"]) if slack is None else slack
+    # on the CPU, the threads' waits for a CPU are not the code's time; on a GPU a thread that waits for the
+    # device may yield its CPU, and that wait is the device's time: the wall clock, as it is
+    fair = device == "cpu"
     first = make_input(0)
-    overhead = clean_overhead(student, first)
+    overhead = clean_overhead(student, first, fair)
     make_target = target
     target = make_target() if callable(make_target) else make_target
 
     def timed_reference(args: tuple) -> tuple[float, object]:
         """The reference's time on ``args`` and its result (what the student's result is checked against)."""
         synchronize(device)
-        start = time.perf_counter()
+        start, waited = time.perf_counter(), schedstat.waited()
         expected = reference(*args)
         synchronize(device)
-        return time.perf_counter() - start, expected
+        seconds = time.perf_counter() - start
+        after = schedstat.waited()  # the job's thread's wait for a CPU is not the reference's time
+        if fair and after is not None and waited is not None:
+            seconds = max(seconds - (after - waited), 0.0)
+        return seconds, expected
 
     def check(got: object, args: tuple, expected: object) -> None:
         if verify is not None:
@@ -446,13 +457,13 @@ def expect_fast(
             best_ours = min(best_ours, ours)
             outcome = student.run(target, *args, attr=attr, watch=False)
             check(outcome.value, args, expected)
-            best_call = min(best_call, outcome.seconds)
+            best_call = min(best_call, outcome.seconds - (outcome.waited if fair else 0.0))
         best_theirs = max(best_call - overhead, 0.0)
         limit = factor * best_ours + slack
         if best_theirs <= limit or best_theirs > 3 * limit:  # within the limit, or clearly beyond it
             break
         if r == 0 and r + 1 < rounds:  # near the limit: the round trip as it costs now, then a warm-up again
-            overhead = max(overhead, student.round_trip(first))
+            overhead = max(overhead, student.round_trip(first, less_waits=fair))
             target = make_target() if callable(make_target) else make_target
             check(student.run(target, *first, attr=attr, watch=False).value, first, timed_reference(first)[1])
     if best_theirs > limit:
