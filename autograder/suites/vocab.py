@@ -122,12 +122,20 @@ SPLITS: dict[str, Callable[[str], list[str]]] = {
 def probes(corpus: list[str]) -> list[str]:
     """Every word of the corpus, the specials, words it does not have, and the corpus's words as the slips
     above would make them (lower-cased, stripped, ''): what a vocabulary is asked about."""
+    words, hidden = _probes(tuple(corpus))
+    HIDDEN.update(hidden)
+    return list(words)
+
+
+@functools.lru_cache(maxsize=16)  # a speed check asks about each of its corpora several times (its gate, its hints)
+def _probes(corpus: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``probes`` of ``corpus``, and the words of them that no message may show."""
     seen = dict.fromkeys(w for s in corpus for w in s.split())
     slips = dict.fromkeys(w for split in SPLITS.values() for s in corpus for w in split(s))
     fixed = ["nooit-gezien", "", "BANK"]
     extra = [w for w in slips if w not in seen and w not in fixed and w not in SPECIALS]
-    HIDDEN.update(w for w in extra if w.strip() and w not in SHOWN)
-    return [*(w for w in seen if w not in SPECIALS), *SPECIALS, *fixed, *extra]
+    hidden = tuple(w for w in extra if w.strip() and w not in SHOWN)
+    return (*(w for w in seen if w not in SPECIALS), *SPECIALS, *fixed, *extra), hidden
 
 
 # ---------------------------------------------------------------- naming words without showing them
@@ -214,6 +222,11 @@ def entries_view(
 
 def counted(corpus: list[str], split: str = "split()", once: bool = False, specials: bool = False) -> Counter:
     """Every word's count, in order of first appearance: the contract's counting, or a slip's."""
+    return Counter(_counted(tuple(corpus), split, once, specials))  # a copy: the caller may change it
+
+
+@functools.lru_cache(maxsize=64)  # the known mistakes and the slips count the same corpus again and again
+def _counted(corpus: tuple[str, ...], split: str, once: bool, specials: bool) -> Counter:
     counts: Counter[str] = Counter()
     for sentence in corpus:
         words = SPLITS[split](sentence)
