@@ -4,7 +4,8 @@ A cold ``autograder grade`` of one student spends most of its time starting up: 
 job's importing torch, the zygote importing torch again inside bubblewrap, pytest's start and the
 suites' collection. ``serve`` pays that once: its ``jobs.Pool`` launches its jobs at start (each with
 its zygote started and the suites collected) and keeps them for every request that follows, each
-submission graded with the per-child reset as in any batch. ``autograder grade --service SOCKET``
+submission graded with the per-child reset as in any batch (before the first, each job grades the
+reference answers of every part once: what a job does only the first time is done before any request). ``autograder grade --service SOCKET``
 and the nbgrader bridge (a course's ``.autograder-service/socket``) hand their submissions to it
 through ``ServicePool``, the pool of ``jobs.make_pool`` with the service's socket: the records come
 back as they finish, to the process that writes the journal or the gradebook.
@@ -276,18 +277,39 @@ class Service:
         self.say = say
         self.pool = Pool(options, jobs)
         self.inbox: queue.Queue[tuple[_Client, Submission]] = queue.Queue()
-        self.routes: dict[int, tuple[_Client, int]] = {}  # the service's index -> (client, the client's index)
+        # the service's index -> (client, the client's index); no client: a warm-up's (``warm_up``)
+        self.routes: dict[int, tuple[_Client | None, int]] = {}
+        self.warming = 0
         self.clients: list[_Client] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.failure = ""  # why the jobs cannot grade (a fatal message of theirs): the service stops
         self.count = 0
 
+    def warm_up(self) -> None:
+        """Grade the reference answer of every part, once per job, before the first request: what a job does
+        only the first time it grades a part (the suites' first calls, the sandbox's first children of
+        each kind) is done before the clock of any client. Their records go nowhere."""
+        from autograder.dev.examples import reference_code
+
+        references = {}
+        for part in self.options.parts:
+            with contextlib.suppress(OSError, KeyError):  # a part without a reference in solutions/: not warmed up
+                references[part] = "# warm-up\n" + reference_code(part)  # no cache of a request's code is hit
+        for _ in range(self.pool.jobs):
+            for part, code in references.items():
+                self.count += 1
+                self.warming += 1
+                self.routes[self.count] = (None, self.count)
+                self.pool.submit(Submission(path=f"(warm-up: {part})", code=code, parts=[part],
+                                            index=self.count))  # fmt: skip
+
     # the dispatcher: the one thread that uses the pool
     def dispatch(self, ready: Callable[[], None] | None) -> None:
         beat = time.monotonic()
         announced = False
         try:
+            self.warm_up()
             while not self.stopping.is_set():
                 while True:
                     try:
@@ -302,7 +324,7 @@ class Service:
                 found = self.pool.poll(0.2)
                 if found is not None:
                     self.route(*found)
-                if not announced and self.pool.warm >= self.pool.jobs:
+                if not announced and self.pool.warm >= self.pool.jobs and not self.warming:
                     announced = True
                     if ready is not None:
                         ready()
@@ -318,6 +340,9 @@ class Service:
 
     def route(self, index: int, record: SubmissionRecord) -> None:
         client, theirs = self.routes.pop(index)
+        if client is None:
+            self.warming -= 1
+            return
         client.grading -= 1
         if client.open:
             environment = {**self.pool.environment, "service": str(self.path)}

@@ -264,7 +264,7 @@ def test_the_service_stops_cleanly(service):
 
 
 #: A correct attention answer that takes a while to load: the service is killed while it grades it.
-SLOW = "import time\ntime.sleep(8)\n\n" + reference_code("attention")
+SLOW = "import time\ntime.sleep(5)\n\n" + reference_code("attention")
 
 
 @pytest.mark.slow
