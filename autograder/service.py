@@ -290,7 +290,7 @@ class Service:
         """Grade the reference answer of every part, once per job, before the first request: what a job does
         only the first time it grades a part (the suites' first calls, the sandbox's first children of
         each kind) is done before the clock of any client. Their records go nowhere."""
-        from autograder.dev.examples import reference_code
+        from autograder.parts import reference_code
 
         references = {}
         for part in self.options.parts:
