@@ -197,46 +197,69 @@ def trusted(uid: int) -> bool:
     return uid in (os.geteuid(), 0)
 
 
-def check_folder(folder: Path, *, create: bool) -> None:
-    """The socket's folder: ours (or root's), a real folder (not a link), that no other user may enter or write.
+def open_folder(folder: Path, *, create: bool) -> int:
+    """The socket's folder, opened (a descriptor of the folder itself), once checked: ours (or root's), a real
+    folder (not a link), that no other user may enter or write. The socket is then reached through that
+    descriptor (``in_folder``): the folder checked is the one used, and a long path is no limit.
 
     With ``create`` (``serve``), a folder that is not there is made, mode 0700 (its parent must exist).
     ServiceError otherwise, saying what is wrong.
     """
-    try:
-        info = folder.lstat()
-    except FileNotFoundError:
-        if not create:
-            raise ServiceError(f"{folder} does not exist") from None
+    if create:
         try:
             folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
         except OSError as error:
             raise ServiceError(f"cannot make {folder}: {error}") from None
-        info = folder.lstat()
-    if not stat.S_ISDIR(info.st_mode):
-        raise ServiceError(f"{folder} is not a folder (a link or a file): the socket's folder must be a real one")
-    if not trusted(info.st_uid):
-        raise ServiceError(f"{folder} belongs to uid {info.st_uid}, not to us: its socket is not ours to trust")
-    if stat.S_IMODE(info.st_mode) & 0o077:
+    try:
+        fd = os.open(folder, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise ServiceError(f"{folder} does not exist") from None
+    except OSError:  # a link (ELOOP), a file (ENOTDIR)
         raise ServiceError(
-            f"{folder} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}): the socket's folder must "
-            f"be its owner's alone; chmod 700 {folder}"
-        )
+            f"{folder} is not a folder (a link or a file): the socket's folder must be a real one"
+        ) from None
+    info = os.fstat(fd)
+    why = ""
+    if not stat.S_ISDIR(info.st_mode):
+        why = f"{folder} is not a folder (a link or a file): the socket's folder must be a real one"
+    elif not trusted(info.st_uid):
+        why = f"{folder} belongs to uid {info.st_uid}, not to us: its socket is not ours to trust"
+    elif stat.S_IMODE(info.st_mode) & 0o077:
+        why = (f"{folder} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}): the socket's folder must "
+               f"be its owner's alone; chmod 700 {folder}")  # fmt: skip
+    if why:
+        os.close(fd)
+        raise ServiceError(why)
+    return fd
+
+
+def check_folder(folder: Path, *, create: bool) -> None:
+    """``open_folder``'s checks alone (``course check``): ServiceError saying what is wrong."""
+    os.close(open_folder(folder, create=create))
+
+
+def in_folder(fd: int, name: str) -> str:
+    """The path of ``name`` in the folder open at ``fd``, through /proc (short, and that folder whatever its path)."""
+    return f"/proc/self/fd/{fd}/{name}"
 
 
 def connect(path: Path, timeout: float = HELLO_S) -> socket.socket:
     """A connection to the service at ``path``, after the checks of its folder and of the uid that listens."""
-    check_folder(path.parent, create=False)
+    fd = open_folder(path.parent, create=False)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
-        sock.connect(str(path))
+        sock.connect(in_folder(fd, path.name))
         uid = peer_uid(sock)
         if not trusted(uid):
             raise ServiceError(f"the service at {path} runs as uid {uid}, not as us: its records are not taken")
     except BaseException:
         sock.close()
         raise
+    finally:
+        os.close(fd)
     return sock
 
 
@@ -403,28 +426,41 @@ class Service:
             client.outbox.put(None)
 
 
-def bind(path: Path) -> socket.socket:
-    """The listening socket at ``path`` (in a folder ``check_folder`` made or accepted); ServiceError where a
-    service answers there already."""
-    check_folder(path.parent, create=True)
-    if path.exists() or path.is_symlink():
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise ServiceError(f"{path} is there and is not a socket: not replaced")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def bind(path: Path) -> tuple[socket.socket, int]:
+    """The listening socket at ``path``, and its folder's descriptor (``open_folder`` made or accepted it);
+    ServiceError where a service answers there already, or something else is there."""
+    fd = open_folder(path.parent, create=True)
+    try:
+        here = in_folder(fd, path.name)
         try:
-            probe.connect(str(path))
-        except OSError:  # a socket nobody listens on: a service that ended without removing it
-            path.unlink()
+            found = os.lstat(path.name, dir_fd=fd)
+        except FileNotFoundError:
+            pass
         else:
-            raise ServiceError(f"a service already listens at {path}")
-        finally:
-            probe.close()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    os.chmod(path, 0o600)
-    listener.listen(64)
+            if not stat.S_ISSOCK(found.st_mode):
+                raise ServiceError(f"{path} is there and is not a socket: not replaced")
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(here)
+            except OSError:  # a socket nobody listens on: a service that ended without removing it
+                os.unlink(path.name, dir_fd=fd)
+            else:
+                raise ServiceError(f"a service already listens at {path}")
+            finally:
+                probe.close()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(here)
+            os.chmod(here, 0o600)
+            listener.listen(64)
+        except OSError as error:
+            listener.close()
+            raise ServiceError(f"cannot listen at {path}: {error}") from None
+    except BaseException:
+        os.close(fd)
+        raise
     listener.settimeout(0.5)
-    return listener
+    return listener, fd
 
 
 def serve(
@@ -443,7 +479,7 @@ def serve(
 
     path = Path(path).absolute()
     tell = say or (lambda line: print(f"autograder serve: {line}", file=sys.stderr, flush=True))
-    listener = bind(path)
+    listener, folder = bind(path)
     with Reaper():
         service = Service(options, jobs, path, tell)
         dispatcher = threading.Thread(target=service.dispatch, args=(ready,), name="service-dispatch", daemon=True)
@@ -456,7 +492,8 @@ def serve(
         finally:
             listener.close()
             with contextlib.suppress(OSError):
-                path.unlink()
+                os.unlink(path.name, dir_fd=folder)
+            os.close(folder)
             service.stop()
             if dispatcher.is_alive():
                 dispatcher.join()

@@ -18,8 +18,10 @@ from autograder.sandbox.launch import Limits
 from autograder.service import (
     MAX_MESSAGE,
     ServiceError,
+    bind,
     check_folder,
     config_json,
+    connect,
     mismatch,
     receive,
     record_json,
@@ -111,3 +113,28 @@ def test_course_check_names_an_open_service_folder(tmp_path):
 def test_same_options_as_the_service():
     """Guard: a field added to JobConfig is part of what the service compares (or deliberately not)."""
     assert {f.name for f in dataclasses.fields(JobConfig)} == set(config_json(JobConfig()))
+
+
+def test_a_socket_deep_in_the_tree_is_reached_through_its_folder(tmp_path):
+    """A socket's path may be longer than a Unix socket's address (108 bytes): bound and reached by its folder."""
+    folder = tmp_path.joinpath(*["a-long-folder-name"] * 8)
+    folder.parent.mkdir(parents=True)
+    path = folder / "socket"
+    assert len(str(path)) > 120
+    listener, fd = bind(path)
+    try:
+        assert (path.stat().st_mode & 0o777) == 0o600
+        assert (folder.stat().st_mode & 0o777) == 0o700
+        client = connect(path)
+        server, _ = listener.accept()
+        with client, server:
+            send(client, {"op": "hello"})
+            assert receive(server) == {"op": "hello"}
+        with pytest.raises(ServiceError, match="already listens"):
+            bind(path)
+    finally:
+        listener.close()
+        os.close(fd)
+    listener, fd = bind(path)  # a socket nobody listens on is replaced
+    listener.close()
+    os.close(fd)
