@@ -363,10 +363,13 @@ class Service:
 
     def route(self, index: int, record: SubmissionRecord) -> None:
         client, theirs = self.routes.pop(index)
+        if not record.grader_error:  # a service lives for weeks: only jobs that stop again and again, with
+            self.pool.restarts = 0  # no submission graded in between, stop it (``Pool``'s bound)
         if client is None:
             self.warming -= 1
             return
-        client.grading -= 1
+        with self.lock:
+            client.grading -= 1
         if client.open:
             environment = {**self.pool.environment, "service": str(self.path)}
             client.outbox.put(
@@ -398,7 +401,8 @@ class Service:
                 if message["op"] != "grade":
                     return
                 sub = submission_of(message["submission"])
-                client.grading += 1
+                with self.lock:
+                    client.grading += 1
                 self.inbox.put((client, sub))
         except (ConnectionError, OSError, KeyError, ValueError, TypeError, AttributeError):
             return  # the client went away, or sent what is not a request: its connection ends
