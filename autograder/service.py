@@ -512,15 +512,22 @@ def serve(
 class ServicePool:
     """``jobs.Pool``'s interface over a warm service: submit submissions, collect (index, record) as they finish.
 
-    When the service cannot grade (none answers at ``path``, its options differ, it stops or falls silent),
+    When the service cannot grade (none answers at ``path``, its options differ, it stops or says nothing for
+    ``silence`` seconds while it grades),
     the submissions it has not returned a record of go to a ``Pool`` of ``jobs`` jobs here, started
     cold; ``say`` gets one line on why.
     """
 
     def __init__(
-        self, options: JobConfig, jobs: int, path: Path | str, say: Callable[[str], None] | None = None
+        self,
+        options: JobConfig,
+        jobs: int,
+        path: Path | str,
+        say: Callable[[str], None] | None = None,
+        silence: float = SILENCE_S,
     ) -> None:
         self.options = options
+        self.silence = silence
         self.jobs = jobs
         self.path = Path(path).absolute()
         self.say = say or (lambda line: print(f"autograder: {line}", file=sys.stderr, flush=True))
@@ -540,7 +547,7 @@ class ServicePool:
             self._cold(f"the warm service at {self.path} grades with other options ({why}): grading cold")
             return
         self.warm_environment = dict(answer.get("environment") or {})
-        self.sock.settimeout(SILENCE_S)
+        self.sock.settimeout(silence)
         self.say(f"grading with the warm service at {self.path}")
 
     @property
@@ -578,7 +585,9 @@ class ServicePool:
             try:
                 message = receive(self.sock)
             except TimeoutError:
-                self._cold(f"the warm service at {self.path} said nothing for {SILENCE_S:g} s: grading the rest cold")
+                self._cold(
+                    f"the warm service at {self.path} said nothing for {self.silence:g} s: grading the rest cold"
+                )
                 break
             except (OSError, ConnectionError) as error:
                 self._cold(f"the warm service at {self.path} stopped ({error}): grading the rest cold")

@@ -32,6 +32,7 @@ from autograder.service import (
     _Client,
     course_socket,
 )
+from autograder.submission import load
 from tests.survivors import descendants, survivors
 
 NOBODY = 65534
@@ -257,6 +258,33 @@ def test_other_options_are_graded_cold_with_a_note(service, graded_cold, tmp_pat
                      "this grading's): grading cold"]  # fmt: skip
     assert "service" not in json.loads(report.read_text())["environment"]
     assert [r["score"] for r in records] == [cold[0]["score"]]
+
+
+@pytest.mark.slow
+def test_a_service_that_stops_answering_is_left_for_a_cold_grading(service, graded_cold):
+    """SIGSTOP: the service can say nothing (no record, no heartbeat); after ``silence`` the client grades cold."""
+    from autograder.jobs import job_config
+    from autograder.processes import Reaper
+
+    server, path, _ = service
+    paths, cold = graded_cold
+    said: list[str] = []
+    with Reaper():
+        pool = ServicePool(job_config("auto", "auto", None), 1, path, say=said.append, silence=3.0)
+        try:
+            assert pool.cold is None
+            os.kill(server.pid, signal.SIGSTOP)
+            try:
+                pool.submit(load(paths[0], index=5))
+                index, record = pool.next()
+            finally:
+                os.kill(server.pid, signal.SIGCONT)
+        finally:
+            pool.close()
+    assert said[-1] == f"the warm service at {path} said nothing for 3 s: grading the rest cold"
+    assert pool.cold is not None
+    assert index == 5
+    assert record.to_json() == cold[0]
 
 
 #: A correct attention answer that takes a while to load: the service is killed while it grades it.
