@@ -4,9 +4,9 @@ A cold ``autograder grade`` of one student spends most of its time starting up: 
 job's importing torch, the zygote importing torch again inside bubblewrap, pytest's start and the
 suites' collection. ``serve`` pays that once: its ``jobs.Pool`` launches its jobs at start (each with
 its zygote started and the suites collected) and keeps them for every request that follows, each
-submission graded with the per-child reset as in any batch (before the first, each job grades the
-reference answers of every part once: what a job does only the first time is done before any request). ``autograder grade --service SOCKET``
-and the nbgrader bridge (a course's ``.autograder-service/socket``) hand their submissions to it
+submission graded with the per-child reset as in any batch (before the first, the jobs grade the
+reference answer of every part as many times as there are jobs: what a job does only the first time is
+done before any request). ``autograder grade --service SOCKET`` and the nbgrader bridge (a course's ``.autograder-service/socket``) hand their submissions to it
 through ``ServicePool``, the pool of ``jobs.make_pool`` with the service's socket: the records come
 back as they finish, to the process that writes the journal or the gradebook.
 
@@ -310,7 +310,8 @@ class Service:
         self.count = 0
 
     def warm_up(self) -> None:
-        """Grade the reference answer of every part, once per job, before the first request: what a job does
+        """Grade the reference answer of every part, as many times as there are jobs (from their shared queue:
+        each job most likely meets each part), before the first request: what a job does
         only the first time it grades a part (the suites' first calls, the sandbox's first children of
         each kind) is done before the clock of any client. Their records go nowhere."""
         from autograder.parts import reference_code
