@@ -6,9 +6,10 @@ suites' collection. ``serve`` pays that once: its ``jobs.Pool`` launches its job
 its zygote started and the suites collected) and keeps them for every request that follows, each
 submission graded with the per-child reset as in any batch (before the first, the jobs grade the
 reference answer of every part as many times as there are jobs: what a job does only the first time is
-done before any request). ``autograder grade --service SOCKET`` and the nbgrader bridge (a course's ``.autograder-service/socket``) hand their submissions to it
-through ``ServicePool``, the pool of ``jobs.make_pool`` with the service's socket: the records come
-back as they finish, to the process that writes the journal or the gradebook.
+done before any request). ``autograder grade --service SOCKET`` and the nbgrader bridge (a course's
+``.autograder-service/socket``) hand their submissions to it through ``ServicePool``, the pool of
+``jobs.make_pool`` with the service's socket: the records come back as they finish, to the process
+that writes the journal or the gradebook.
 
 Trust. The service and its clients are the same user (or root): the socket lives in a directory only
 its owner can enter (``serve`` makes it 0700; an existing one that another user owns, or that others
