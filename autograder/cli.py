@@ -38,8 +38,27 @@ def parser() -> argparse.ArgumentParser:
     )
     add_csv_arguments(g)
     options.add_arguments(g)
+    g.add_argument(
+        "--service",
+        metavar="SOCKET",
+        default="",
+        help="grade by the warm service listening there (autograder serve); cold where it cannot",
+    )
     g.add_argument("--quiet", action="store_true", help="only the class table and the summary")
     g.add_argument("--verbose", action="store_true", help="every failed check, not one line per group")
+
+    sv = verbs.add_parser(
+        "serve", help="keep grading jobs warm for later gradings (grade --service, a course's nbgrader autograde)"
+    )
+    where = sv.add_mutually_exclusive_group(required=True)
+    where.add_argument("--socket", type=Path, metavar="PATH", help="listen here (its folder: yours alone, mode 0700)")
+    where.add_argument(
+        "--course",
+        type=Path,
+        metavar="DIR",
+        help="serve this nbgrader course's autograde (the socket: DIR/.autograder-service/socket; pictures drawn)",
+    )
+    options.add_arguments(sv, skip=("cluster",))
 
     st = verbs.add_parser("stats", help="class statistics from graded records: a page and a CSV for the teacher")
     st.add_argument(
@@ -134,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         return grade_command(args)
     if args.verb == "stats":
         return stats_command(args)
+    if args.verb == "serve":
+        return serve_command(args)
     if args.verb == "gradescope":
         return gradescope_command(args)
     return course_command(args)
@@ -171,6 +192,49 @@ def grade_command(args: argparse.Namespace) -> int:
         args.submissions = submissions
         code = _grade(args, limits=limits, labels=labels, start=start)
     return code or (1 if skipped else 0)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from autograder.jobs import default_jobs, job_config
+    from autograder.sandbox.launch import SandboxError
+    from autograder.service import ServiceError, course_socket, serve
+
+    if args.jobs < 0:
+        print("autograder serve: --jobs must be at least 0 (0: one per core)", file=sys.stderr)
+        return 2
+    if args.course is not None and not (args.course / "nbgrader_config.py").is_file():
+        print(f"autograder serve: {args.course} is not a course (no nbgrader_config.py)", file=sys.stderr)
+        return 2
+    try:
+        limits = options.limits(
+            call_timeout=args.call_timeout, submission_timeout=args.submission_timeout, memory_gib=args.memory_gib
+        )
+        # nbgrader's route draws the feedback's pictures; autograder grade does not
+        job = job_config(args.device, args.sandbox, limits, figures=args.course is not None)
+    except ValueError as error:
+        print(f"autograder serve: {error}", file=sys.stderr)
+        return 2
+    except SandboxError as error:
+        print(f"autograder serve: --sandbox bubblewrap: {error}", file=sys.stderr)
+        return 2
+    path = course_socket(args.course) if args.course is not None else args.socket.absolute()
+    jobs = args.jobs or default_jobs()
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by systemd or kill: every job and sandbox ends
+    sandbox = job.sandbox.label
+
+    def ready() -> None:
+        print(f"autograder serve: {jobs} job(s) warm (sandbox: {sandbox}), listening at {path}", flush=True)
+
+    try:
+        serve(path=path, options=job, jobs=jobs, ready=ready)
+    except ServiceError as error:
+        print(f"autograder serve: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        print(f"autograder serve: stopped: {error}", file=sys.stderr)
+        return 1
+    print("autograder serve: stopped", flush=True)
+    return 0
 
 
 def downloads(
@@ -228,6 +292,7 @@ def _grade(args: argparse.Namespace, *, limits: Limits | None, labels: dict, sta
             sandbox=args.sandbox,
             limits=limits,
             cluster=args.cluster,
+            service=args.service,
         )
     except UsageError as error:
         print(f"autograder grade: {error}", file=sys.stderr)

@@ -65,6 +65,7 @@ def grade(
     detect: Callable[[str], Sandbox] = Sandbox.detect,
     labels: Mapping[Path, tuple[str, str, str]] | None = None,
     cluster: str = "",
+    service: str = "",
 ) -> Report:
     """Grade ``submissions`` (files, or directories of them): a record for each, in order (``Report.to_json()``
     is the JSON report). UsageError (nothing graded) for a path that does not exist or a directory without
@@ -75,11 +76,14 @@ def grade(
     ``keep`` and returns the environment; ``detect(sandbox)`` finds the sandbox. ``labels`` gives a file
     its (student, path shown in the records, note), as for the files of an LMS download (``lms.stage``).
     With ``cluster`` (the address of a Dask scheduler) the default runner grades on its workers, and the
-    journal is written here.
+    journal is written here. With ``service`` (the socket of ``autograder serve``) the default runner hands
+    the submissions to that warm service, and grades cold what it cannot (``service.ServicePool``).
     """
     paths = _check_arguments(submissions, parts, device, sandbox, cluster)
-    if cluster and runner is run_jobs:
-        runner = functools.partial(run_jobs, cluster=cluster)
+    if cluster and service:
+        raise UsageError("--cluster and --service: choose one")
+    if (cluster or service) and runner is run_jobs:
+        runner = functools.partial(run_jobs, cluster=cluster, service=service)
     subs = [
         submission.load(path, list(parts) if parts else None, index, root)
         for index, (path, root) in enumerate(paths.items())

@@ -240,6 +240,7 @@ class Pool:
         self.environment: dict = {}
         self.next_job = 0
         self.restarts = 0
+        self.warm = 0  # jobs that said hello: started, zygote ready, suites collected
 
     def _launch(self) -> None:
         job = self.next_job
@@ -250,6 +251,11 @@ class Pool:
         process.start()
         self.processes[job] = process
 
+    def start(self) -> None:
+        """Launch every job now, before the first submission (a service: warm before its first request)."""
+        while len(self.processes) < self.jobs:
+            self._launch()
+
     def submit(self, sub: Submission) -> None:
         self.pending[sub.index] = sub
         self.tasks.put(sub)
@@ -259,24 +265,29 @@ class Pool:
     def next(self) -> tuple[int, SubmissionRecord]:
         """The next finished (index, record) (blocks); RuntimeError if the jobs cannot run at all."""
         while True:
-            try:
-                kind, job, payload = self.results.get(timeout=1.0)
-            except queue.Empty:
-                lost = self._check_jobs()
-                if lost is not None:
-                    return lost
-                continue
-            if kind == "hello":
-                self.environment = self.environment or payload
-            elif kind == "start":
-                self.running[job] = payload
-            elif kind == "done":
-                self.running.pop(job, None)
-                index, record = payload
-                if self.pending.pop(index, None) is not None:
-                    return index, record
-            elif kind == "fatal":
-                raise RuntimeError(payload)
+            found = self.poll(1.0)
+            if found is not None:
+                return found
+
+    def poll(self, wait: float) -> tuple[int, SubmissionRecord] | None:
+        """One message of the jobs, waited for at most ``wait`` seconds: a finished (index, record), else None."""
+        try:
+            kind, job, payload = self.results.get(timeout=wait)
+        except queue.Empty:
+            return self._check_jobs()
+        if kind == "hello":
+            self.environment = self.environment or payload
+            self.warm += 1
+        elif kind == "start":
+            self.running[job] = payload
+        elif kind == "done":
+            self.running.pop(job, None)
+            index, record = payload
+            if self.pending.pop(index, None) is not None:
+                return index, record
+        elif kind == "fatal":
+            raise RuntimeError(payload)
+        return None
 
     def _check_jobs(self) -> tuple[int, SubmissionRecord] | None:
         for job, process in list(self.processes.items()):
@@ -329,8 +340,16 @@ def _tracker_running(resource_tracker: ModuleType) -> bool:
     return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
 
 
-def make_pool(options: JobConfig, jobs: int, cluster: str = "") -> Pool:
-    """``jobs`` grading jobs here, or, with the address of a Dask scheduler, its workers (``cluster.ClusterPool``)."""
+def make_pool(
+    options: JobConfig, jobs: int, cluster: str = "", service: str = "", say: Callable[[str], None] | None = None
+) -> Pool:
+    """``jobs`` grading jobs here, or, with the address of a Dask scheduler, its workers (``cluster.ClusterPool``),
+    or, with the socket of a warm grading service, its jobs (``service.ServicePool``: jobs here, started cold,
+    for what it cannot grade; ``say`` gets its one line on why)."""
+    if service and not cluster:
+        from autograder.service import ServicePool
+
+        return ServicePool(options, jobs, service, say=say)  # type: ignore[return-value]  # the same interface
     if cluster:
         from autograder.cluster import ClusterPool  # Dask is imported only for a cluster
 
@@ -339,14 +358,20 @@ def make_pool(options: JobConfig, jobs: int, cluster: str = "") -> Pool:
 
 
 def run_jobs(
-    todo: list, options: JobConfig, jobs: int, keep: Callable[[int, SubmissionRecord], None], cluster: str = ""
+    todo: list,
+    options: JobConfig,
+    jobs: int,
+    keep: Callable[[int, SubmissionRecord], None],
+    cluster: str = "",
+    service: str = "",
 ) -> dict:
-    """Grade ``todo`` in ``jobs`` processes (or on the Dask ``cluster``); give each finished (index, record) to ``keep``.
+    """Grade ``todo`` in ``jobs`` processes (or on the Dask ``cluster``, or by the warm ``service``); give each
+    finished (index, record) to ``keep``.
 
     Returns after every process it started has ended and been reaped.
     """
     with Reaper():
-        pool = make_pool(options, min(jobs, len(todo)), cluster)
+        pool = make_pool(options, min(jobs, len(todo)), cluster, service)
         try:
             for sub in todo:
                 pool.submit(sub)

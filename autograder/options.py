@@ -102,10 +102,10 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of ``autograder grade`` for every option that has one."""
+def add_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """The flags of ``autograder grade`` for every option that has one (less those named in ``skip``)."""
     for option in OPTIONS:
-        if not option.flag:
+        if not option.flag or option.name in skip:
             continue
         default = option.default.value if isinstance(option.default, enum.Enum) else option.default
         kind = str if option.choices else option.kind

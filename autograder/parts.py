@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
@@ -58,3 +59,13 @@ def suite_module(part: str) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def reference_code(part: str) -> str:
+    """The reference of a part as one student file: the parts it uses come first, their imports dropped."""
+    text = (resources.files("solutions") / f"{part}.py").read_text(encoding="utf-8")
+    for used in PARTS[part].uses:
+        names = ", ".join(PARTS[used].names)
+        text = text.replace(f"from solutions.{used} import {names}\n", "")
+        text = reference_code(used) + "\n\n" + text
+    return text

@@ -27,6 +27,10 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
         "(k) one student, notebooks in kernels",
         "(k)/(o) CPU",
         "(k)/(o) wall",
+        "(w) one student, grade --service, warm",
+        "(w) again, the next request",
+        "(k)/(w) CPU",
+        "(k)/(w) wall",
     ):
         assert label in done.stdout
     figures = json.loads((tmp_path / "out" / "bench.json").read_text())
@@ -43,6 +47,14 @@ def test_bench_measures_all_three_ways_on_a_tiny_batch(tmp_path):
                    one["k"]["cpu_seconds"], one["cpu_k_over_o"], one["wall_k_over_o"]):  # fmt: skip
         assert isinstance(figure, float)
         assert figure > 0
+    for warm in (one["w"], one["w_again"]):  # graded by the service: the same scores; its CPU and the command's
+        assert warm["served"]
+        assert warm["scores"] == one["o"]["scores"]
+        assert warm["service_cpu_seconds"] > 0
+        assert warm["command_cpu_seconds"] > 0
+        assert warm["cpu_seconds"] == round(warm["command_cpu_seconds"] + warm["service_cpu_seconds"], 3)
+    assert one["cpu_k_over_w"] > 0
+    assert one["wall_k_over_w"] > 0
     assert figures["stats"]["records"] == 40
     assert figures["stats"]["seconds"] > 0
     page = (tmp_path / "out" / "stats" / "class.html").read_text()

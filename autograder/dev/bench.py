@@ -19,12 +19,16 @@
     seconds and CPU seconds of the whole process tree (``RUSAGE_CHILDREN`` before and after), and
     the ratios (k)/(o) (targets: CPU at least 5, (o) at most 5 s of wall time).
 
+(w) one student, warm: the same four notebooks graded by ``autograder grade --service`` against a warm service
+    (``autograder serve``, started before the clock, in a cgroup of its own), twice: its CPU is the command's
+    and the service's during the request (the delta of the service's cgroup), beside (o) and (k).
+
 (s) ``autograder stats`` on 1,000 records (the graded ones in turn, four to a student, each with a
     copy of its notebook): the seconds to the class page and the CSV, the Python start included.
 
-It prints the ratios (c)/(a), (b)/(c), (d2)/(a) and (k)/(o) and writes everything to ``bench-out/bench.json``.
+It prints the ratios (c)/(a), (b)/(c), (d2)/(a), (k)/(o) and (k)/(w) and writes everything to ``bench-out/bench.json``.
 ``--batch-only`` measures (a) and the reset; ``--stats-only`` (a) and (s); ``--cluster-only`` (a) and (d);
-``--student-only`` (o) and (k).
+``--student-only`` (o), (k) and (w).
 """
 
 from __future__ import annotations
@@ -236,6 +240,13 @@ def _cpu_cgroup() -> tuple[str, Callable[[], float]] | None:
         return None
 
 
+def in_group(group: tuple[str, Callable[[], float]] | None, command: list[str]) -> list[str]:
+    """``command`` as it joins ``group``'s cgroup first (a shell that then becomes it): what it starts is born there."""
+    if group is None:
+        return command
+    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', os.path.join(group[0], "cgroup.procs"), *command]
+
+
 def tree_times(command: list[str], **kwargs: Any) -> dict:
     """Run ``command`` to its end: its wall seconds and the CPU seconds (user + system) of its whole process tree.
 
@@ -244,9 +255,8 @@ def tree_times(command: list[str], **kwargs: Any) -> dict:
     ``RUSAGE_CHILDREN`` before and after, which counts only the processes of the tree that were waited for by
     their parents (a sandbox's processes killed with it are not): ``cpu_counted_by`` says which.
     """
-    group, run = _cpu_cgroup(), command
-    if group is not None:  # the command joins it first (a shell that then becomes it): what it starts is born there
-        run = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', os.path.join(group[0], "cgroup.procs"), *command]
+    group = _cpu_cgroup()
+    run = in_group(group, command)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     done = subprocess.run(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
@@ -261,6 +271,62 @@ def tree_times(command: list[str], **kwargs: Any) -> dict:
         with contextlib.suppress(OSError):
             os.rmdir(group[0])
     return {"wall_seconds": round(wall, 3), "cpu_seconds": round(cpu, 3), "cpu_counted_by": counted}
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of the live process tree under ``root``, with what each has reaped of its children (where no
+    cgroup can be made: a process that ended unreaped, or whose parent ended, is missed)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        total += times.get(pid, 0.0)
+    return total
+
+
+def warm_figures(folder: Path, out: Path, requests: int = 2) -> list[dict]:
+    """(w): ``folder`` graded by ``autograder grade --service`` against a service started (and warm) before the
+    clock, ``requests`` times in a row; each with the command's CPU plus the service's during the request."""
+    group = _cpu_cgroup()
+    socket_path = out / "service" / "socket"
+    serve = [sys.executable, "-m", "autograder", "serve", "--socket", str(socket_path)]
+    server = subprocess.Popen(in_group(group, serve), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if "listening at" not in line:
+            raise SystemExit(f"autograder serve did not start: {line}{server.stderr.read() if server.stderr else ''}")
+        service_cpu = group[1] if group is not None else lambda: tree_cpu(server.pid)
+        figures = []
+        for number in range(requests):
+            report = out / f"one-student-warm{number}.json"
+            before = service_cpu()
+            w = tree_times([sys.executable, "-m", "autograder", "grade", str(folder), "--json", str(report),
+                            "--force", "--quiet", "--service", str(socket_path)])  # fmt: skip
+            served = round(service_cpu() - before, 3)
+            graded = json.loads(report.read_text())
+            figures.append(w | {"command_cpu_seconds": w["cpu_seconds"], "service_cpu_seconds": served,
+                                "cpu_seconds": round(w["cpu_seconds"] + served, 3),
+                                "service_counted_by": "a cgroup of its own" if group else "its live process tree",
+                                "scores": [r["score"] for r in graded["submissions"]],
+                                "served": graded["environment"].get("service") == str(socket_path)})  # fmt: skip
+        return figures
+    finally:
+        server.terminate()
+        server.communicate(timeout=120)
+        if group is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(group[0])
 
 
 #: (k): what nbgrader autograde does to each notebook (``nbgrader.preprocessors.Execute``), here in a process of its own
@@ -300,8 +366,12 @@ def student_figures(ours: Classroom, plain: Classroom, out: Path) -> dict:
     env = nbgrader_env() | {"PYTHONWARNINGS": "ignore"}
     k = tree_times([sys.executable, "-c", EXECUTE, *(str(theirs / f"{part}.ipynb") for part in PARTS)], cwd=theirs,
                    env=env)  # fmt: skip
+    w, again = warm_figures(mine, out)
     return {"o": o | {"scores": scores}, "k": k, "cpu_k_over_o": k["cpu_seconds"] / o["cpu_seconds"],
-            "wall_k_over_o": k["wall_seconds"] / o["wall_seconds"]}  # fmt: skip
+            "wall_k_over_o": k["wall_seconds"] / o["wall_seconds"], "w": w, "w_again": again,
+            "cpu_k_over_w": k["cpu_seconds"] / w["cpu_seconds"], "wall_k_over_w": k["wall_seconds"] / w["wall_seconds"],
+            "cpu_k_over_w_again": k["cpu_seconds"] / again["cpu_seconds"],
+            "wall_k_over_w_again": k["wall_seconds"] / again["wall_seconds"]}  # fmt: skip
 
 
 def print_student(one: dict) -> None:
@@ -313,6 +383,15 @@ def print_student(one: dict) -> None:
     print(f"(k)/(o) CPU = {one['cpu_k_over_o']:.1f}   (target: at least 5)")
     print(f"(k)/(o) wall = {one['wall_k_over_o']:.1f}  ((o) target: at most 5 s of wall time; (o) took "
           f"{o['wall_seconds']:.1f} s)", flush=True)  # fmt: skip
+    for key, label in (("w", "(w) one student, grade --service, warm:"), ("w_again", "(w) again, the next request:  ")):
+        w = one[key]
+        print(f"{label}  {w['wall_seconds']:6.2f} s wall, {w['cpu_seconds']:6.2f} s CPU ({w['command_cpu_seconds']:.2f} "
+              f"the command's + {w['service_cpu_seconds']:.2f} the service's; scores {w['scores']}"
+              f"{'' if w['served'] else '; NOT graded by the service'})", flush=True)  # fmt: skip
+    print(f"(k)/(w) CPU = {one['cpu_k_over_w']:.1f}, again {one['cpu_k_over_w_again']:.1f}   (target: at least 5)")
+    print(f"(k)/(w) wall = {one['wall_k_over_w']:.1f}, again {one['wall_k_over_w_again']:.1f}  ((w) took "
+          f"{one['w']['wall_seconds']:.1f} s, again {one['w_again']['wall_seconds']:.1f} s; target: at most 5 s)",
+          flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         "--cluster-only", action="store_true", help="(a), then (d): a local Dask cluster of 1, 2 workers"
     )
     parser.add_argument(
-        "--student-only", action="store_true", help="(o) and (k) only: one student graded cold, and in kernels"
+        "--student-only",
+        action="store_true",
+        help="(o), (k) and (w) only: one student graded cold, in kernels, and by a warm service",
     )
     parser.add_argument("--stats-records", type=int, default=1000, metavar="R", help="records for the stats figure")
     args = parser.parse_args(argv)

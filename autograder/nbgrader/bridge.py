@@ -8,6 +8,8 @@ report of every check and the pictures. ``SaveGradesAndRecord`` (in place of nbg
 ``SaveAutoGrades``) then stores the scores in the gradebook and the record in the package's table of
 the same database (``records_db``), in one transaction; ``generate_feedback`` renders the report.
 
+Where the course's warm service runs (``autograder serve --course``), the notebooks go to its jobs,
+already warm (``service.ServicePool``); otherwise, or where it cannot grade, to jobs of this run.
 The jobs stay warm for the whole ``nbgrader autograde`` run, and on the first notebook they start
 grading, once each, the notebooks this run will hand over later (``prefetch_all``), in parallel, so
 that the later notebooks find their result ready (a result is used only if the answer cells it graded
@@ -20,6 +22,7 @@ import atexit
 import fnmatch
 import glob
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -48,11 +51,18 @@ class Session:
     been reaped before nbgrader exits.
     """
 
-    def __init__(self, options: JobConfig, jobs: int, cluster: str = "") -> None:
+    def __init__(
+        self,
+        options: JobConfig,
+        jobs: int,
+        cluster: str = "",
+        service: str = "",
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         from autograder.jobs import make_pool
 
         self.reaper = Reaper().__enter__()
-        self.pool = make_pool(options, jobs, cluster)
+        self.pool = make_pool(options, jobs, cluster, service, say)
         self.known: dict[tuple[str, str], SubmissionRecord] = {}
         self.wanted: dict[int, tuple[str, str]] = {}
         self.count = 0
@@ -126,8 +136,31 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
                 raise TraitError(f"c.HiddenSuites.sandbox = 'bubblewrap': {error}") from None
             if job.sandbox.kind != "bubblewrap":
                 self.log.warning("autograder: no bubblewrap sandbox (%s): grading in degraded mode", job.sandbox.reason)
-            _session = Session(job, self.jobs or default_jobs(), self.cluster)
+            _session = Session(
+                job,
+                self.jobs or default_jobs(),
+                self.cluster,
+                self.course_service(),
+                lambda line: self.log.info("autograder: %s", line),
+            )
         return _session
+
+    def course_service(self) -> str:
+        """The socket of the course's warm service (``autograder serve --course``) where there is one, else "".
+
+        Whether it is used (it answers, with the course's options) or not, the log says so in one line.
+        """
+        from nbgrader.coursedir import CourseDirectory
+
+        from autograder.service import course_socket
+
+        if self.cluster:
+            return ""
+        found = course_socket(CourseDirectory(config=self.config).root)
+        if not os.path.lexists(found):
+            self.log.info("autograder: no warm service for this course (%s): grading cold", found)
+            return ""
+        return str(found)
 
     def prefetch_all(self, session: Session, resources: ResourcesDict) -> None:
         """Start grading, once, every notebook this nbgrader run will grade after this one.

@@ -103,6 +103,7 @@ TEACHERS = (
     "autograded",
     "feedback",
     "gradebook.db",
+    ".autograder-service",  # the socket of the course's warm grading service (autograder serve --course)
     "autograder-records",  # the records as files, before the gradebook's table took them (records_db)
     "autograder-records.migrated",  # where those files are kept once migrated
     "autograder-submitters.json",
@@ -412,6 +413,21 @@ def _teacher_problems(root: Path) -> list[str]:
     return found
 
 
+def _service_problems(root: Path) -> list[str]:
+    """What is wrong with the folder of the course's warm service (``autograder serve --course``), if there is one:
+    its clients refuse a folder that another user owns or may enter."""
+    from autograder.service import COURSE_SERVICE, ServiceError, check_folder
+
+    folder = root / COURSE_SERVICE
+    if not os.path.lexists(folder):
+        return []
+    try:
+        check_folder(folder, create=False)
+    except ServiceError as error:
+        return [f"the warm grading service's folder: {error}"]
+    return []
+
+
 def check(*, directory: Path | str) -> list[str]:
     """Audit a course and its exchange: each thing that another local user could read or change, in
     words (empty: none found). The exchange is the one nbgrader_config.py names."""
@@ -427,6 +443,7 @@ def check(*, directory: Path | str) -> list[str]:
             f"the solutions and the gradebook are in it; chmod 700 {root}"
         )
     found += _teacher_problems(root)
+    found += _service_problems(root)
     if not re.search(rf"^c\.ExchangeFactory\.collect = {re.escape(repr(SAFE_COLLECT))}$", config.read_text(), re.M):
         found.append(
             f"{config} does not set c.ExchangeFactory.collect = {SAFE_COLLECT!r}: nbgrader's own collect follows a "

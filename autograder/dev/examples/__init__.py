@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.parts import PARTS
+from autograder.parts import PARTS, reference_code
 
 if TYPE_CHECKING:
     import nbformat
@@ -28,16 +28,6 @@ class Example:
     part: str
     code: str
     expect: str  # "full" for a correct solution; else a text expected in a failed check's message or hint
-
-
-def reference_code(part: str) -> str:
-    """The reference of a part as one student file: the parts it uses come first, their imports dropped."""
-    text = (resources.files("solutions") / f"{part}.py").read_text(encoding="utf-8")
-    for used in PARTS[part].uses:
-        names = ", ".join(PARTS[used].names)
-        text = text.replace(f"from solutions.{used} import {names}\n", "")
-        text = reference_code(used) + "\n\n" + text
-    return text
 
 
 def mutant(name: str, part: str, edits: list[tuple[str, str]], expect: str) -> Example:
