@@ -387,6 +387,29 @@ def clean_overhead(student: Student, args: tuple, less_waits: bool = False) -> f
     return _OVERHEAD[key]
 
 
+def timed(
+    run: Callable[[], object],
+    *,
+    device: str,
+    fair: bool,
+    clock: Callable[[], float] = time.perf_counter,
+    waited: Callable[[], float | None] = schedstat.waited,
+) -> tuple[float, object]:
+    """Seconds ``run()`` takes in this thread, and its value; with ``fair``, less what this thread waited, runnable,
+    for a CPU meanwhile (``schedstat``). The two readings of the wait lie inside the clock's: a wait the kernel
+    counts while it is read is then inside the time it is taken from, never more than it."""
+    synchronize(device)
+    start = clock()
+    before = waited() if fair else None
+    value = run()
+    synchronize(device)
+    after = waited() if fair else None
+    seconds = clock() - start
+    if before is not None and after is not None:
+        seconds = max(seconds - (after - before), 0.0)
+    return seconds, value
+
+
 def expect_fast(
     student: Student,
     target,
@@ -430,15 +453,7 @@ def expect_fast(
 
     def timed_reference(args: tuple) -> tuple[float, object]:
         """The reference's time on ``args`` and its result (what the student's result is checked against)."""
-        synchronize(device)
-        start, waited = time.perf_counter(), schedstat.waited()
-        expected = reference(*args)
-        synchronize(device)
-        seconds = time.perf_counter() - start
-        after = schedstat.waited()  # the job's thread's wait for a CPU is not the reference's time
-        if fair and after is not None and waited is not None:
-            seconds = max(seconds - (after - waited), 0.0)
-        return seconds, expected
+        return timed(lambda: reference(*args), device=device, fair=fair)
 
     def check(got: object, args: tuple, expected: object) -> None:
         if verify is not None:

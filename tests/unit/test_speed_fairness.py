@@ -104,3 +104,27 @@ def test_what_a_check_draws_does_not_depend_on_how_many_calls_the_checks_before_
     """A speed check near its limit on a busy machine measures again: more calls, the same later seeds."""
     assert seeds_of_second_check(4) == seeds_of_second_check(10) == seeds_of_second_check(0)
     assert len(set(seeds_of_second_check(4))) == 3  # a repeated call draws other numbers
+
+
+def test_a_wait_counted_while_the_wait_is_read_is_inside_the_time_it_is_taken_from():
+    """On a busy machine the job's thread may wait for a CPU while it reads its own wait: that wait is counted
+    by the second reading, so it must be inside the clock's time too (else the reference's time became 0)."""
+    now, total = [0.0], [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    def waited() -> float:
+        now[0] += 0.005  # preempted for 5 ms while reading: the kernel counts it before the value is read
+        total[0] += 0.005
+        return total[0]
+
+    def reference() -> str:
+        now[0] += 0.001  # the reference computes for 1 ms
+        return "done"
+
+    seconds, value = kit.timed(reference, device="cpu", fair=True, clock=clock, waited=waited)
+    assert value == "done"
+    assert seconds == pytest.approx(0.006)  # its 1 ms and the first reading's wait: never less than the 1 ms
+    seconds, _ = kit.timed(reference, device="cpu", fair=False, clock=clock, waited=waited)
+    assert seconds == pytest.approx(0.001)  # not fair (a GPU): the clock alone, no reading in it
