@@ -3,7 +3,8 @@
 ``render(page, width=...)`` opens an HTML file at a window ``width`` pixels wide, takes a
 screenshot into the artefact folder (``$TEST_ARTEFACTS``, default ``test-artefacts/``) and returns
 what the rendered page measured: how wide its content is against the window, its pictures, its
-scripts, its visible text. The measuring script is added to a copy of the page; the page itself is
+scripts, its visible text. The measuring script is added to a copy of the page (one browser run
+measures the copy and takes its screenshot; what the script adds is hidden); the page itself is
 not changed. Without a browser the tests that need one are skipped with the reason, except under
 CI (``CI`` set), where a missing browser fails them: ``make test`` installs it.
 """
@@ -36,6 +37,7 @@ window.addEventListener("load", function () {
   });
   var out = document.createElement("pre");
   out.id = "__measure";
+  out.style.display = "none";  // measured before it is added; hidden from the screenshot
   out.textContent = JSON.stringify({
     scroll_width: document.documentElement.scrollWidth,
     window_width: window.innerWidth,
@@ -118,18 +120,22 @@ def render(page: Path, *, width: int, height: int = 900, name: str = "") -> Rend
     measured_copy = page.with_name(f".measure-{width}-{page.name}")
     at = html.lower().rfind("</body>")
     measured_copy.write_text(html[:at] + MEASURE + html[at:] if at >= 0 else html + MEASURE, encoding="utf-8")
-    try:
-        size = f"--window-size={width},{height}"
-        dom = _run(path, size, "--virtual-time-budget=5000", "--dump-dom", measured_copy.as_uri())
-    finally:
-        measured_copy.unlink(missing_ok=True)
-    found = re.search(r'<pre id="__measure">(.*?)</pre>', dom, re.S)
-    if not found:
-        raise RuntimeError(f"the page did not finish loading in the browser: {page}")
-    data = json.loads(_unescape(found.group(1)))
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTEFACTS / f"{name or page.stem}-{width}px.png"
-    _run(path, size, "--virtual-time-budget=5000", f"--screenshot={shot}", page.as_uri())
+    shot.unlink(missing_ok=True)
+    try:
+        size = f"--window-size={width},{height}"
+        dom = _run(
+            path, size, "--virtual-time-budget=5000", "--dump-dom", f"--screenshot={shot}", measured_copy.as_uri()
+        )
+    finally:
+        measured_copy.unlink(missing_ok=True)
+    found = re.search(r'<pre id="__measure"[^>]*>(.*?)</pre>', dom, re.S)
+    if not found:
+        raise RuntimeError(f"the page did not finish loading in the browser: {page}")
+    if not shot.is_file():
+        raise RuntimeError(f"the browser took no screenshot of {page}")
+    data = json.loads(_unescape(found.group(1)))
     return Rendered(width=width, screenshot=shot, **data)
 
 

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -65,14 +66,20 @@ c.Autograde.autograde_preprocessors = _list[:_at] + [Rendezvous] + _list[_at:]
 """
 
 
-def make_course(root: Path, db_url: str = "") -> Path:
-    """A course with the assignment generated; its gradebook at ``db_url`` (nbgrader's default without)."""
+def make_course(root: Path, db_url: str = "", generate: Callable[[Path], None] | None = None) -> Path:
+    """A course with the assignment generated; its gradebook at ``db_url`` (nbgrader's default without).
+
+    ``generate``: the session's copy of what ``nbgrader generate_assignment`` makes (tests/conftest.py), for a
+    course whose gradebook is nbgrader's default; else the command runs here."""
     init(directory=root)
     config = root / "nbgrader_config.py"
     lines = "c.HiddenSuites.jobs = 2\n" + (f"c.CourseDirectory.db_url = {db_url!r}\n" if db_url else "")
     lines += RENDEZVOUS
     config.write_text(config.read_text() + lines)
-    nbgrader(root, "generate_assignment", ASSIGNMENT)
+    if generate is not None and not db_url:
+        generate(root)
+    else:
+        nbgrader(root, "generate_assignment", ASSIGNMENT)
     return root
 
 

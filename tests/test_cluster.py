@@ -54,36 +54,45 @@ def local(paths) -> list[dict]:
     return records(grade(submissions=paths, jobs=2, progress=False))
 
 
-def test_the_cluster_grades_as_the_local_pool_and_a_killed_worker_costs_no_record(tmp_path, paths, local, bwrap):
-    with local_cluster(tmp_path / "cluster", 2) as cluster:
-        first = grade(submissions=paths, cluster=cluster.address, json_path=tmp_path / "first.json", progress=False)
-        assert records(first) == local
-        assert first.environment["cluster"] == cluster.address
-        assert first.environment["sandbox"] == "bubblewrap"
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and two workers for the module: the first test grades on it fresh, then kills a worker
+    (its nanny starts another); nbgrader's test grades on it after."""
+    with local_cluster(tmp_path_factory.mktemp("cluster"), 2) as cluster:
+        yield cluster
 
-        # again, warm, and a worker that grades killed once three records are in
-        pids = cluster.worker_pids()
-        seen: dict[int, str] = {}
-        started: list[str] = []
-        kept: list[str] = []
 
-        def on_record(record) -> None:
-            kept.append(record.path)
-            if len(kept) == 3:
-                with Client(cluster.address, set_as_default=False) as client:
-                    busy = [address for address, keys in client.processing().items() if keys]
-                victim = pids[(busy or list(pids))[0]]
-                seen.update(descendants(victim))  # its grading jobs and their sandboxes
-                started.extend(command(pid) for pid in seen)
-                os.kill(victim, signal.SIGKILL)
+def test_the_cluster_grades_as_the_local_pool_and_a_killed_worker_costs_no_record(
+    tmp_path, paths, local, cluster, bwrap
+):
+    first = grade(submissions=paths, cluster=cluster.address, json_path=tmp_path / "first.json", progress=False)
+    assert records(first) == local
+    assert first.environment["cluster"] == cluster.address
+    assert first.environment["sandbox"] == "bubblewrap"
 
-        second = grade(submissions=paths, cluster=cluster.address, json_path=tmp_path / "second.json",
-                       force=True, progress=False, on_record=on_record)  # fmt: skip
-        assert records(second) == local
-        assert sorted(kept) == sorted(map(str, paths))  # each record kept once: none lost, none twice
-        assert "multiprocessing.spawn" in " ".join(started)  # the worker had its grading job
-        assert "sandbox.inside" in " ".join(started)  # and its sandbox
-        assert survivors(seen, marker=None) == {}  # none of them outlives the worker
+    # again, warm, and a worker that grades killed once three records are in
+    pids = cluster.worker_pids()
+    seen: dict[int, str] = {}
+    started: list[str] = []
+    kept: list[str] = []
+
+    def on_record(record) -> None:
+        kept.append(record.path)
+        if len(kept) == 3:
+            with Client(cluster.address, set_as_default=False) as client:
+                busy = [address for address, keys in client.processing().items() if keys]
+            victim = pids[(busy or list(pids))[0]]
+            seen.update(descendants(victim))  # its grading jobs and their sandboxes
+            started.extend(command(pid) for pid in seen)
+            os.kill(victim, signal.SIGKILL)
+
+    second = grade(submissions=paths, cluster=cluster.address, json_path=tmp_path / "second.json",
+                   force=True, progress=False, on_record=on_record)  # fmt: skip
+    assert records(second) == local
+    assert sorted(kept) == sorted(map(str, paths))  # each record kept once: none lost, none twice
+    assert "multiprocessing.spawn" in " ".join(started)  # the worker had its grading job
+    assert "sandbox.inside" in " ".join(started)  # and its sandbox
+    assert survivors(seen, marker=None) == {}  # none of them outlives the worker
 
 
 def test_a_submission_that_kills_every_worker_ends_with_a_record(tmp_path, paths, local, bwrap):
@@ -114,7 +123,7 @@ def test_grade_without_cluster_does_not_import_dask(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_nbgrader_autograde_grades_on_the_cluster(tmp_path, bwrap, generate):
+def test_nbgrader_autograde_grades_on_the_cluster(tmp_path, bwrap, generate, cluster):
     from nbgrader.api import Gradebook
 
     course = tmp_path / "course"
@@ -131,10 +140,9 @@ def test_nbgrader_autograde_grades_on_the_cluster(tmp_path, bwrap, generate):
         for part, nb in notebooks.items():
             nbformat.write(nb, folder / f"{part}.ipynb")
     expected = grade(submissions=[course / "submitted" / "bob" / ASSIGNMENT / "smoother.ipynb"], progress=False)
-    with local_cluster(tmp_path / "cluster", 2) as cluster:
-        config = course / "nbgrader_config.py"
-        config.write_text(config.read_text() + f"c.HiddenSuites.cluster = {cluster.address!r}\n")
-        nbgrader(course, "autograde", ASSIGNMENT)
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + f"c.HiddenSuites.cluster = {cluster.address!r}\n")
+    nbgrader(course, "autograde", ASSIGNMENT)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         got = {s: {p: gb.find_submission_notebook(p, ASSIGNMENT, s).score for p in PARTS} for s in handed}
     assert got["alice"] == dict.fromkeys(PARTS, 10.0)

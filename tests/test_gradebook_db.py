@@ -47,8 +47,8 @@ def execute(db_url: str, *statements: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = make_course(tmp_path_factory.mktemp("gradebook") / "course")
+def course(tmp_path_factory, generate):
+    root = make_course(tmp_path_factory.mktemp("gradebook") / "course", generate=generate)
     hand_in(root, "alice")
     hand_in(root, "bob", right=False)
     nbgrader(root, "autograde", ASSIGNMENT)

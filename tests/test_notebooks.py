@@ -103,19 +103,32 @@ VISIBLY_WRONG = {
 }
 
 
-@pytest.mark.parametrize("part", PARTS)
-def test_validate_fails_on_stubs_and_failing_visible_checks_and_passes_a_correct_notebook(part, tmp_path):
-    """Does `nbgrader validate` (run as a student would, without a course) tell the truth about each notebook?"""
-    mistake = next(m for m in MISTAKES if m.part == part and m.name == VISIBLY_WRONG[part][0])
-    for name, nb in [
-        ("untouched", read_assignment(part)),
-        ("wrong", notebook(part, mistake.code)),
-        ("correct", notebook(part, reference_code(part))),
-    ]:
-        nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    done = nbgrader(tmp_path, "validate", "untouched.ipynb", "wrong.ipynb", "correct.ipynb")
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """`nbgrader validate` (run as a student would, without a course) on each part's untouched, visibly wrong and
+    correct notebooks, in one command: part -> its three verdicts, in that order."""
+    folder = tmp_path_factory.mktemp("validate")
+    names = []
+    for part in PARTS:
+        mistake = next(m for m in MISTAKES if m.part == part and m.name == VISIBLY_WRONG[part][0])
+        for name, nb in [
+            ("untouched", read_assignment(part)),
+            ("wrong", notebook(part, mistake.code)),
+            ("correct", notebook(part, reference_code(part))),
+        ]:
+            nbformat.write(nb, folder / f"{part}-{name}.ipynb")
+            names.append(f"{part}-{name}.ipynb")
+    done = nbgrader(folder, "validate", *names)
     # one verdict per notebook, in the order given
-    untouched, wrong, correct = re.split(r"(?=VALIDATION FAILED|Success! Your notebook)", done.stdout)[1:]
+    verdicts = re.split(r"(?=VALIDATION FAILED|Success! Your notebook)", done.stdout)[1:]
+    assert len(verdicts) == 3 * len(PARTS), done.stdout
+    return {part: verdicts[3 * i : 3 * i + 3] for i, part in enumerate(PARTS)}
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_validate_fails_on_stubs_and_failing_visible_checks_and_passes_a_correct_notebook(part, validated):
+    """Does `nbgrader validate` (run as a student would, without a course) tell the truth about each notebook?"""
+    untouched, wrong, correct = validated[part]
     assert untouched.startswith("VALIDATION FAILED ON 1 CELL(S)!")
     assert f"----> 5 {FIRST_CHECK[part]}()" in untouched  # the grade cell's first line of code
     assert untouched.rstrip().endswith("NotImplementedError:")

@@ -97,12 +97,12 @@ def shared():
 
 
 @pytest.fixture(scope="module")
-def course(shared):
+def course(shared, generate):
     """A course released to alice and bob (uids without accounts), who each submitted once, collected once;
     then bob submitted again, and alice attacked the exchange (below), and the teacher collected again."""
     course = init(directory=shared / "course")
     exchange = shared / "course-exchange"
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    generate(course)  # what `nbgrader generate_assignment` makes, from the session's run of it (tests/conftest.py)
     nbgrader(course, "release_assignment", ASSIGNMENT)
     homes = {}
     for name, uid in (("alice", ALICE), ("bob", BOB)):
