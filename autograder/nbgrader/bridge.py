@@ -34,7 +34,7 @@ from traitlets.config import Config
 
 from autograder import options, submission
 from autograder.feedback import Reveal, escaped, part_html
-from autograder.jobs import JobConfig, default_jobs, job_config
+from autograder.jobs import JobConfig, Pool, default_jobs, job_config
 from autograder.nbgrader.layout import grade_cell_part
 from autograder.parts import PARTS
 from autograder.processes import Reaper
@@ -177,6 +177,10 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
         except Exception as error:  # prefetching is a speed-up: without it every notebook is still graded
             self.log.warning("autograder: no prefetch (%s: %s)", type(error).__name__, error)
             return
+        if not self.jobs and isinstance(session.pool, Pool) and not session.pool.processes:
+            # as ``autograder grade``: one job for one student's few notebooks (a regrade), whose second job
+            # would cost as much start-up again as it saves (``jobs.FEW``)
+            session.pool.jobs = default_jobs(len(wanted))
         sources = self.sources(resources["nbgrader"]["assignment"])
         for path in wanted:
             try:

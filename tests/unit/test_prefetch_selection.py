@@ -6,15 +6,17 @@ import nbformat
 from traitlets.config import Config
 
 from autograder.dev.examples import notebook, reference_code
+from autograder.jobs import Pool
 from autograder.nbgrader.bridge import HiddenSuites
 
 
 class Recorder:
     """A Session that records what is submitted to it."""
 
-    def __init__(self):
+    def __init__(self, pool=None):
         self.submitted = []
         self.prefetched = False
+        self.pool = pool
 
     def submit(self, path, code, part):
         self.submitted.append((path, part))
@@ -58,3 +60,20 @@ def test_a_course_that_cannot_be_read_costs_only_the_prefetch(tmp_path, caplog):
     assert session.submitted == []
     assert session.prefetched is True
     assert "autograder: no prefetch (DatabaseError" in caplog.text
+
+
+def unstarted_pool(jobs: int) -> Pool:
+    """A Pool as the session holds it before its first submission, without its queues (no process here)."""
+    pool = Pool.__new__(Pool)
+    pool.jobs, pool.processes = jobs, {}
+    return pool
+
+
+def test_one_students_few_notebooks_get_one_job_as_grade_gives_them(tmp_path):
+    """A regrade of one student (here four notebooks in all): a second job would cost as much start-up again."""
+    suites, session = course(tmp_path), Recorder(unstarted_pool(2))
+    suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
+    assert session.pool.jobs == 1
+    suites.jobs, session = 2, Recorder(unstarted_pool(2))  # the course's c.HiddenSuites.jobs is kept
+    suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
+    assert session.pool.jobs == 2
