@@ -31,6 +31,11 @@ CALL = "call"  # {"name" | "handle", "attr"?, "args", "kwargs", options} -> {"re
 GET = "get"  # {"name" | "handle", "attr"} -> {"result"}
 LEN = "len"  # -> {"result": len(target)}
 LOOKUP = "lookup"  # {"keys", "how": "getitem" | "contains"} -> {"result": [...]}
+#: ``key in obj`` on an object without ``__contains__`` is answered, as Python does, by reading its items (its
+#: ``__iter__``, else ``obj[0]``, ``obj[1]``, ... until IndexError); the child gives up after this many reads
+#: without the key or the end, and says so with an error of this type, rather than running to its time limit.
+ENDLESS_IN = "EndlessIn"
+ENDLESS_IN_READS = 100_000
 SET_PARAMS = "set_params"  # {"params": {name: tensor}} -> {}: copy weights into a module
 ECHO = "echo"  # {"args"} -> {"result": args}: a round trip that runs no student code
 REQUESTS = (LOAD, CALL, GET, LEN, LOOKUP, SET_PARAMS, ECHO)

@@ -472,6 +472,12 @@ class Student:
         if "error" in reply:
             error = reply["error"]
             info = self.in_words(error)
+            if op == protocol.LOOKUP and info.get("type") == protocol.ENDLESS_IN:  # a hang, known at once
+                endless = StudentTimeout(
+                    f"{what} never finishes: {protocol.ENDLESS_IN_READS:,} of its items were read without the key or an end"
+                )
+                self.blocked[key] = StudentTimeout(f"{endless} (earlier; {key} is not called again)")
+                raise endless
             api = forbidden_raised(info)
             if api:  # the zygote's stub of a forbidden API raised (the child's word: a hint, never points)
                 self.apis.add(api)

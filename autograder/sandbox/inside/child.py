@@ -212,7 +212,7 @@ class Child:
         values = []
         for key in message["keys"]:
             try:
-                values.append(key in obj if contains else obj[key])
+                values.append(contained(obj, key) if contains else obj[key])
             except BaseException as error:
                 what = f"{key!r} in the object" if contains else f"looking up {key!r}"
                 return {"error": error_info(error, f"{what}: ")}
@@ -220,6 +220,25 @@ class Child:
 
     def op_echo(self, message: dict) -> dict:
         return {"ok": True, "result": message.get("args")}
+
+
+class EndlessIn(Exception):
+    """``key in obj`` read ``protocol.ENDLESS_IN_READS`` items without the key or the end."""
+
+
+def contained(obj: object, key: object) -> bool:
+    """``key in obj`` as Python answers it, except that an answer by reading items (no ``__contains__``: the
+    object's ``__iter__``, else ``obj[0]``, ``obj[1]``, ... until IndexError) that reads ``ENDLESS_IN_READS``
+    items without the key or the end raises EndlessIn: a ``__getitem__`` that answers every key never ends."""
+    kind = type(obj)
+    if hasattr(kind, "__contains__") or not (hasattr(kind, "__iter__") or hasattr(kind, "__getitem__")):
+        return key in obj
+    for read, item in enumerate(iter(obj), start=1):  # what Python's own `in` does: identity, then ==
+        if item is key or item == key:
+            return True
+        if read >= protocol.ENDLESS_IN_READS:
+            raise EndlessIn(f"{read} items read without the key or an end")
+    return False
 
 
 def _copy_plain(obj: Any) -> Any:
