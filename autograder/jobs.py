@@ -10,6 +10,7 @@ sandbox once, in the parent; each job starts its zygote in that sandbox (with CU
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import multiprocessing
@@ -217,6 +218,25 @@ def _job(job: int, tasks: Queue, results: Queue, options: JobConfig) -> None:
     sys.stdout.flush()
 
 
+@contextlib.contextmanager
+def caller_main_hidden() -> Iterator[None]:
+    """Jobs started here do not run the caller's main script again.
+
+    A spawned process runs its parent's ``__main__`` script again, as ``__mp_main__``, before its target,
+    unless that is a package's ``__main__`` (``python -m nbgrader``). Under the ``nbgrader`` command (its
+    console script) that is nbgrader's whole import, under a Jupyter server's formgrader Jupyter's: 2 to 4 s of
+    CPU in every job, before it grades anything. A job needs nothing of it (its target and everything it is
+    sent are this package's), so while a job starts, ``__main__`` is an empty module: multiprocessing then
+    gives the new process no main to run. (Scripts that grade need no ``if __name__ == "__main__"`` either.)
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class Pool:
     """Grading jobs that stay warm: submit submissions, collect their records as they finish.
 
@@ -251,7 +271,8 @@ class Pool:
         process = self.context.Process(
             target=job_main, args=(job, self.tasks, self.results, self.options, self.lifeline), daemon=True
         )
-        process.start()
+        with caller_main_hidden():
+            process.start()
         self.processes[job] = process
 
     def start(self) -> None:

@@ -96,3 +96,24 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
     assert [r["path"] for r in final] == [str(p) for p in paths]
     assert all(r["score"] == 10.0 for r in final)
     assert not journal.exists()
+
+
+def test_a_job_does_not_run_the_callers_script_again(tmp_path):
+    """multiprocessing's spawn runs the parent's main script again in each new process (under the ``nbgrader``
+    command: all of nbgrader's imports, in every job). A job must not: here a script that grades at its top
+    level, with no ``if __name__ == "__main__"``, runs once and grades once."""
+    (tmp_path / "smoother.py").write_text(reference_code("smoother"))
+    ran = tmp_path / "ran"
+    script = tmp_path / "grading_script.py"
+    script.write_text(
+        "import os\n"
+        f"with open({str(ran)!r}, 'a') as out:\n"
+        "    out.write(f'{os.getpid()}\\n')\n"
+        "from autograder.grade import grade\n"
+        f"report = grade(submissions=[{str(tmp_path / 'smoother.py')!r}], progress=False)\n"
+        "print('score', report.submissions[0].score)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "score 10.0" in done.stdout
+    assert len(ran.read_text().splitlines()) == 1  # the script ran in this process only

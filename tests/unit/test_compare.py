@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from autograder.suites.compare import CheckFailed, Mistake, attempted, difference, expect_same, gate, recognise
+from autograder.suites.compare import CheckFailed, Mistake, attempted, difference, expect_same, gate, recognise, same
 
 
 def test_equal_tensors_and_values_have_no_difference():
@@ -161,3 +161,28 @@ def test_gate_says_the_check_counts_only_for_a_correct_result():
         "counts only for a correct result or a recognised attempt"
     )
     assert isinstance(failed.value, AssertionError)
+
+
+def _pairs() -> list[tuple[object, object]]:
+    """(got, expected) of every kind the comparisons tell apart: equal, close, far, NaN, shapes, dtypes, devices."""
+    t = torch.arange(6.0).reshape(2, 3)
+    nan = t.clone()
+    nan[1, 2] = float("nan")
+    values = [
+        t, t.clone(), t + 1e-7, t + 1.0, nan, nan.clone(), t.double(), t.reshape(3, 2), t.to("meta"), torch.zeros(0),
+        torch.arange(6), torch.arange(6).clone(), torch.arange(6) + 1, torch.tensor([True, False]), 3, 3.0, "bank",
+        None, [t, 3], (t, 3), (t.clone(), 3), (t + 1.0, 3), (t,),
+    ]  # fmt: skip
+    return [(a, b) for a in values for b in values]
+
+
+def test_same_is_difference_without_the_words():
+    """The known mistakes ask ``same`` of every variant: it must agree with ``difference`` on every kind of pair."""
+    for got, expected in _pairs():
+        try:
+            said = difference(got, expected)
+        except Exception as error:
+            with pytest.raises(type(error)):
+                same(got, expected)
+        else:
+            assert same(got, expected) is (said is None), (got, expected, said)

@@ -226,7 +226,7 @@ class EndlessIn(Exception):
     """``key in obj`` read ``protocol.ENDLESS_IN_READS`` items without the key or the end."""
 
 
-def contained(obj: object, key: object) -> bool:
+def contained(obj: Any, key: object) -> bool:
     """``key in obj`` as Python answers it, except that an answer by reading items (no ``__contains__``: the
     object's ``__iter__``, else ``obj[0]``, ``obj[1]``, ... until IndexError) that reads ``ENDLESS_IN_READS``
     items without the key or the end raises EndlessIn: a ``__getitem__`` that answers every key never ends."""
