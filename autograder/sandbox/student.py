@@ -464,6 +464,15 @@ class Student:
         self.last_public = public
         try:
             reply, shared = self._exchange(message, what)
+            if (
+                op == protocol.LOOKUP
+                and "error" in reply
+                and self.in_words(reply["error"]).get("type") == protocol.ENDLESS_IN
+            ):
+                # the child's `in` found it would never end: a hang known without waiting, blocked as one
+                raise StudentTimeout(
+                    f"{what} never finishes: {protocol.ENDLESS_IN_READS:,} of its items were read without the key or an end"
+                )
         except (StudentTimeout, StudentCrash) as failure:
             self.failures[key] += 1
             if self.failures[key] >= MAX_FAILURES_PER_FUNCTION or isinstance(failure, StudentTimeout):
@@ -472,12 +481,6 @@ class Student:
         if "error" in reply:
             error = reply["error"]
             info = self.in_words(error)
-            if op == protocol.LOOKUP and info.get("type") == protocol.ENDLESS_IN:  # a hang, known at once
-                endless = StudentTimeout(
-                    f"{what} never finishes: {protocol.ENDLESS_IN_READS:,} of its items were read without the key or an end"
-                )
-                self.blocked[key] = StudentTimeout(f"{endless} (earlier; {key} is not called again)")
-                raise endless
             api = forbidden_raised(info)
             if api:  # the zygote's stub of a forbidden API raised (the child's word: a hint, never points)
                 self.apis.add(api)

@@ -110,7 +110,7 @@ def _difference(got, expected, label, words: bool) -> str | None:
     return _close_difference(got, expected, label, words)
 
 
-def _tuple_difference(got, expected: tuple, label, words: bool = True) -> str | None:
+def _tuple_difference(got, expected: tuple, label, words: bool) -> str | None:
     """What differs between ``got`` and a tuple ``expected``, element by element (the first difference)."""
     if not isinstance(got, (tuple, list)):
         return f"expected a tuple of {len(expected)}, got {describe(got)}" if words else DIFFERS
@@ -124,7 +124,7 @@ def _tuple_difference(got, expected: tuple, label, words: bool = True) -> str | 
     return None
 
 
-def _exact_difference(got: torch.Tensor, expected: torch.Tensor, label: str, words: bool = True) -> str | None:
+def _exact_difference(got: torch.Tensor, expected: torch.Tensor, label: str, words: bool) -> str | None:
     """Tensors of integers or bools, of the same shape, dtype and device: equal, or where they differ."""
     if torch.equal(got, expected):
         return None
@@ -138,7 +138,7 @@ def _exact_difference(got: torch.Tensor, expected: torch.Tensor, label: str, wor
     )
 
 
-def _close_difference(got: torch.Tensor, expected: torch.Tensor, label: str, words: bool = True) -> str | None:
+def _close_difference(got: torch.Tensor, expected: torch.Tensor, label: str, words: bool) -> str | None:
     """Floating-point tensors of the same shape, dtype and device: close within the dtype's tolerance, or not."""
     rtol, atol = TOLERANCES.get(expected.dtype, (1e-4, 1e-5))
     g, e = got.detach().double().cpu(), expected.detach().double().cpu()
