@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from autograder.cells import of_file
 from autograder.dev.examples import reference_code
@@ -327,6 +328,23 @@ def test_a_sandbox_found_unusable_is_replaced_before_the_next_child(bwrap):
             student.close()
         assert zygote.starts == 2
         assert zygote.faults == ["the sandbox was not usable: /tmp still holds 1 entries of an earlier child"]
+
+
+def test_a_child_computes_gradients_with_what_its_zygote_imported(bwrap):
+    """Gradients from given upstream gradients (every gradient check's) import nothing in the child: torch's first
+    use of them imports its shape checks and sympy (about 0.3 s), once in the zygote instead of in every child."""
+    code = "import sys\n\n\ndef loaded():\n    return sorted(sys.modules)\n\n\ndef double(x):\n    return x * 2\n"
+    with ZygoteClient(Sandbox.detect("bubblewrap"), LIMITS) as zygote:
+        zygote.start()
+        student = Student(zygote, of_file(code))
+        try:
+            before = student.call("loaded")
+            x = torch.ones(3, dtype=torch.float64)
+            done = student.run("double", x, grad={"upstream": [torch.full((3,), 0.5, dtype=torch.float64)]})
+            assert done.input_grads[0].tolist() == [1.0, 1.0, 1.0]
+            assert sorted(set(student.call("loaded")) - set(before)) == []
+        finally:
+            student.close()
 
 
 class Breaker:

@@ -20,6 +20,10 @@ from typing import Any
 
 import torch
 
+# What torch imports on the first use of autograd with given gradients (``autograd.grad(..., grad_outputs=...)``:
+# its shape checks, with sympy), about 0.3 s: imported here, once in the zygote, not again in every child.
+import torch.fx.experimental.symbolic_shapes
+
 from .. import protocol, wire
 from . import seeds
 from .load import checked_cells, is_answer_file, load_answers, public_callables
