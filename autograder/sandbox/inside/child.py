@@ -20,16 +20,18 @@ from typing import Any
 
 import torch
 
-# What torch imports on the first use of autograd with given gradients (``autograd.grad(..., grad_outputs=...)``:
-# its shape checks, with sympy), about 0.3 s: imported here, once in the zygote, not again in every child.
-import torch.fx.experimental.symbolic_shapes
-
 from .. import protocol, wire
 from . import seeds
 from .load import checked_cells, is_answer_file, load_answers, public_callables
 from .reset import KEYCTL_JOIN_SESSION_KEYRING, keyctl
 from .watch import CALLED, Watch, forbidden_functions, found, moved_with, on_host, returned_from_host
 from .zygote import die_with
+
+
+def warm_gradients() -> None:
+    """Import what torch imports on the first gradient from given upstream gradients (``autograd.grad(...,
+    grad_outputs=...)``: its shape checks, with sympy; about 0.3 s), so that the children forked after it do not."""
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 
 class Child:
