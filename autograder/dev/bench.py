@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(c) plain nbgrader autograde:  {c / n:6.3f} s/submission ({c:.1f} s in all)", flush=True)
         results["c_over_a"] = c / a["seconds"]
         results["b_over_c"] = b / c
-        print(f"(c)/(a) = {results['c_over_a']:.1f}   (target: at least 10)")
+        print(f"(c)/(a) = {results['c_over_a']:.1f}   (target: at least 20)")
         print(f"(b)/(c) = {results['b_over_c']:.2f}  (target: at most 1.5)")
         one = results["one_student"] = student_figures(ours, plain, out)
         print_student(one)
