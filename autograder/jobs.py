@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import queue
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -332,19 +333,27 @@ class Pool:
             raise RuntimeError("every grading job stopped; see the messages above")
         return None
 
+    def _discard(self, wait: float) -> None:
+        """Read and drop one message of the jobs, waited for at most ``wait`` seconds (the pool is closing)."""
+        with contextlib.suppress(Exception):  # none came (queue.Empty), or one cut short by a killed job
+            self.results.get(timeout=wait)
+
     def close(self, now: bool = False) -> None:
         """Stop the jobs (after their current submission, or ``now``) and wait for each to end."""
         if self.tasks is None:
             return
         for _ in self.processes:
             self.tasks.put(None)
+        deadline = time.monotonic() + 10
         for process in self.processes.values():
             if now:
                 process.kill()
-            process.join(timeout=10)
+            while process.is_alive() and time.monotonic() < deadline:
+                self._discard(0.05)  # what no one asked for: a job ends once its results are out of its pipe
+                process.join(timeout=0)
             if process.is_alive():
                 process.kill()
-                process.join()
+            process.join()
         self.processes.clear()
         self.lifeline.close()
         self.lifeline_writer.close()

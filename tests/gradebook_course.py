@@ -73,7 +73,7 @@ def make_course(root: Path, db_url: str = "", generate: Callable[[Path], None] |
     course whose gradebook is nbgrader's default; else the command runs here."""
     init(directory=root)
     config = root / "nbgrader_config.py"
-    lines = "c.HiddenSuites.jobs = 2\n" + (f"c.CourseDirectory.db_url = {db_url!r}\n" if db_url else "")
+    lines = f"c.CourseDirectory.db_url = {db_url!r}\n" if db_url else ""
     lines += RENDEZVOUS
     config.write_text(config.read_text() + lines)
     if generate is not None and not db_url:

@@ -117,3 +117,20 @@ def test_a_job_does_not_run_the_callers_script_again(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "score 10.0" in done.stdout
     assert len(ran.read_text().splitlines()) == 1  # the script ran in this process only
+
+
+def test_a_pool_closes_at_once_over_records_no_one_read(tmp_path):
+    """Records a caller never asks for (nbgrader's prefetch of a notebook it then skips) fill the pipe to the
+    caller; closing the pool reads and drops them, so that each job ends by itself instead of being killed."""
+    from autograder.jobs import Pool, job_config
+    from autograder.submission import load
+
+    pool = Pool(job_config("cpu", "auto", None, figures=True), 1)  # records with pictures, as nbgrader asks
+    code = mistake("kernel flipped (true convolution)")  # a record with messages: a few fill a pipe
+    for i in range(6):
+        (tmp_path / f"flipped-{i}.py").write_text(code)
+        pool.submit(load(tmp_path / f"flipped-{i}.py", index=i))
+    pool.next()  # one read; five never are
+    processes = list(pool.processes.values())
+    pool.close()
+    assert [p.exitcode for p in processes] == [0]  # not killed (-9)

@@ -36,9 +36,7 @@ def hand_in(room: Classroom, student: str, smoother: nbformat.NotebookNode) -> N
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, generate):
-    room = Classroom.create(
-        tmp_path_factory.mktemp("course"), config="c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0"
-    )
+    room = Classroom.create(tmp_path_factory.mktemp("course"), config="c.HiddenSuites.call_timeout = 5.0")
     root = room.root
     generate(room.root)
     released = room.released("smoother")

@@ -38,7 +38,7 @@ def mistake(name: str) -> str:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, generate):
     need_browser()
-    room = Classroom.create(tmp_path_factory.mktemp("feedback-course"), config="c.HiddenSuites.jobs = 2")
+    room = Classroom.create(tmp_path_factory.mktemp("feedback-course"))
     root = room.root
     generate(room.root)
     room.hand_in("ada", {p: notebook(p, reference_code(p)) for p in PARTS})

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from autograder.cells import of_file
 from autograder.dev.examples import reference_code
@@ -327,6 +328,28 @@ def test_a_sandbox_found_unusable_is_replaced_before_the_next_child(bwrap):
             student.close()
         assert zygote.starts == 2
         assert zygote.faults == ["the sandbox was not usable: /tmp still holds 1 entries of an earlier child"]
+
+
+@pytest.mark.parametrize("gradients", [True, False], ids=["a part with gradient checks", "a part without"])
+def test_a_child_computes_gradients_with_what_its_zygote_imported(bwrap, gradients):
+    """Gradients from given upstream gradients (every gradient check's) import nothing in the child of a part with
+    gradient checks: torch's first use of them imports its shape checks and sympy (about 0.3 s), which the
+    zygote imports once before the first such child, and never for a part without (``ZygoteClient.gradients``)."""
+    code = "import sys\n\n\ndef loaded():\n    return sorted(sys.modules)\n\n\ndef double(x):\n    return x * 2\n"
+    with ZygoteClient(Sandbox.detect("bubblewrap"), LIMITS) as zygote:
+        zygote.start()
+        zygote.gradients = gradients
+        student = Student(zygote, of_file(code))
+        try:
+            before = student.call("loaded")
+            x = torch.ones(3, dtype=torch.float64)
+            done = student.run("double", x, grad={"upstream": [torch.full((3,), 0.5, dtype=torch.float64)]})
+            assert done.input_grads[0].tolist() == [1.0, 1.0, 1.0]
+            imported = sorted(set(student.call("loaded")) - set(before))
+            assert (imported == []) is gradients
+            assert ("sympy" in before) is gradients
+        finally:
+            student.close()
 
 
 class Breaker:

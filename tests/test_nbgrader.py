@@ -75,9 +75,7 @@ def edited(course: Path) -> dict[str, nbformat.NotebookNode]:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, generate):
-    room = Classroom.create(
-        tmp_path_factory.mktemp("course"), config="c.HiddenSuites.jobs = 2\nc.HiddenSuites.call_timeout = 5.0"
-    )
+    room = Classroom.create(tmp_path_factory.mktemp("course"), config="c.HiddenSuites.call_timeout = 5.0")
     root = room.root
     generate(room.root)
     room.hand_in("alice", {p: notebook(p, reference_code(p)) for p in PARTS})

@@ -103,7 +103,7 @@ def course(tmp_path_factory, generate):
     root = tmp_path_factory.mktemp("course")
     init(directory=root)
     config = root / "nbgrader_config.py"
-    config.write_text(config.read_text() + "c.HiddenSuites.jobs = 2\n" + BOOM)
+    config.write_text(config.read_text() + BOOM)
     generate(root)
     hand_in(root, "alice", {p: notebook(p, reference_code(p)) for p in PARTS})
     hand_in(

@@ -1,6 +1,6 @@
 """Does `autograder stats` tell the truth about a class whose mix is known, on a page a browser shows well?
 
-The class: 50 students, 200 notebooks, graded once by the real ``autograder grade``. Per part: each
+The class: 40 students, 160 notebooks, graded once by the real ``autograder grade``. Per part: each
 correct solution written differently (the reference and ``correct/*.py``) by one student, a few
 disguised copies of them (renamed, re-commented) by others, 5 untouched stubs, 2 notebooks not
 handed in, and the known mistakes, in turn, for the rest (each is the reference with one edit: they
@@ -24,7 +24,7 @@ from autograder.parts import PARTS
 from tests.browser import render
 from tests.conftest import ROOT
 
-STUDENTS = [f"s{i:02d}" for i in range(50)]
+STUDENTS = [f"s{i:02d}" for i in range(40)]
 STUBS, ABSENT = 5, 2
 
 

@@ -121,8 +121,15 @@ def tree_memory(root: int) -> int:
     return total
 
 
+#: Seconds between two readings of the process tree's memory during (a). A reading (``smaps_rollup`` of each of
+#: the tree's processes, each with torch) takes about 36 ms of CPU: every 0.2 s, that was a seventh of a core
+#: taken from the grading it measured (1.5 to 3 s of (a)'s 16 to 19 s at N = 100 on two cores).
+MEMORY_EVERY_S = 1.0
+
+
 def measure_batch(paths: list[Path], out: Path, *extra: str) -> dict:
-    """(a): the grade command on every path; wall seconds and peak memory of its process tree."""
+    """(a): the grade command on every path; wall seconds and peak memory of its process tree (read every
+    ``MEMORY_EVERY_S`` seconds)."""
     command = [sys.executable, "-m", "autograder", "grade", *map(str, paths), "--json", str(out), "--force", "--quiet"]
     command += extra
     start = time.monotonic()
@@ -135,13 +142,13 @@ def measure_batch(paths: list[Path], out: Path, *extra: str) -> dict:
         while process.poll() is None:
             peak = max(peak, tree_memory(process.pid))
             samples.append(peak)
-            time.sleep(0.2)
+            time.sleep(MEMORY_EVERY_S)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     _, err = process.communicate()
+    seconds = time.monotonic() - start  # (not the sampler's last sleep)
     sampler.join()
-    seconds = time.monotonic() - start
     if process.returncode != 0:
         raise SystemExit(f"autograder grade failed:\n{err[-2000:]}")
     report = json.loads(out.read_text())
@@ -479,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(c) plain nbgrader autograde:  {c / n:6.3f} s/submission ({c:.1f} s in all)", flush=True)
         results["c_over_a"] = c / a["seconds"]
         results["b_over_c"] = b / c
-        print(f"(c)/(a) = {results['c_over_a']:.1f}   (target: at least 10)")
+        print(f"(c)/(a) = {results['c_over_a']:.1f}   (target: at least 20)")
         print(f"(b)/(c) = {results['b_over_c']:.2f}  (target: at most 1.5)")
         one = results["one_student"] = student_figures(ours, plain, out)
         print_student(one)

@@ -80,17 +80,22 @@ class LocalCluster:
             return dict(client.run(os.getpid))
 
     def stop(self) -> None:
-        """SIGTERM each process this cluster started (workers first), then SIGKILL what has not ended."""
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
-        for process in reversed(self.processes):
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """SIGTERM the workers, then the scheduler (each by its pid; what has not ended in 60 s is killed).
+
+        The workers first: a worker whose scheduler is gone first waits for it (its nanny kills it after 8 s).
+        """
+        scheduler, workers = self.processes[:1], self.processes[1:]
+        for group in (workers, scheduler):
+            for process in group:
+                if process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(process.pid, signal.SIGTERM)
+            for process in group:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ import glob
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
@@ -42,6 +43,9 @@ from autograder.records import SubmissionRecord
 from autograder.sandbox.launch import SandboxError
 from autograder.submission import refusal, refused_record
 from autograder.text import shown
+
+if TYPE_CHECKING:
+    from nbgrader.coursedir import CourseDirectory
 
 
 class Session:
@@ -214,8 +218,34 @@ class HiddenSuites(HiddenSuitesOptions):  # type: ignore[valid-type,misc]  # a b
             with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
                 known = {student.id for student in gb.students}
             students = {s: folder for s, folder in students.items() if s in known}
-        paths = [os.path.join(students[s], f"{name}.ipynb") for s in sorted(students) for name in names]
-        return [path for path in paths if os.path.isfile(path)]
+        excluded = set(coursedir.student_id_exclude.split(",")) if coursedir.student_id_exclude else set()
+        paths = []
+        for student in sorted(set(students) - excluded):
+            mine = [os.path.join(students[student], f"{name}.ipynb") for name in names]
+            mine = [path for path in mine if os.path.isfile(path)]
+            try:
+                skipped = self.skipped(coursedir, assignment, student, students[student], mine)
+            except Exception:  # a timestamp nbgrader cannot read either: it says so in its turn
+                skipped = False
+            if not skipped:
+                paths += mine
+        return paths
+
+    def skipped(
+        self, coursedir: CourseDirectory, assignment: str, student: str, submitted: str, paths: list[str]
+    ) -> bool:
+        """Whether nbgrader's autograde certainly skips this student's ``paths`` (already autograded, not
+        ``--force``, not handed in again since): as nbgrader's ``BaseConverter.init_destination`` decides."""
+        if self.config.BaseConverter.get("force", False) or self.config.Autograde.get("force", False):
+            return False
+        dest = os.path.normpath(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+        if coursedir.notebook_id == "*":
+            if not os.path.isdir(dest):
+                return False
+        elif not all(os.path.exists(os.path.join(dest, os.path.basename(path))) for path in paths):
+            return False
+        new, old = coursedir.get_existing_timestamp(submitted), coursedir.get_existing_timestamp(dest)
+        return not (new is not None and old is not None and new > old)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         part, cell = notebook_part(nb)

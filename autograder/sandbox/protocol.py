@@ -18,6 +18,10 @@ from types import ModuleType
 #: grader -> zygote: {"op": "fork", "limits": {memory, processes, file_size, open_files, cpu_seconds, workdir}}
 #: with the child's socket as SCM_RIGHTS
 FORK = "fork"
+#: In a fork request: the child will compute gradients from given upstream gradients (a gradient check's); the
+#: zygote imports what torch imports for them on first use (its shape checks, sympy: 0.3 s) once, before the
+#: fork, instead of every such child paying it, and a zygote that never forks one never pays it.
+GRADIENTS = "gradients"
 KILL = "kill"  # grader -> zygote: kill the current child
 READY = "ready"  # zygote -> grader, once: {"ready": true, "pid", "uid", "python", "torch", "cuda"}
 FORKED = "forked"  # zygote -> grader: {"forked": pid, "check_ms": the check before it}

@@ -119,6 +119,7 @@ class ZygoteClient:
         self.faults: list[str] = []  # the sandbox failed, not a child: what happened, in order
         self.reset_ms: list[float] = []  # the zygote's reset after each child
         self.check_ms: list[float] = []  # and its check before each fork
+        self.gradients = False  # the next children compute gradients: the zygote imports what they need first
 
     # --- life cycle
 
@@ -255,7 +256,8 @@ class ZygoteClient:
                 "cpu_seconds": int(self.limits.submission_timeout) + 5,
             }
             try:
-                self._tell({"op": protocol.FORK, "limits": limits}, [theirs.fileno()])
+                request = {"op": protocol.FORK, "limits": limits, protocol.GRADIENTS: self.gradients}
+                self._tell(request, [theirs.fileno()])
                 message = self._hear(timeout=30, deadline=deadline)
             except OSError:
                 message = None

@@ -67,7 +67,7 @@ from autograder.suites.compare import (
 )
 from autograder.suites.notebook_data import CORPUS, FIRST_SENTENCE, TOKENS, noisy_sine, notebook_embedding
 from autograder.suites.pictures import drawable, heatmaps, np, png, weights_picture, why
-from autograder.suites.plugin import group
+from autograder.suites.plugin import APIS, DEVICES, EDGE_CASES, GRADIENTS, MATCHES, SHAPES, SPEED, UNCHANGED, group
 from autograder.suites.scan import forbidden_uses
 
 __all__ = [
@@ -130,18 +130,6 @@ __all__ = [
     "weights_picture",
     "why",
 ]
-
-# ---------------------------------------------------------------- groups of points
-
-#: The groups of points, in the order of the report: a suite's ``POINTS`` and its ``@group`` use these.
-MATCHES = "matches the reference"
-SHAPES = "shapes and dtypes"
-EDGE_CASES = "edge cases and bad input"
-GRADIENTS = "gradients"
-DEVICES = "device portability"
-UNCHANGED = "inputs unchanged"
-APIS = "allowed APIs only"
-SPEED = "speed"
 
 #: A suite's known mistakes: for each of its functions, the wrong variants of the reference, first match wins.
 Mistakes = dict[str, list[Mistake]]

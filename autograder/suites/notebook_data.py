@@ -18,8 +18,8 @@ TOKENS = torch.tensor([[4, 6, 7, 2, 3, 0, 0], [4, 8, 5, 2, 3, 0, 0], [5, 2, 3, 9
 
 def notebook_embedding() -> torch.Tensor:
     """The notebooks' embedding of TOKENS: ``torch.manual_seed(0)``, then ``nn.Embedding(11, 4, padding_idx=0)``."""
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
+    with torch.random.fork_rng(devices=[]):  # the CPU's generator, as torch.manual_seed(0) seeds it
+        torch.default_generator.manual_seed(0)
         return torch.nn.Embedding(11, 4, padding_idx=0)(TOKENS).detach()
 
 

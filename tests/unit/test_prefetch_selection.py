@@ -1,6 +1,7 @@
 """Does the bridge prefetch only the notebooks nbgrader will grade, and survive any it cannot read?"""
 
 import logging
+from pathlib import Path
 
 import nbformat
 from traitlets.config import Config
@@ -77,3 +78,29 @@ def test_one_students_few_notebooks_get_one_job_as_grade_gives_them(tmp_path):
     suites.jobs, session = 2, Recorder(unstarted_pool(2))  # the course's c.HiddenSuites.jobs is kept
     suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
     assert session.pool.jobs == 2
+
+
+def test_students_nbgrader_skips_are_not_prefetched(tmp_path):
+    """nbgrader skips a student already autograded (unless --force, or handed in again since), and those its
+    ``student_id_exclude`` names: grading them would be work no one reads."""
+    suites = course(tmp_path)
+    done = tmp_path / "autograded" / "ann" / "attention"
+    done.mkdir(parents=True)
+    (done / "smoother.ipynb").write_text("{}")
+    (done / "timestamp.txt").write_text("2026-12-01 09:00:00.000000 UTC")
+    root = tmp_path / "submitted"
+
+    def prefetched(**config) -> list[str]:
+        for key, value in config.items():
+            setattr(suites.config[key.split("_", 1)[0]], key.split("_", 1)[1], value)
+        session = Recorder()
+        suites.prefetch_all(session, {"nbgrader": {"assignment": "attention"}})
+        return [str(Path(path).relative_to(root).parts[0]) for path, _ in session.submitted]
+
+    assert prefetched() == ["ben", "zoe"]
+    (root / "ann" / "attention" / "timestamp.txt").write_text("2026-12-02 09:00:00.000000 UTC")  # handed in again
+    assert prefetched() == ["ann", "ben", "zoe"]
+    (root / "ann" / "attention" / "timestamp.txt").write_text("2026-11-30 09:00:00.000000 UTC")
+    assert prefetched() == ["ben", "zoe"]
+    assert prefetched(BaseConverter_force=True) == ["ann", "ben", "zoe"]  # nbgrader autograde --force
+    assert prefetched(CourseDirectory_student_id_exclude="ben,zoe") == ["ann"]  # (--force still)

@@ -28,6 +28,12 @@ from .watch import CALLED, Watch, forbidden_functions, found, moved_with, on_hos
 from .zygote import die_with
 
 
+def warm_gradients() -> None:
+    """Import what torch imports on the first gradient from given upstream gradients (``autograd.grad(...,
+    grad_outputs=...)``: its shape checks, with sympy; about 0.3 s), so that the children forked after it do not."""
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+
+
 class Child:
     """Loads one submission and answers the grader's requests over a socket."""
 

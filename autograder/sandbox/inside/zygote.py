@@ -133,7 +133,7 @@ class Zygote:
         return json.loads(data), fds
 
     def run(self) -> None:
-        from .child import child_main  # imports torch: once, here, before the first fork
+        from .child import child_main, warm_gradients  # imports torch: once, here, before the first fork
 
         while True:
             message, fds = self.listen()
@@ -143,6 +143,8 @@ class Zygote:
                 for fd in fds:
                     os.close(fd)
                 continue
+            if message.get(protocol.GRADIENTS):
+                warm_gradients()
             start = time.perf_counter()
             uid = fresh_uid(self.uids) if self.child_gid is not None else None
             problem = self.reset.check(self.leftovers(), uid)
