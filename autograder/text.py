@@ -41,8 +41,9 @@ def printable(text: object, limit: int = MAX_TEXT) -> str:
     becomes U+FFFD; text longer than ``limit`` is cut and ends with an ellipsis.
     """
     text = text if isinstance(text, str) else str(text)
-    text = ESCAPES.sub("", text[: 4 * limit])
-    text = "".join(c if _plain(c) else " " if c in SPACES else "\ufffd" for c in text)
+    if not (text.isascii() and text.isprintable()):  # (else nothing to change: the common case, at C speed)
+        text = ESCAPES.sub("", text[: 4 * limit])
+        text = "".join(c if _plain(c) else " " if c in SPACES else "\ufffd" for c in text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
@@ -64,4 +65,6 @@ def shown(name: object) -> str:
     name can pass for another (``ada\\x1b[0m`` is not shown as ``ada``). The result is printable.
     """
     text = name if isinstance(name, str) else str(name)
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text
     return "".join(c if _plain(c) and c != "\\" else _escape(c) for c in text)

@@ -67,6 +67,7 @@ class ChildConnection:
         self.deadline = deadline  # the submission's (``time.monotonic``): no wait on the sandbox goes past it
         self.sock: socket.socket | None = zygote.fork(deadline)
         self.pid = zygote.child_pid  # on the host, found by the zygote's client (None: not known)
+        self.waits = schedstat.Waits(f"/proc/{self.pid}/schedstat") if self.pid is not None else None
         #: seconds the job's thread and the child's main thread waited, runnable, for a CPU during the last
         #: exchange (``schedstat``): the speed checks take them off the wall clock
         self.waited = 0.0
@@ -84,10 +85,10 @@ class ChildConnection:
         frame, encoder = wire.encode(message, arena=arena)
         self.waited = 0.0
         try:
-            before = schedstat.sample(self.pid)
+            before = schedstat.sample(self.waits)
             wire.send(sock, frame, time.monotonic() + timeout)
             text, blob = wire.receive(sock, time.monotonic() + timeout, self.limits.reply_size)
-            self.waited = schedstat.between(before, schedstat.sample(self.pid))
+            self.waited = schedstat.between(before, schedstat.sample(self.waits))
             reply = clean(wire.decode(text, blob, place=_place, max_bytes=self.limits.reply_size))
         except TimeoutError:
             self.lose(kill=True)
@@ -110,13 +111,20 @@ class ChildConnection:
         if self.sock is not None:
             self.sock.close()
         self.sock = None
+        self._forget()
         return self.zygote.finish(kill=kill, deadline=self.deadline)
 
     def close(self) -> None:
+        self._forget()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
             self.zygote.finish(deadline=self.deadline)
+
+    def _forget(self) -> None:
+        if self.waits is not None:
+            self.waits.close()
+            self.waits = None
 
 
 def _place(t: torch.Tensor, device: str) -> torch.Tensor:

@@ -16,22 +16,59 @@ count (no ``schedstat``), or the child's pid is not known, nothing is taken off.
 
 from __future__ import annotations
 
+import os
+import threading
+
+
+class Waits:
+    """The count of one thread, its file kept open: each reading is one ``pread`` (a microsecond), not an open,
+    a read and a close (a dozen; four readings per round trip to a child). The file stands for the thread it
+    was opened for: once that thread is gone, readings are None, even if its pid is given to another process."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self.fd: int | None = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self.fd = None
+
+    def waited(self) -> float | None:
+        """Seconds the thread has waited, runnable, for a CPU since it started; None where not known."""
+        if self.fd is None:
+            return None
+        try:
+            return int(os.pread(self.fd, 128, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    __del__ = close  # (a thread's own, when the thread ends)
+
+
+_own = threading.local()  # each thread's own Waits
+
 
 def waited(pid: int | None = None) -> float | None:
     """Seconds the thread (this one, or the main thread of host process ``pid``) has waited, runnable, for a
     CPU since it started; None where the kernel does not say."""
-    path = "/proc/thread-self/schedstat" if pid is None else f"/proc/{pid}/schedstat"
-    try:
-        with open(path) as text:
-            fields = text.read().split()
-        return int(fields[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return None
+    if pid is not None:
+        other = Waits(f"/proc/{pid}/schedstat")
+        try:
+            return other.waited()
+        finally:
+            other.close()
+    own = getattr(_own, "waits", None)
+    if own is None:
+        own = _own.waits = Waits("/proc/thread-self/schedstat")
+    return own.waited()
 
 
-def sample(pid: int | None) -> tuple[float | None, float | None]:
-    """The waits so far of this thread and of the main thread of host process ``pid`` (None: not known)."""
-    return waited(), (waited(pid) if pid is not None else None)
+def sample(other: Waits | None) -> tuple[float | None, float | None]:
+    """The waits so far of this thread and of ``other``'s thread (None: not known)."""
+    return waited(), (other.waited() if other is not None else None)
 
 
 def between(before: tuple[float | None, float | None], after: tuple[float | None, float | None]) -> float:

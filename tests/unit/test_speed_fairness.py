@@ -6,6 +6,8 @@ off on the CPU (``sandbox.schedstat``); the second must not change what any late
 Stand-ins for the student: no sandbox, no clock.
 """
 
+import threading
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -128,3 +130,42 @@ def test_a_wait_counted_while_the_wait_is_read_is_inside_the_time_it_is_taken_fr
     assert seconds == pytest.approx(0.006)  # its 1 ms and the first reading's wait: never less than the 1 ms
     seconds, _ = kit.timed(reference, device="cpu", fair=False, clock=clock, waited=waited)
     assert seconds == pytest.approx(0.001)  # not fair (a GPU): the clock alone, no reading in it
+
+
+def test_a_thread_s_count_is_read_from_its_file_kept_open_until_the_thread_is_gone():
+    if schedstat.waited() is None:
+        pytest.skip("this kernel keeps no schedstat")
+    opened: list[schedstat.Waits] = []
+    go_on = threading.Event()
+
+    def thread() -> None:
+        opened.append(schedstat.Waits("/proc/thread-self/schedstat"))
+        go_on.wait(30)
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    while not opened:
+        time.sleep(0.001)
+    waits = opened[0]
+    try:
+        first = waits.waited()
+        assert first is not None
+        again = waits.waited()  # read again through the same file
+        assert again is not None
+        assert again >= first
+        go_on.set()
+        worker.join()
+        deadline = time.monotonic() + 30  # (the kernel's thread ends a moment after Python's)
+        while waits.waited() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waits.waited() is None  # the thread it stood for is gone: no count, whoever gets its id next
+    finally:
+        go_on.set()
+        waits.close()
+    assert waits.waited() is None
+    assert schedstat.Waits("/proc/no-such-thing/schedstat").waited() is None
+    counts: list[float | None] = []  # each thread reads its own count, from a file of its own
+    other = threading.Thread(target=lambda: counts.append(schedstat.waited()))
+    other.start()
+    other.join()
+    assert counts[0] is not None

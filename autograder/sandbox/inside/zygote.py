@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import select
@@ -156,6 +157,9 @@ class Zygote:
             if uid is not None:
                 self.uids.add(uid)
             zygote = os.getpid()
+            # the zygote's objects out of the child's collector's sight: a full collection over torch's objects
+            # costs 70 ms, and its writes to every object's header copy pages the child would otherwise share
+            gc.freeze()
             pid = self.last_child = os.fork()
             if pid == 0:
                 limits = {**message.get("limits", {}), "workdir": self.workdir, "parent": zygote}
