@@ -158,7 +158,10 @@ class Zygote:
                 self.uids.add(uid)
             zygote = os.getpid()
             # the zygote's objects out of the child's collector's sight: a full collection over torch's objects
-            # costs 70 ms, and its writes to every object's header copy pages the child would otherwise share
+            # costs 70 ms, and its writes to every object's header copy pages the child would otherwise share;
+            # what is garbage is collected first (a fraction of a millisecond: the rest is frozen already), so
+            # that a zygote that forks for days keeps no garbage frozen
+            gc.collect()
             gc.freeze()
             pid = self.last_child = os.fork()
             if pid == 0:
